@@ -1,0 +1,59 @@
+# opsmetrics — every target is listed by `make help`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCALE ?= small
+SEED ?= 42
+DATA_DIR ?= data/raw/$(SCALE)
+export OPSMETRICS_DUCKDB_PATH ?= warehouse/opsmetrics.duckdb
+export DBT_PROFILES_DIR := $(CURDIR)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo generate load build docs docs-serve test lint format quality bench test-postgres clean
+
+help: ## List every target
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv and install the pinned dependencies
+
+demo: $(STAMP) ## Generate SCALE data, load it into DuckDB, dbt build, quality run, summary
+	$(BIN)/opsmetrics demo --scale $(SCALE) --seed $(SEED) --out $(DATA_DIR)
+
+generate: $(STAMP) ## Generate a raw data set (SCALE, SEED, DATA_DIR)
+	$(BIN)/opsmetrics generate --scale $(SCALE) --seed $(SEED) --out $(DATA_DIR)
+
+load: $(STAMP) ## Load DATA_DIR into the warehouse's raw schema
+	$(BIN)/opsmetrics load --from $(DATA_DIR)
+
+build: $(STAMP) ## dbt build on the default (DuckDB) target
+	$(BIN)/dbt build
+
+docs: $(STAMP) ## Generate dbt docs (lineage, KPI formulas) into target/
+	$(BIN)/dbt docs generate
+
+docs-serve: docs ## Serve dbt docs on http://localhost:8080
+	$(BIN)/dbt docs serve --port 8080
+
+lint: $(STAMP) ## sqlfluff (dbt templater) + ruff lint and format check
+	$(BIN)/ruff check scripts tests
+	$(BIN)/ruff format --check scripts tests
+	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff lint models macros analyses tests/dbt
+
+format: $(STAMP) ## Fix what ruff and sqlfluff can fix
+	$(BIN)/ruff format scripts tests
+	$(BIN)/ruff check --fix scripts tests
+	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff fix models macros analyses tests/dbt
+
+test: $(STAMP) lint ## The whole suite: lint, then pytest (which drives dbt on tiny data)
+	$(BIN)/pytest
+
+clean: ## Remove the warehouse, generated data and dbt artefacts
+	rm -rf warehouse data target logs

@@ -1,0 +1,47 @@
+{#- on-run-start: the helper functions some adapters lack (DuckDB has try_cast and
+    json_valid built in; Postgres gets small PL/pgSQL equivalents). -#}
+{% macro create_udfs() -%}
+    {{ return(adapter.dispatch('create_udfs', 'opsmetrics')()) }}
+{%- endmacro %}
+
+{% macro default__create_udfs() -%}
+    select 1
+{%- endmacro %}
+
+{% macro postgres__create_udfs() -%}
+    create schema if not exists {{ target.schema }};
+
+    create or replace function {{ target.schema }}.opsmetrics_try_timestamptz(value text)
+    returns timestamptz language plpgsql immutable set timezone = 'UTC' as $$
+    begin
+        return value::timestamptz;
+    exception when others then
+        return null;
+    end;
+    $$;
+
+    create or replace function {{ target.schema }}.opsmetrics_try_date(value text)
+    returns date language plpgsql immutable as $$
+    begin
+        if value !~ '^\d{4}-\d{2}-\d{2}$' then
+            return null;
+        end if;
+        return value::date;
+    exception when others then
+        return null;
+    end;
+    $$;
+
+    create or replace function {{ target.schema }}.opsmetrics_is_json(value text)
+    returns boolean language plpgsql immutable as $$
+    begin
+        if value is null then
+            return null;
+        end if;
+        perform value::json;
+        return true;
+    exception when others then
+        return false;
+    end;
+    $$;
+{%- endmacro %}

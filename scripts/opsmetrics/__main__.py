@@ -1,0 +1,3 @@
+from opsmetrics.cli import app
+
+app(prog_name="opsmetrics")

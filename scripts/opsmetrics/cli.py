@@ -1,0 +1,86 @@
+"""The `opsmetrics` command line."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from opsmetrics import load
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+console = Console()
+
+Scale = Annotated[str, typer.Option(help="tiny | small | medium | large")]
+Seed = Annotated[int, typer.Option(help="Random seed: same seed, same data.")]
+OutDir = Annotated[Path, typer.Option("--out", help="Folder for <table>.parquet files.")]
+EndDate = Annotated[
+    str | None, typer.Option(help="Last day of data, YYYY-MM-DD (default: today, UTC).")
+]
+DefectRate = Annotated[
+    float, typer.Option(help="Share of rows given a known defect (0 = clean data).")
+]
+Target = Annotated[str, typer.Option(help="duckdb | postgres")]
+
+
+def _end_date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+@app.command()
+def generate(
+    scale: Scale = "small",
+    seed: Seed = 42,
+    out: OutDir = Path("data/raw/small"),
+    end_date: EndDate = None,
+    defect_rate: DefectRate = 0.01,
+) -> None:
+    """Write a realistic raw data set (every contract table as Parquet) and its manifest."""
+    from opsmetrics.generate import generate as run_generate
+
+    manifest = run_generate(
+        scale=scale, seed=seed, out=out, defect_rate=defect_rate, end_date=_end_date(end_date)
+    )
+    rows = sum(t["rows"] for t in manifest["tables"].values())
+    console.print(f"wrote {rows:,} rows in {len(manifest['tables'])} tables to {out}")
+
+
+@app.command("load")
+def load_command(
+    from_dir: Annotated[Path, typer.Option("--from", help="Folder of <table>.parquet|csv.")],
+    target: Target = "duckdb",
+) -> None:
+    """Load raw files into the warehouse's raw schema (idempotent)."""
+    try:
+        inserted = load.load(from_dir, target=target)
+    except load.LoadError as error:
+        console.print(f"[red]load failed:[/red] {error}")
+        raise typer.Exit(2) from error
+    _print_counts("rows inserted", inserted)
+
+
+@app.command()
+def demo(
+    scale: Scale = "small",
+    seed: Seed = 42,
+    out: OutDir = Path("data/raw/small"),
+    defect_rate: DefectRate = 0.01,
+) -> None:
+    """Generate, load, dbt build and quality-check, then print a summary."""
+    from opsmetrics.demo import run_demo
+
+    raise typer.Exit(run_demo(scale=scale, seed=seed, out=out, defect_rate=defect_rate))
+
+
+def _print_counts(title: str, counts: dict[str, int]) -> None:
+    table = Table(title=title)
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in counts.items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+

@@ -1,0 +1,53 @@
+"""The raw data contract, read from the dbt source YAML so it is written down once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from opsmetrics import PROJECT_DIR
+
+SOURCES_GLOB = "models/staging/*/_*__sources.yml"
+
+# dbt/YAML data_type -> DuckDB type used when loading files into raw.
+DUCKDB_TYPES = {
+    "varchar": "VARCHAR",
+    "integer": "BIGINT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    data_type: str
+
+
+@dataclass(frozen=True)
+class RawTable:
+    source: str
+    name: str
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+@cache
+def raw_tables(project_dir: Path = PROJECT_DIR) -> dict[str, RawTable]:
+    """Every raw table of the contract, by table name, in source-file order."""
+    tables: dict[str, RawTable] = {}
+    for path in sorted(project_dir.glob(SOURCES_GLOB)):
+        for source in yaml.safe_load(path.read_text())["sources"]:
+            for table in source["tables"]:
+                columns = tuple(Column(c["name"], c["data_type"]) for c in table["columns"])
+                tables[table["name"]] = RawTable(source["name"], table["name"], columns)
+    if not tables:
+        raise RuntimeError(f"no raw contract found under {project_dir / SOURCES_GLOB}")
+    return tables

@@ -1,0 +1,31 @@
+"""Where things live: the warehouse file and the dbt target, from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from opsmetrics import PROJECT_DIR
+
+DEFAULT_DUCKDB_PATH = "warehouse/opsmetrics.duckdb"
+TARGETS = ("duckdb", "postgres")
+
+
+def duckdb_path() -> Path:
+    """The DuckDB warehouse file (OPSMETRICS_DUCKDB_PATH), absolute.
+
+    A relative path is taken from the project directory, as dbt (run there) takes it.
+    The absolute path is written back to the environment so that dbt, invoked
+    in-process from any working directory, opens the same file.
+    """
+    path = Path(os.environ.get("OPSMETRICS_DUCKDB_PATH", DEFAULT_DUCKDB_PATH))
+    if not path.is_absolute():
+        path = PROJECT_DIR / path
+    os.environ["OPSMETRICS_DUCKDB_PATH"] = str(path)
+    return path
+
+
+def check_target(target: str) -> str:
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}: choose one of {', '.join(TARGETS)}")
+    return target
