@@ -1,0 +1,70 @@
+with
+
+source as (
+
+    select * from {{ source('app', 'users') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('stg_app__customers') }}
+
+),
+
+pii_hashed as (
+
+    select
+        user_id,
+        customer_id,
+        {{ opsmetrics.hash_pii('email') }} as email_hash,
+        created_at,
+        _loaded_at
+    from source
+
+),
+
+typed as (
+
+    select
+        nullif(trim(user_id), '') as user_id,
+        nullif(trim(customer_id), '') as customer_id,
+        email_hash,
+        {{ opsmetrics.parse_timestamp_utc('created_at') }} as created_at,
+        nullif(trim(created_at), '') as created_at_text,
+        _loaded_at,
+        nullif(trim(user_id), '') as record_key,
+        {{ opsmetrics.row_to_json('pii_hashed') }} as raw_record
+    from pii_hashed
+
+),
+
+deduplicated as (
+
+    select
+        *,
+        {{ opsmetrics.duplicate_rank(['user_id']) }} as duplicate_rank
+    from typed
+
+),
+
+validated as (
+
+    select
+        *,
+        case
+            when
+                user_id is null or customer_id is null or email_hash is null
+                or created_at_text is null
+                then 'null_required_field'
+            when created_at is null then 'unparseable_timestamp'
+            when {{ opsmetrics.is_after_load('created_at') }} then 'future_timestamp'
+            when not exists (
+                    select 1 from customers where customers.customer_id = deduplicated.customer_id
+                ) then 'orphan_foreign_key'
+        end as quarantine_reason
+    from deduplicated
+
+)
+
+select * from validated

@@ -1,0 +1,104 @@
+with
+
+source as (
+
+    select * from {{ source('billing', 'subscriptions') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('stg_app__customers') }}
+
+),
+
+plans as (
+
+    select * from {{ ref('plans') }}
+
+),
+
+fx_rates as (
+
+    select * from {{ ref('stg_finance__fx_rates') }}
+
+),
+
+typed as (
+
+    select
+        nullif(trim(subscription_id), '') as subscription_id,
+        nullif(trim(customer_id), '') as customer_id,
+        lower(nullif(trim(plan_id), '')) as plan_id,
+        lower(nullif(trim(status), '')) as status,
+        lower(nullif(trim(billing_interval), '')) as billing_interval,
+        upper(nullif(trim(currency), '')) as currency,
+        quantity,
+        unit_amount,
+        discount_percent,
+        {{ opsmetrics.parse_timestamp_utc('valid_from') }} as valid_from,
+        nullif(trim(valid_from), '') as valid_from_text,
+        _loaded_at,
+        nullif(trim(subscription_id), '') || '|' || nullif(trim(valid_from), '') as record_key,
+        {{ opsmetrics.row_to_json('source') }} as raw_record
+    from source
+
+),
+
+deduplicated as (
+
+    select
+        *,
+        {{ opsmetrics.duplicate_rank(['subscription_id', 'valid_from']) }} as duplicate_rank
+    from typed
+
+),
+
+with_fx_rate as (
+
+    select
+        deduplicated.*,
+        fx_rates.rate_to_reporting
+    from deduplicated
+    left join fx_rates
+        on {{ opsmetrics.fx_rate_join(
+            'fx_rates', 'deduplicated.currency', 'cast(deduplicated.valid_from as date)'
+        ) }}
+
+),
+
+validated as (
+
+    select
+        *,
+        case
+            when
+                subscription_id is null or customer_id is null or plan_id is null
+                or status is null or billing_interval is null or currency is null
+                or quantity is null or unit_amount is null or discount_percent is null
+                or valid_from_text is null
+                then 'null_required_field'
+            when valid_from is null then 'unparseable_timestamp'
+            when {{ opsmetrics.is_after_load('valid_from') }} then 'future_timestamp'
+            when not exists (
+                    select 1 from fx_rates where fx_rates.currency = with_fx_rate.currency
+                ) then 'unknown_currency'
+            when unit_amount < 0 or unit_amount > {{ var('max_plausible_amount') }}
+                then 'invalid_amount'
+            when quantity <= 0 or discount_percent < 0 or discount_percent > 100
+                then 'out_of_range_value'
+            when
+                status not in ('trialing', 'active', 'past_due', 'paused', 'canceled')
+                or billing_interval not in ('month', 'quarter', 'year')
+                or not exists (select 1 from plans where plans.plan_id = with_fx_rate.plan_id)
+                then 'invalid_value'
+            when not exists (
+                    select 1 from customers where customers.customer_id = with_fx_rate.customer_id
+                ) then 'orphan_foreign_key'
+            when rate_to_reporting is null then 'missing_fx_rate'
+        end as quarantine_reason
+    from with_fx_rate
+
+)
+
+select * from validated

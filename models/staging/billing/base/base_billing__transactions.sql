@@ -1,0 +1,91 @@
+with
+
+source as (
+
+    select * from {{ source('billing', 'transactions') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('stg_app__customers') }}
+
+),
+
+fx_rates as (
+
+    select * from {{ ref('stg_finance__fx_rates') }}
+
+),
+
+typed as (
+
+    select
+        nullif(trim(transaction_id), '') as transaction_id,
+        nullif(trim(customer_id), '') as customer_id,
+        nullif(trim(subscription_id), '') as subscription_id,
+        lower(nullif(trim(type), '')) as transaction_type,
+        lower(nullif(trim(status), '')) as status,
+        upper(nullif(trim(currency), '')) as currency,
+        amount,
+        {{ opsmetrics.parse_timestamp_utc('created_at') }} as created_at,
+        nullif(trim(created_at), '') as created_at_text,
+        _loaded_at,
+        nullif(trim(transaction_id), '') as record_key,
+        {{ opsmetrics.row_to_json('source') }} as raw_record
+    from source
+
+),
+
+deduplicated as (
+
+    select
+        *,
+        {{ opsmetrics.duplicate_rank(['transaction_id']) }} as duplicate_rank
+    from typed
+
+),
+
+with_fx_rate as (
+
+    select
+        deduplicated.*,
+        fx_rates.rate_to_reporting
+    from deduplicated
+    left join fx_rates
+        on {{ opsmetrics.fx_rate_join(
+            'fx_rates', 'deduplicated.currency', 'cast(deduplicated.created_at as date)'
+        ) }}
+
+),
+
+validated as (
+
+    select
+        *,
+        case
+            when
+                transaction_id is null or customer_id is null or transaction_type is null
+                or status is null or currency is null or amount is null
+                or created_at_text is null
+                then 'null_required_field'
+            when created_at is null then 'unparseable_timestamp'
+            when {{ opsmetrics.is_after_load('created_at') }} then 'future_timestamp'
+            when not exists (
+                    select 1 from fx_rates where fx_rates.currency = with_fx_rate.currency
+                ) then 'unknown_currency'
+            when amount < 0 or amount > {{ var('max_plausible_amount') }} then 'invalid_amount'
+            when
+                transaction_type not in ('charge', 'refund')
+                or status not in ('succeeded', 'failed', 'pending')
+                then 'invalid_value'
+            when not exists (
+                    select 1 from customers where customers.customer_id = with_fx_rate.customer_id
+                ) then 'orphan_foreign_key'
+            when rate_to_reporting is null then 'missing_fx_rate'
+        end as quarantine_reason
+    from with_fx_rate
+
+)
+
+select * from validated

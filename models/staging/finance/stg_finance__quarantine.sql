@@ -1,0 +1,1 @@
+{{ opsmetrics.quarantine_union([('fx_rates', 'base_finance__fx_rates')]) }}

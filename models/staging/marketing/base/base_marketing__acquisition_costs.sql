@@ -1,0 +1,91 @@
+with
+
+source as (
+
+    select * from {{ source('marketing', 'acquisition_costs') }}
+
+),
+
+channels as (
+
+    select * from {{ ref('channels') }}
+
+),
+
+fx_rates as (
+
+    select * from {{ ref('stg_finance__fx_rates') }}
+
+),
+
+typed as (
+
+    select
+        lower(nullif(trim(category), '')) as category,
+        lower(nullif(trim(channel), '')) as channel,
+        coalesce(nullif(trim(campaign), ''), '(none)') as campaign,
+        upper(nullif(trim(currency), '')) as currency,
+        amount,
+        {{ opsmetrics.parse_date('cost_date') }} as cost_date,
+        nullif(trim(cost_date), '') as cost_date_text,
+        _loaded_at,
+        {{ dbt.concat([
+            "coalesce(trim(cost_date), '')", "'|'", "coalesce(lower(trim(category)), '')", "'|'",
+            "coalesce(lower(trim(channel)), '')", "'|'", "coalesce(trim(campaign), '(none)')",
+        ]) }} as record_key,
+        {{ opsmetrics.row_to_json('source') }} as raw_record
+    from source
+
+),
+
+deduplicated as (
+
+    select
+        *,
+        {{ opsmetrics.duplicate_rank(['cost_date', 'category', 'channel', 'campaign']) }}
+            as duplicate_rank
+    from typed
+
+),
+
+with_fx_rate as (
+
+    select
+        deduplicated.*,
+        fx_rates.rate_to_reporting
+    from deduplicated
+    left join fx_rates
+        on {{ opsmetrics.fx_rate_join(
+            'fx_rates', 'deduplicated.currency', 'deduplicated.cost_date'
+        ) }}
+
+),
+
+validated as (
+
+    select
+        *,
+        case
+            when
+                category is null or channel is null or currency is null or amount is null
+                or cost_date_text is null
+                then 'null_required_field'
+            when cost_date is null then 'unparseable_timestamp'
+            when {{ opsmetrics.is_after_load('cost_date') }} then 'future_timestamp'
+            when not exists (
+                    select 1 from fx_rates where fx_rates.currency = with_fx_rate.currency
+                ) then 'unknown_currency'
+            when amount < 0 or amount > {{ var('max_plausible_amount') }} then 'invalid_amount'
+            when
+                category not in ('marketing', 'sales')
+                or not exists (
+                    select 1 from channels where channels.acquisition_channel = with_fx_rate.channel
+                )
+                then 'invalid_value'
+            when rate_to_reporting is null then 'missing_fx_rate'
+        end as quarantine_reason
+    from with_fx_rate
+
+)
+
+select * from validated

@@ -1,0 +1,1 @@
+{{ opsmetrics.quarantine_union([('events', 'base_product__events')]) }}

@@ -1,0 +1,1 @@
+{{ opsmetrics.quarantine_union([('survey_responses', 'base_surveys__survey_responses')]) }}
