@@ -55,5 +55,8 @@ format: $(STAMP) ## Fix what ruff and sqlfluff can fix
 test: $(STAMP) lint ## The whole suite: lint, then pytest (which drives dbt on tiny data)
 	$(BIN)/pytest
 
+test-postgres: $(STAMP) ## The Postgres suite on a throw-away server (or OPSMETRICS_PG_HOST's)
+	OPSMETRICS_REQUIRE_POSTGRES=1 scripts/ci/with_postgres.sh $(BIN)/pytest -m postgres
+
 clean: ## Remove the warehouse, generated data and dbt artefacts
 	rm -rf warehouse data target logs
