@@ -54,13 +54,13 @@ def test_a_missing_table_file_is_named(tiny_data_dir, tmp_path, fresh_warehouse)
 def test_a_missing_contract_column_is_named(tiny_data_dir, tmp_path, fresh_warehouse):
     broken = tmp_path / "broken"
     shutil.copytree(tiny_data_dir, broken)
-    target = broken / "users.parquet"
+    source = tiny_data_dir / "users.parquet"
     with duckdb.connect() as connection:
         connection.execute(
-            f"copy (select * exclude (email) from read_parquet('{tiny_data_dir / 'users.parquet'}'))"
-            f" to '{target}' (format parquet)"
+            f"copy (select * exclude (email) from read_parquet('{source}'))"
+            f" to '{broken / 'users.parquet'}' (format parquet)"
         )
-    with pytest.raises(LoadError, match="users.parquet lacks contract column.*email"):
+    with pytest.raises(LoadError, match=r"users\.parquet lacks contract column\(s\): email"):
         load_duckdb(broken)
 
 
