@@ -4,7 +4,8 @@ with
 
 quarantined as (
 
-    {% for source_name in ['app', 'billing', 'finance', 'marketing', 'platform', 'product', 'surveys'] %}
+    {% set source_names = opsmetrics.staging_tables() | map(attribute='source') | unique %}
+    {% for source_name in source_names | list %}
         select
             source_table,
             reason
