@@ -53,10 +53,14 @@ def generate(
 def load_command(
     from_dir: Annotated[Path, typer.Option("--from", help="Folder of <table>.parquet|csv.")],
     target: Target = "duckdb",
+    replace: Annotated[
+        bool, typer.Option(help="Empty the raw tables first (a new data set, not a delivery).")
+    ] = False,
 ) -> None:
-    """Load raw files into the warehouse's raw schema (idempotent)."""
+    """Load raw files into the warehouse's raw schema (idempotent: rows already there are
+    not inserted again)."""
     try:
-        inserted = load.load(from_dir, target=target)
+        inserted = load.load(from_dir, target=target, replace=replace)
     except load.LoadError as error:
         console.print(f"[red]load failed:[/red] {error}")
         raise typer.Exit(2) from error
@@ -83,4 +87,3 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
     for name, count in counts.items():
         table.add_row(name, f"{count:,}")
     console.print(table)
-
