@@ -74,14 +74,15 @@ port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 db_user=opsmetrics
 database=opsmetrics
 
-# C collation: text sorts byte-wise, as in DuckDB. Durability is off: the data is
-# thrown away, and fsync would only slow the build down.
+# C collation: text sorts byte-wise, as in DuckDB. The session time zone is deliberately
+# not UTC, so a model that depends on it fails the parity test instead of passing by luck.
+# Durability is off: the data is thrown away, and fsync would only slow the build down.
 run_as "$bindir/initdb" -D "$workdir/data" -U "$db_user" --auth=trust \
     --encoding=UTF8 --locale=C > "$workdir/initdb.log" 2>&1 \
     || { cat "$workdir/initdb.log" >&2; exit 1; }
 started=1
 run_as "$bindir/pg_ctl" -D "$workdir/data" -l "$workdir/server.log" -w -t 60 start \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $workdir -c timezone=UTC \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $workdir -c timezone=America/Sao_Paulo \
         -c fsync=off -c synchronous_commit=off -c full_page_writes=off" > /dev/null \
     || { cat "$workdir/server.log" >&2; exit 1; }
 "$bindir/createdb" -h 127.0.0.1 -p "$port" -U "$db_user" "$database"

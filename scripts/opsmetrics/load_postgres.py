@@ -25,8 +25,11 @@ BATCH_ROWS = 100_000
 CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
 
 
-def load_postgres(from_dir: Path) -> dict[str, int]:
-    """Load every table into PostgreSQL; returns the rows inserted per table."""
+def load_postgres(from_dir: Path, replace: bool = False) -> dict[str, int]:
+    """Load every table into PostgreSQL; returns the rows inserted per table.
+
+    With `replace`, the raw tables are dropped first (a new data set, not a delivery).
+    """
     files = find_files(from_dir)
     inserted: dict[str, int] = {}
     connection = psycopg2.connect(**postgres_params())
@@ -37,6 +40,10 @@ def load_postgres(from_dir: Path) -> dict[str, int]:
                 sql.SQL("create schema if not exists {}").format(sql.Identifier(RAW_SCHEMA))
             )
             for name, table in raw_tables().items():
+                if replace:
+                    cursor.execute(
+                        sql.SQL("drop table if exists {}").format(sql.Identifier(RAW_SCHEMA, name))
+                    )
                 select = contract_select(reader, table, files[name])
                 inserted[name] = _load_table(reader, cursor, table, select)
     finally:

@@ -94,3 +94,12 @@ def test_raw_tables_get_the_contract_types(awkward_database: Path) -> None:
     assert [row[1] for row in rows] == raw_tables()["customers"].column_names
     assert rows[-1][2] == "timestamp without time zone"
     assert {row[2] for row in rows[:-1]} == {"text"}
+
+
+def test_replace_empties_the_raw_tables_first(awkward_database: Path) -> None:
+    load_postgres(awkward_database)
+
+    inserted = load_postgres(awkward_database, replace=True)
+
+    assert inserted["customers"] == len(AWKWARD_NAMES)
+    assert fetch("select count(*) from raw.customers") == [(len(AWKWARD_NAMES),)]
