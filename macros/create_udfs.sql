@@ -11,10 +11,22 @@
 {% macro postgres__create_udfs() -%}
     create schema if not exists {{ target.schema }};
 
+    {#- Accepts what DuckDB's cast to timestamptz accepts (ISO-8601 date, optional time,
+        optional Z / numeric offset / zone name), not Postgres's wider input syntax
+        ('now', '05/01/2025', 'Jan 5 2025'); fractions beyond microseconds are truncated
+        as DuckDB does, not rounded. Text without an offset is UTC. #}
     create or replace function {{ target.schema }}.opsmetrics_try_timestamptz(value text)
     returns timestamptz language plpgsql immutable set timezone = 'UTC' as $$
+    declare
+        iso_8601 constant text := '^\s*(\d{4}-\d{1,2}-\d{1,2}'
+            || '([T ]\d{1,2}:\d{2}(:\d{2}(\.\d*)?)?)?'
+            || '(Z|[+-]\d{2}(:?\d{2})?| [A-Za-z][A-Za-z0-9_/+-]*)?'
+            || '|epoch|-?infinity)\s*$';
     begin
-        return value::timestamptz;
+        if value !~ iso_8601 then
+            return null;
+        end if;
+        return regexp_replace(value, '(\.\d{6})\d+', '\1')::timestamptz;
     exception when others then
         return null;
     end;
@@ -23,10 +35,10 @@
     create or replace function {{ target.schema }}.opsmetrics_try_date(value text)
     returns date language plpgsql immutable as $$
     begin
-        if value !~ '^\d{4}-\d{2}-\d{2}$' then
+        if value !~ '^\s*\d{4}-\d{2}-\d{2}\s*$' then
             return null;
         end if;
-        return value::date;
+        return trim(value)::date;
     exception when others then
         return null;
     end;
