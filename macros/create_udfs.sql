@@ -11,22 +11,15 @@
 {% macro postgres__create_udfs() -%}
     create schema if not exists {{ target.schema }};
 
-    {#- Accepts what DuckDB's cast to timestamptz accepts (ISO-8601 date, optional time,
-        optional Z / numeric offset / zone name), not Postgres's wider input syntax
-        ('now', '05/01/2025', 'Jan 5 2025'); fractions beyond microseconds are truncated
-        as DuckDB does, not rounded. Text without an offset is UTC. #}
+    {#- Text matching iso_8601_pattern() (see parse_timestamp_utc) as timestamptz, else
+        null. Fractions beyond microseconds are truncated, as DuckDB does, not rounded. #}
     create or replace function {{ target.schema }}.opsmetrics_try_timestamptz(value text)
     returns timestamptz language plpgsql immutable set timezone = 'UTC' as $$
-    declare
-        iso_8601 constant text := '^\s*(\d{4}-\d{1,2}-\d{1,2}'
-            || '([T ]\d{1,2}:\d{2}(:\d{2}(\.\d*)?)?)?'
-            || '(Z|[+-]\d{2}(:?\d{2})?| [A-Za-z][A-Za-z0-9_/+-]*)?'
-            || '|epoch|-?infinity)\s*$';
     begin
-        if value !~ iso_8601 then
+        if trim(value) !~ '{{ opsmetrics.iso_8601_pattern() }}' then
             return null;
         end if;
-        return regexp_replace(value, '(\.\d{6})\d+', '\1')::timestamptz;
+        return regexp_replace(trim(value), '(\.\d{6})\d+', '\1')::timestamptz;
     exception when others then
         return null;
     end;

@@ -12,12 +12,13 @@ from pathlib import Path
 import duckdb
 import psycopg2
 import pytest
+from psycopg2 import sql
+
 from opsmetrics.dbt_invoke import run_dbt
 from opsmetrics.generate import generate
 from opsmetrics.load import load_duckdb
 from opsmetrics.load_postgres import load_postgres
 from opsmetrics.settings import postgres_params
-from psycopg2 import sql
 
 TEST_SEED = 7
 TEST_END_DATE = date(2026, 6, 30)

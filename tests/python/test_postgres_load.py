@@ -10,6 +10,7 @@ import duckdb
 import psycopg2
 import pytest
 from conftest import fresh_postgres_database
+
 from opsmetrics.contract import DUCKDB_TYPES, raw_tables
 from opsmetrics.load_postgres import load_postgres
 from opsmetrics.settings import postgres_params
