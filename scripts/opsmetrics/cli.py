@@ -83,4 +83,3 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
     for name, count in counts.items():
         table.add_row(name, f"{count:,}")
     console.print(table)
-

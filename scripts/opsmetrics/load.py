@@ -49,7 +49,9 @@ def file_scan(path: Path) -> str:
 
 def contract_select(connection: duckdb.DuckDBPyConnection, table: RawTable, path: Path) -> str:
     """A SELECT over the file giving exactly the contract's columns and types."""
-    present = {row[0] for row in connection.execute(f"describe select * from {file_scan(path)}").fetchall()}
+    present = {
+        row[0] for row in connection.execute(f"describe select * from {file_scan(path)}").fetchall()
+    }
     missing = [c for c in table.column_names if c not in present and c != "_loaded_at"]
     if missing:
         raise LoadError(f"{path.name} lacks contract column(s): {', '.join(missing)}")
@@ -59,7 +61,9 @@ def contract_select(connection: duckdb.DuckDBPyConnection, table: RawTable, path
             expression = "current_timestamp"
         else:
             expression = f'"{column.name}"'
-        expressions.append(f'cast({expression} as {DUCKDB_TYPES[column.data_type]}) as "{column.name}"')
+        expressions.append(
+            f'cast({expression} as {DUCKDB_TYPES[column.data_type]}) as "{column.name}"'
+        )
     return f"select {', '.join(expressions)} from {file_scan(path)}"
 
 
@@ -73,9 +77,7 @@ def load_duckdb(from_dir: Path) -> dict[str, int]:
         connection.execute(f"create schema if not exists {RAW_SCHEMA}")
         for name, table in raw_tables().items():
             select = contract_select(connection, table, files[name])
-            columns = ", ".join(
-                f'"{c.name}" {DUCKDB_TYPES[c.data_type]}' for c in table.columns
-            )
+            columns = ", ".join(f'"{c.name}" {DUCKDB_TYPES[c.data_type]}' for c in table.columns)
             target = f"{RAW_SCHEMA}.{name}"
             connection.execute(f"create table if not exists {target} ({columns})")
             before = connection.execute(f"select count(*) from {target}").fetchone()[0]
