@@ -56,6 +56,8 @@ START_INTERVAL = {
 }
 SEATS = {"smb": (1, 3.0), "mid_market": (5, 15.0), "enterprise": (20, 80.0)}
 """(minimum, extra Poisson mean) seats at conversion."""
+MAX_SEATS = 120
+"""Keeps every clean charge under 1,000,000 USD (staging's "absurd amount" line)."""
 CHURN_BY_SEGMENT = np.array([1.3, 0.8, 0.5])
 
 NONE, CANCEL, UPGRADE, DOWNGRADE, LATE_RECOVER, LATE_CANCEL, PAUSE = range(7)
@@ -216,7 +218,7 @@ def _start_terms(
         slots.plan[chosen] = pick(rng, plan_weights, len(chosen))
         slots.interval[chosen] = pick(rng, START_INTERVAL[name], len(chosen))
         minimum, extra = SEATS[name]
-        slots.quantity[chosen] = minimum + rng.poisson(extra, len(chosen))
+        slots.quantity[chosen] = np.minimum(minimum + rng.poisson(extra, len(chosen)), MAX_SEATS)
     slots.discount[idx] = _discounts(rng, slots.interval[idx])
 
 
@@ -317,8 +319,9 @@ def _change_plan(rng: np.random.Generator, slots: _Slots, idx: np.ndarray, up: b
         by_plan = (plan < 3) & coin
         slots.plan[idx] = np.where(by_plan, plan + 1, plan)
         grown = np.ceil(seats * rng.uniform(1.1, 1.5, len(idx))).astype(np.int64)
-        slots.quantity[idx] = np.where(by_plan, seats, np.maximum(grown, seats + 1))
-        return idx
+        grown = np.minimum(np.maximum(grown, seats + 1), MAX_SEATS)
+        slots.quantity[idx] = np.where(by_plan, seats, grown)
+        return idx[by_plan | (grown > seats)]
     by_plan = (plan > 0) & (coin | (seats <= 1))
     by_seats = ~by_plan & (seats > 1)
     slots.plan[idx] = np.where(by_plan, plan - 1, plan)
@@ -502,7 +505,7 @@ def money_defects(column: str) -> list[Defect]:
     return [
         Defect(
             "invalid_amount",
-            ((column, "-abs($expr) - 1"), (column, "abs($expr) * 1000 + 1000001")),
+            ((column, "-abs($expr) - 1"), (column, "abs($expr) * 1000 + 1000000000")),
         ),
         Defect("unknown_currency", (("currency", "'XXX'"), ("currency", "'ZZZ'"))),
     ]
@@ -598,7 +601,7 @@ def _with_refunds_and_one_offs(
     fx: np.ndarray,
 ) -> dict[str, np.ndarray]:
     paid = np.flatnonzero(charges["status"] == 0)
-    refunded = paid[rng.random(len(paid)) < 0.012]
+    refunded = np.union1d(paid[rng.random(len(paid)) < 0.012], paid[:1])
     refund_at = charges["time"][refunded] + rng.integers(2 * DAY, 30 * DAY, len(refunded))
     refunded, refund_at = refunded[refund_at < ctx.end_us], refund_at[refund_at < ctx.end_us]
     partial = rng.random(len(refunded)) < 0.3
@@ -613,6 +616,7 @@ def _with_refunds_and_one_offs(
     first = np.unique(owners, return_index=True)
     buyers, bought = first[0], starts[first[1]]
     chosen = rng.random(len(buyers)) < np.array([0.02, 0.08, 0.3])[customers.segment[buyers]]
+    chosen[:1] = True
     buyers, bought = buyers[chosen], bought[chosen]
     one_off_at = bought + rng.integers(HOUR, 60 * DAY, len(buyers))
     keep = one_off_at < ctx.end_us
