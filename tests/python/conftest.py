@@ -8,7 +8,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from opsmetrics.generate import generate
 
 END_DATE = date(2025, 6, 30)

@@ -10,7 +10,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from conftest import END_DATE, DataSet
-
 from opsmetrics.contract import raw_tables
 from opsmetrics.generate import generate
 
@@ -275,8 +274,9 @@ def test_charges_follow_subscriptions(clean: DataSet) -> None:
 def test_fx_rates_cover_every_currency_from_the_first_day(clean: DataSet) -> None:
     first_day, used_without_rate = clean.query(
         """
-        select (select min(rate_date) <= (select min(cast(cast(signed_up_at as timestamptz)
-                at time zone 'UTC' as date)) from customers) from fx_rates),
+        select (select cast(min(rate_date) as date) from fx_rates) <= (
+                select min(cast(cast(signed_up_at as timestamptz) at time zone 'UTC' as date))
+                from customers),
             (select count(*) from (
                 select currency from subscriptions where currency <> 'USD'
                 union select currency from transactions where currency <> 'USD'
