@@ -185,6 +185,7 @@ def write_table(
     connection = duckdb.connect()
     try:
         connection.execute("set preserve_insertion_order = true")
+        connection.execute("set enable_progress_bar = false")
         connection.register("base", table)
         target = out / f"{build.name}.parquet"
         connection.execute(
