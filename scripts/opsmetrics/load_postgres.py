@@ -28,7 +28,8 @@ CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid
 def load_postgres(from_dir: Path, replace: bool = False) -> dict[str, int]:
     """Load every table into PostgreSQL; returns the rows inserted per table.
 
-    With `replace`, the raw tables are dropped first (a new data set, not a delivery).
+    With `replace`, the raw tables are emptied first (a new data set, not a delivery);
+    truncated, not dropped, because the staging views depend on them.
     """
     files = find_files(from_dir)
     inserted: dict[str, int] = {}
@@ -40,12 +41,8 @@ def load_postgres(from_dir: Path, replace: bool = False) -> dict[str, int]:
                 sql.SQL("create schema if not exists {}").format(sql.Identifier(RAW_SCHEMA))
             )
             for name, table in raw_tables().items():
-                if replace:
-                    cursor.execute(
-                        sql.SQL("drop table if exists {}").format(sql.Identifier(RAW_SCHEMA, name))
-                    )
                 select = contract_select(reader, table, files[name])
-                inserted[name] = _load_table(reader, cursor, table, select)
+                inserted[name] = _load_table(reader, cursor, table, select, replace)
     finally:
         connection.close()
     return inserted
@@ -56,6 +53,7 @@ def _load_table(
     cursor: psycopg2.extensions.cursor,
     table: RawTable,
     select: str,
+    replace: bool,
 ) -> int:
     target = sql.Identifier(RAW_SCHEMA, table.name)
     staging = sql.Identifier(f"load_{table.name}")
@@ -64,6 +62,8 @@ def _load_table(
         for c in table.columns
     )
     cursor.execute(sql.SQL("create table if not exists {} ({})").format(target, columns))
+    if replace:
+        cursor.execute(sql.SQL("truncate table {}").format(target))
     cursor.execute(sql.SQL("create temp table {} (like {}) on commit drop").format(staging, target))
     copy = sql.SQL("copy {} from stdin with (format csv)").format(staging).as_string(cursor)
     batches = reader.sql(select).to_arrow_reader(BATCH_ROWS)

@@ -53,6 +53,12 @@ def awkward_database(postgres_server: dict[str, str | int], tmp_path: Path) -> P
         yield tmp_path
 
 
+def execute(statement: str) -> None:
+    with psycopg2.connect(**postgres_params()) as connection, connection.cursor() as cursor:
+        cursor.execute(statement)
+    connection.close()
+
+
 def fetch(query: str) -> list[tuple]:
     with psycopg2.connect(**postgres_params()) as connection, connection.cursor() as cursor:
         cursor.execute(query)
@@ -97,8 +103,11 @@ def test_raw_tables_get_the_contract_types(awkward_database: Path) -> None:
     assert {row[2] for row in rows[:-1]} == {"text"}
 
 
-def test_replace_empties_the_raw_tables_first(awkward_database: Path) -> None:
+def test_replace_empties_the_raw_tables_first_under_dependent_views(
+    awkward_database: Path,
+) -> None:
     load_postgres(awkward_database)
+    execute("create view public.customer_names as select company_name from raw.customers")
 
     inserted = load_postgres(awkward_database, replace=True)
 
