@@ -29,7 +29,7 @@ def load_postgres(from_dir: Path, replace: bool = False) -> dict[str, int]:
     """Load every table into PostgreSQL; returns the rows inserted per table.
 
     With `replace`, the raw tables are emptied first (a new data set, not a delivery);
-    truncated, not dropped, because the staging views depend on them.
+    truncated, not dropped, so views and grants on them survive.
     """
     files = find_files(from_dir)
     inserted: dict[str, int] = {}
@@ -77,4 +77,7 @@ def _load_table(
             "insert into {target} select * from {staging} except all select * from {target}"
         ).format(target=target, staging=staging)
     )
-    return cursor.rowcount
+    inserted = cursor.rowcount
+    # Fresh statistics now, not whenever autovacuum gets to it: dbt reads these next.
+    cursor.execute(sql.SQL("analyze {}").format(target))
+    return inserted
