@@ -30,6 +30,7 @@ STAGING_QUERIES = {
 MART_QUERIES = {
     "customer_monthly": "select * from marts.fct_customer_mrr_monthly",
     "customer_daily": "select * from marts.fct_customer_mrr_daily",
+    "daily": "select * from marts.fct_mrr_daily",
     "monthly": "select * from marts.fct_mrr_monthly",
     "acquisition": "select * from marts.fct_acquisition_monthly",
     "segments": "select * from marts.fct_mrr_segments_monthly",
@@ -296,6 +297,21 @@ def test_customer_daily_mrr_matches_reference_at_every_day_end(tables):
     first_paid = expected.groupby("customer_id")["instant"].min()
     first_rows = actual.groupby("customer_id")["instant"].min()
     assert first_rows.sort_index().equals(first_paid.sort_index())
+
+
+def test_company_daily_mrr_matches_reference_and_month_ends(tables):
+    versions = version_mrr(tables.staging["subscriptions"])
+    daily = tables.marts["daily"].copy()
+    daily["instant"] = pd.to_datetime(daily["mrr_date"]) + pd.Timedelta(days=1)
+    expected = mrr_at_instants(versions, daily["instant"]).groupby("instant")["mrr"].sum()
+    assert_close(daily["mrr_amount"], daily["instant"].map(expected).fillna(0.0), "daily mrr")
+    monthly = tables.marts["monthly"]
+    month_end_mrr = daily.set_index(pd.to_datetime(daily["mrr_date"]))["mrr_amount"]
+    assert_close(
+        monthly["mrr_amount"],
+        pd.to_datetime(monthly["measured_date"]).map(month_end_mrr),
+        "month-end day equals month",
+    )
 
 
 def test_monthly_kpis_match_reference(tables):
