@@ -13,6 +13,10 @@ from rich.table import Table
 from opsmetrics import load
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+bench_app = typer.Typer(
+    no_args_is_help=True, help="Time jobs and record them in docs/benchmarks.md."
+)
+app.add_typer(bench_app, name="bench")
 console = Console()
 
 Scale = Annotated[str, typer.Option(help="tiny | small | medium | large")]
@@ -40,11 +44,15 @@ def generate(
     defect_rate: DefectRate = 0.01,
 ) -> None:
     """Write a realistic raw data set (every contract table as Parquet) and its manifest."""
-    from opsmetrics.generate import generate as run_generate
+    from opsmetrics.generate import generate_with_progress
 
-    manifest = run_generate(
-        scale=scale, seed=seed, out=out, defect_rate=defect_rate, end_date=_end_date(end_date)
-    )
+    try:
+        manifest = generate_with_progress(
+            scale=scale, seed=seed, out=out, defect_rate=defect_rate, end_date=_end_date(end_date)
+        )
+    except ValueError as error:
+        console.print(f"[red]generate failed:[/red] {error}")
+        raise typer.Exit(2) from error
     rows = sum(t["rows"] for t in manifest["tables"].values())
     console.print(f"wrote {rows:,} rows in {len(manifest['tables'])} tables to {out}")
 
@@ -53,10 +61,14 @@ def generate(
 def load_command(
     from_dir: Annotated[Path, typer.Option("--from", help="Folder of <table>.parquet|csv.")],
     target: Target = "duckdb",
+    replace: Annotated[
+        bool, typer.Option(help="Empty the raw tables first (a new data set, not a delivery).")
+    ] = False,
 ) -> None:
-    """Load raw files into the warehouse's raw schema (idempotent)."""
+    """Load raw files into the warehouse's raw schema (idempotent: rows already there are
+    not inserted again)."""
     try:
-        inserted = load.load(from_dir, target=target)
+        inserted = load.load(from_dir, target=target, replace=replace)
     except load.LoadError as error:
         console.print(f"[red]load failed:[/red] {error}")
         raise typer.Exit(2) from error
@@ -76,6 +88,20 @@ def demo(
     raise typer.Exit(run_demo(scale=scale, seed=seed, out=out, defect_rate=defect_rate))
 
 
+@bench_app.command("generate")
+def bench_generate_command(
+    scale: Scale = "medium", seed: Seed = 42, end_date: EndDate = None
+) -> None:
+    """Time data generation in a child process; record wall time and peak RSS."""
+    from opsmetrics.bench import bench_generate
+
+    result = bench_generate(scale=scale, seed=seed, end_date=_end_date(end_date))
+    console.print(
+        f"generate {scale}: {result['wall_seconds']} s, peak RSS {result['peak_rss_mib']} MiB"
+    )
+    _print_counts("rows written", result["rows"])
+
+
 def _print_counts(title: str, counts: dict[str, int]) -> None:
     table = Table(title=title)
     table.add_column("table")
@@ -83,4 +109,3 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
     for name, count in counts.items():
         table.add_row(name, f"{count:,}")
     console.print(table)
-

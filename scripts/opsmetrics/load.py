@@ -49,7 +49,9 @@ def file_scan(path: Path) -> str:
 
 def contract_select(connection: duckdb.DuckDBPyConnection, table: RawTable, path: Path) -> str:
     """A SELECT over the file giving exactly the contract's columns and types."""
-    present = {row[0] for row in connection.execute(f"describe select * from {file_scan(path)}").fetchall()}
+    present = {
+        row[0] for row in connection.execute(f"describe select * from {file_scan(path)}").fetchall()
+    }
     missing = [c for c in table.column_names if c not in present and c != "_loaded_at"]
     if missing:
         raise LoadError(f"{path.name} lacks contract column(s): {', '.join(missing)}")
@@ -59,12 +61,17 @@ def contract_select(connection: duckdb.DuckDBPyConnection, table: RawTable, path
             expression = "current_timestamp"
         else:
             expression = f'"{column.name}"'
-        expressions.append(f'cast({expression} as {DUCKDB_TYPES[column.data_type]}) as "{column.name}"')
+        expressions.append(
+            f'cast({expression} as {DUCKDB_TYPES[column.data_type]}) as "{column.name}"'
+        )
     return f"select {', '.join(expressions)} from {file_scan(path)}"
 
 
-def load_duckdb(from_dir: Path) -> dict[str, int]:
-    """Load every table into DuckDB; returns the rows inserted per table."""
+def load_duckdb(from_dir: Path, replace: bool = False) -> dict[str, int]:
+    """Load every table into DuckDB; returns the rows inserted per table.
+
+    With `replace`, the raw tables are emptied first (a new data set, not a delivery).
+    """
     files = find_files(from_dir)
     path = duckdb_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,10 +79,10 @@ def load_duckdb(from_dir: Path) -> dict[str, int]:
     with duckdb.connect(str(path)) as connection:
         connection.execute(f"create schema if not exists {RAW_SCHEMA}")
         for name, table in raw_tables().items():
+            if replace:
+                connection.execute(f"drop table if exists {RAW_SCHEMA}.{name}")
             select = contract_select(connection, table, files[name])
-            columns = ", ".join(
-                f'"{c.name}" {DUCKDB_TYPES[c.data_type]}' for c in table.columns
-            )
+            columns = ", ".join(f'"{c.name}" {DUCKDB_TYPES[c.data_type]}' for c in table.columns)
             target = f"{RAW_SCHEMA}.{name}"
             connection.execute(f"create table if not exists {target} ({columns})")
             before = connection.execute(f"select count(*) from {target}").fetchone()[0]
@@ -87,10 +94,10 @@ def load_duckdb(from_dir: Path) -> dict[str, int]:
     return inserted
 
 
-def load(from_dir: Path, target: str = "duckdb") -> dict[str, int]:
+def load(from_dir: Path, target: str = "duckdb", replace: bool = False) -> dict[str, int]:
     """Load every contract table from `from_dir` into `target`'s raw schema."""
     if check_target(target) == "duckdb":
-        return load_duckdb(from_dir)
+        return load_duckdb(from_dir, replace=replace)
     from opsmetrics.load_postgres import load_postgres
 
-    return load_postgres(from_dir)
+    return load_postgres(from_dir, replace=replace)

@@ -1,10 +1,11 @@
-"""Shared fixtures: one tiny generated data set, loaded and built once per session."""
+"""Shared fixtures: tiny data sets generated once per session, and one tiny warehouse
+built from them (loaded + `dbt build`) that read-only tests share."""
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -15,25 +16,72 @@ from opsmetrics.dbt_invoke import run_dbt
 from opsmetrics.generate import generate
 from opsmetrics.load import load_duckdb
 
-TEST_SEED = 7
-TEST_END_DATE = date(2026, 6, 30)
+END_DATE = date(2025, 6, 30)
+SEED = 7
+
+
+@dataclass
+class DataSet:
+    """A generated folder, its manifest and a DuckDB connection to query its files."""
+
+    out: Path
+    manifest: dict
+
+    def query(self, sql: str) -> list[tuple]:
+        """Run `sql`, where each table name is a view over that table's Parquet file."""
+        with duckdb.connect() as connection:
+            for path in self.out.glob("*.parquet"):
+                connection.execute(
+                    f"create view {path.stem} as select * from read_parquet('{path}')"
+                )
+            return connection.execute(sql).fetchall()
+
+    def scalar(self, sql: str) -> object:
+        return self.query(sql)[0][0]
+
+
+def _make(tmp_path_factory: pytest.TempPathFactory, name: str, **kwargs: object) -> DataSet:
+    out = tmp_path_factory.mktemp(name)
+    arguments = {"scale": "tiny", "seed": SEED, "end_date": END_DATE, "defect_rate": 0.02}
+    arguments.update(kwargs)
+    return DataSet(out, generate(out=out, **arguments))
 
 
 @pytest.fixture(scope="session")
-def tiny_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Tiny raw data with the default defect rate (so quarantine is exercised)."""
-    out = tmp_path_factory.mktemp("raw_tiny")
-    generate(scale="tiny", seed=TEST_SEED, out=out, end_date=TEST_END_DATE)
-    return out
+def dirty(tmp_path_factory: pytest.TempPathFactory) -> DataSet:
+    """Tiny data with defects injected (2 % of rows)."""
+    return _make(tmp_path_factory, "dirty")
 
 
 @pytest.fixture(scope="session")
-def tiny_manifest(tiny_data_dir: Path) -> dict:
-    return json.loads((tiny_data_dir / "manifest.json").read_text())
+def clean(tmp_path_factory: pytest.TempPathFactory) -> DataSet:
+    """Tiny data without defects."""
+    return _make(tmp_path_factory, "clean", defect_rate=0.0)
+
+
+@pytest.fixture
+def make_data(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., DataSet]:
+    """Generate another tiny data set with overridden arguments."""
+
+    def make(**kwargs: object) -> DataSet:
+        return _make(tmp_path_factory, "extra", **kwargs)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(dirty: DataSet) -> Path:
+    """The folder of the session's tiny data set (with defects, so quarantine is used)."""
+    return dirty.out
+
+
+@pytest.fixture(scope="session")
+def tiny_manifest(dirty: DataSet) -> dict:
+    return dirty.manifest
 
 
 def use_warehouse(path: Path) -> None:
-    """Point the loader and dbt at `path` (dbt is run in-process, so the env is shared)."""
+    """Point the loader and dbt at `path` (dbt runs in-process, so the env is shared)."""
     os.environ["OPSMETRICS_DUCKDB_PATH"] = str(path)
 
 

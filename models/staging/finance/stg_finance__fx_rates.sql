@@ -6,7 +6,7 @@ with
 rates as (
 
     select * from {{ ref('base_finance__fx_rates') }}
-    where duplicate_rank = 1 and quarantine_reason is null and currency <> 'USD'
+    where duplicate_rank = 1 and quarantine_reason is null
 
 ),
 

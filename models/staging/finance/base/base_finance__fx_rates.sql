@@ -38,6 +38,8 @@ validated as (
                 then 'null_required_field'
             when rate_date is null then 'unparseable_timestamp'
             when rate_to_usd <= 0 then 'out_of_range_value'
+            {#- USD is the quote currency: its rate is 1 by definition, never loaded. #}
+            when currency = 'USD' then 'invalid_value'
             when {{ opsmetrics.is_after_load('rate_date') }}
                 then 'future_timestamp'
         end as quarantine_reason

@@ -1,0 +1,1 @@
+"""Building blocks of the raw-data generator: scales, table builders and the Parquet writer."""

@@ -1,0 +1,301 @@
+"""Operational telemetry: API requests, health probes and host metrics, with incidents.
+
+Traffic follows a daily and weekly rhythm and grows with the customer base. Incidents
+(error bursts, latency spikes, outages) hit one service for a while and show up
+consistently in all three tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from opsmetrics.synth.common import (
+    DAY,
+    HOUR,
+    MINUTE,
+    SECOND,
+    Context,
+    floor_to_precision,
+    iso_sql,
+    loaded_after,
+    lookup_sql,
+    server_offsets,
+)
+from opsmetrics.synth.writer import Defect, TableBuild, standard_defects
+
+SERVICES = ("api-gateway", "auth", "billing", "search", "reports")
+ENDPOINTS = (
+    # service, method, route template, share of traffic, median latency in ms
+    (0, "GET", "/v1/orders", 0.14, 45.0),
+    (0, "GET", "/v1/orders/{id}", 0.16, 25.0),
+    (0, "POST", "/v1/orders", 0.06, 80.0),
+    (0, "PATCH", "/v1/orders/{id}", 0.03, 70.0),
+    (0, "DELETE", "/v1/orders/{id}", 0.01, 40.0),
+    (0, "GET", "/v1/customers/{id}", 0.06, 30.0),
+    (1, "POST", "/v1/auth/token", 0.08, 60.0),
+    (1, "POST", "/v1/auth/refresh", 0.06, 20.0),
+    (1, "GET", "/v1/auth/me", 0.05, 10.0),
+    (2, "GET", "/v1/invoices", 0.04, 90.0),
+    (2, "GET", "/v1/invoices/{id}", 0.03, 50.0),
+    (2, "POST", "/v1/payments", 0.02, 250.0),
+    (3, "GET", "/v1/search", 0.14, 120.0),
+    (3, "GET", "/v1/search/suggest", 0.07, 35.0),
+    (4, "GET", "/v1/reports", 0.02, 150.0),
+    (4, "POST", "/v1/reports", 0.01, 600.0),
+    (4, "GET", "/v1/reports/{id}/export", 0.02, 1200.0),
+)
+SUCCESS_CODE = {"GET": 200, "POST": 201, "PATCH": 200, "DELETE": 204}
+CLIENT_ERRORS = (400, 401, 403, 404, 409, 422, 429)
+SERVER_ERRORS = (500, 502, 503, 504)
+METRICS = ("cpu_utilization", "memory_utilization", "queue_depth", "active_connections")
+OUTAGE, ERROR_BURST, LATENCY_SPIKE = range(3)
+INCIDENT_EVERY_DAYS = {OUTAGE: 45, ERROR_BURST: 20, LATENCY_SPIKE: 15}
+
+
+@dataclass(frozen=True)
+class Incidents:
+    """Incident windows: kind, service, start and end (µs)."""
+
+    kind: np.ndarray
+    service: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+def make_incidents(ctx: Context) -> Incidents:
+    """At least one of each kind; outages last long enough for two health probes."""
+    rng = ctx.rng("incidents")
+    kinds, services, starts, lengths = [], [], [], []
+    min_outage = max(20 * MINUTE, 2 * ctx.scale.health_check_minutes * MINUTE)
+    for kind, every in INCIDENT_EVERY_DAYS.items():
+        count = max(1, ctx.days // every)
+        kinds.append(np.full(count, kind))
+        services.append(rng.integers(0, len(SERVICES), count))
+        starts.append(rng.integers(ctx.start_us + DAY, ctx.end_us - DAY, count))
+        low, high = {OUTAGE: (min_outage, min_outage + 4 * HOUR),
+                     ERROR_BURST: (10 * MINUTE, 90 * MINUTE),
+                     LATENCY_SPIKE: (15 * MINUTE, 3 * HOUR)}[kind]  # fmt: skip
+        lengths.append(rng.integers(low, high, count))
+    start = np.concatenate(starts)
+    return Incidents(
+        np.concatenate(kinds), np.concatenate(services), start, start + np.concatenate(lengths)
+    )
+
+
+def traffic_shape(ctx: Context, hours: np.ndarray) -> np.ndarray:
+    """Relative traffic per hour of history: daily and weekly rhythm, growing 2.5-fold."""
+    hour_of_day = (hours % 24).astype(float)
+    daily = 0.3 + np.exp(-(((hour_of_day - 14) / 4.5) ** 2))
+    weekday = ((hours // 24) + 3) % 7
+    weekly = np.where(weekday >= 5, 0.45, 1.0)
+    growth = 1 + 1.5 * hours / max(hours[-1], 1)
+    return daily * weekly * growth
+
+
+def make_requests(
+    ctx: Context, incidents: Incidents, signed_up: np.ndarray
+) -> dict[str, np.ndarray]:
+    """API requests in time order, with incidents applied."""
+    rng = ctx.rng("api_requests")
+    n_hours = ctx.days * 24
+    hours = np.arange(n_hours)
+    shape = traffic_shape(ctx, hours)
+    counts = rng.poisson(shape * ctx.scale.api_requests / shape.sum())
+    hour = np.repeat(hours, counts)
+    n = len(hour)
+    time = ctx.start_us + hour * HOUR + rng.integers(0, HOUR, n)
+    share = np.array([e[3] for e in ENDPOINTS])
+    endpoint = rng.choice(len(ENDPOINTS), n, p=share / share.sum())
+    service = np.array([e[0] for e in ENDPOINTS])[endpoint]
+    latency = np.array([e[4] for e in ENDPOINTS])[endpoint] * rng.lognormal(0, 0.55, n)
+    ok = np.array([SUCCESS_CODE[e[1]] for e in ENDPOINTS])[endpoint]
+    roll = rng.random(n)
+    status = np.where(
+        roll < 0.04,
+        rng.choice(CLIENT_ERRORS, n, p=[0.2, 0.2, 0.1, 0.3, 0.05, 0.1, 0.05]),
+        np.where(roll < 0.044, rng.choice(SERVER_ERRORS, n), ok),
+    )
+    latency = np.where(status < 500, latency, latency * 3)
+    latency = np.where((status >= 400) & (status < 500), latency * 0.3, latency)
+    for kind, svc, start, end in zip(
+        incidents.kind, incidents.service, incidents.start, incidents.end, strict=True
+    ):
+        lo, hi = np.searchsorted(
+            hour, [(start - ctx.start_us) // HOUR, (end - ctx.start_us) // HOUR + 1]
+        )
+        hit = lo + np.flatnonzero(
+            (service[lo:hi] == svc) & (time[lo:hi] >= start) & (time[lo:hi] < end)
+        )
+        if kind == OUTAGE:
+            status[hit] = 503
+            latency[hit] = rng.uniform(1, 20, len(hit))
+        elif kind == ERROR_BURST:
+            burst = hit[rng.random(len(hit)) < rng.uniform(0.3, 0.6)]
+            status[burst] = rng.choice(SERVER_ERRORS, len(burst))
+        else:
+            latency[hit] *= rng.uniform(4, 15)
+    known = np.searchsorted(signed_up, time)
+    caller = (rng.random(n) ** 1.5 * known).astype(np.int64)
+    anonymous_share = np.where(service == 1, 0.6, 0.05)
+    anonymous = (known == 0) | (rng.random(n) < anonymous_share)
+    return {
+        "time": time,
+        "endpoint": endpoint,
+        "status": status,
+        "latency": np.round(latency, 2),
+        "customer": np.where(anonymous, -1, caller),
+    }
+
+
+def api_requests_table(ctx: Context, requests: dict[str, np.ndarray]) -> TableBuild:
+    rng = ctx.rng("api_requests/table")
+    n = len(requests["time"])
+    fractional = rng.random(n) < 0.7
+    build = TableBuild(
+        name="api_requests",
+        base={
+            "_id": np.arange(1, n + 1),
+            "_endpoint": requests["endpoint"],
+            "_status": requests["status"],
+            "_latency": requests["latency"],
+            "_customer": requests["customer"] + 1,
+            "_ts": floor_to_precision(requests["time"], fractional),
+            "_loaded": loaded_after(rng, requests["time"], ctx.end_us, 10, late_share=0.015),
+            "_off": server_offsets(rng, n),
+            "_frac": fractional,
+        },
+        columns={
+            "request_id": "printf('req_%010d', _id)",
+            "service": lookup_sql([SERVICES[e[0]] for e in ENDPOINTS], "_endpoint"),
+            "endpoint": lookup_sql([e[2] for e in ENDPOINTS], "_endpoint"),
+            "method": lookup_sql([e[1] for e in ENDPOINTS], "_endpoint"),
+            "status_code": "_status",
+            "response_time_ms": "_latency",
+            "customer_id": "case when _customer > 0 then printf('cus_%06d', _customer) end",
+            "requested_at": iso_sql("_ts"),
+        },
+        key=("request_id",),
+        main="requested_at",
+    )
+    build.defects = [
+        *standard_defects(build, ctx, nullable=("customer_id",)),
+        Defect("out_of_range_value", (("response_time_ms", "-1 - $expr"),)),
+    ]
+    return build
+
+
+def _in_incident(
+    incidents: Incidents, kind: int, service: np.ndarray, time: np.ndarray
+) -> np.ndarray:
+    hit = np.zeros(len(time), dtype=bool)
+    for svc, start, end in zip(
+        incidents.service[incidents.kind == kind],
+        incidents.start[incidents.kind == kind],
+        incidents.end[incidents.kind == kind],
+        strict=True,
+    ):
+        hit |= (service == svc) & (time >= start) & (time < end)
+    return hit
+
+
+def health_checks_table(ctx: Context, incidents: Incidents) -> TableBuild:
+    """One probe per service every `health_check_minutes`; down during outages."""
+    rng = ctx.rng("health_checks")
+    step = ctx.scale.health_check_minutes * MINUTE
+    ticks = np.arange(ctx.start_us, ctx.end_us - 30 * SECOND, step)
+    service = np.tile(np.arange(len(SERVICES)), len(ticks))
+    time = np.repeat(ticks, len(SERVICES)) + rng.integers(0, 20 * SECOND, len(service))
+    n = len(time)
+    down = _in_incident(incidents, OUTAGE, service, time)
+    slow = _in_incident(incidents, LATENCY_SPIKE, service, time)
+    latency = rng.lognormal(np.log(25), 0.35, n) * np.where(slow, rng.uniform(4, 15, n), 1)
+    latency = np.where(down, rng.uniform(5000, 10000, n), latency)
+    fractional = rng.random(n) < 0.2
+    build = TableBuild(
+        name="health_checks",
+        base={
+            "_id": np.arange(1, n + 1),
+            "_service": service,
+            "_up": ~down,
+            "_latency": np.round(latency, 2),
+            "_ts": floor_to_precision(time, fractional),
+            "_loaded": loaded_after(rng, time, ctx.end_us, 5),
+            "_off": server_offsets(rng, n),
+            "_frac": fractional,
+        },
+        columns={
+            "check_id": "printf('chk_%09d', _id)",
+            "service": lookup_sql(SERVICES, "_service"),
+            "is_up": "_up",
+            "response_time_ms": "_latency",
+            "checked_at": iso_sql("_ts"),
+        },
+        key=("check_id",),
+        main="checked_at",
+    )
+    build.defects = [
+        *standard_defects(build, ctx, nullable=()),
+        Defect("out_of_range_value", (("response_time_ms", "-1 - $expr"),)),
+    ]
+    return build
+
+
+def system_metrics_table(ctx: Context, incidents: Incidents) -> TableBuild:
+    """Per host and metric, a sample every `metric_minutes`; CPU follows traffic."""
+    rng = ctx.rng("system_metrics")
+    hosts = np.repeat(np.arange(len(SERVICES)), ctx.scale.hosts_per_service)
+    host_number = np.concatenate([np.arange(1, k + 1) for k in ctx.scale.hosts_per_service])
+    host_names = [f"{SERVICES[s]}-{i:02d}" for s, i in zip(hosts, host_number, strict=True)]
+    step = ctx.scale.metric_minutes * MINUTE
+    ticks = np.arange(ctx.start_us, ctx.end_us - MINUTE, step)
+    n_hosts, n_metrics = len(hosts), len(METRICS)
+    host = np.tile(np.repeat(np.arange(n_hosts), n_metrics), len(ticks))
+    metric = np.tile(np.arange(n_metrics), n_hosts * len(ticks))
+    scrape = np.repeat(ticks, n_hosts) + rng.integers(0, 30 * SECOND, n_hosts * len(ticks))
+    time = np.repeat(scrape, n_metrics)
+    n = len(time)
+    service = hosts[host]
+    traffic = traffic_shape(ctx, (time - ctx.start_us) // HOUR) / 3.8
+    busy = _in_incident(incidents, LATENCY_SPIKE, service, time) | _in_incident(
+        incidents, ERROR_BURST, service, time
+    )
+    down = _in_incident(incidents, OUTAGE, service, time)
+    cpu = 8 + 70 * traffic + rng.normal(0, 4, n) + 30 * busy - 50 * down
+    since_restart = ((time - ctx.start_us + host * 17 * HOUR) % (7 * DAY)) / (7 * DAY)
+    memory = 40 + 35 * since_restart + rng.normal(0, 2, n)
+    queue = rng.poisson(3 + 40 * traffic + 300 * busy)
+    connections = rng.poisson(5 + 150 * traffic) * ~down
+    value = np.choose(metric, [np.clip(cpu, 0.5, 100), np.clip(memory, 0, 100), queue, connections])
+    fractional = rng.random(n) < 0.1
+    build = TableBuild(
+        name="system_metrics",
+        base={
+            "_host": host,
+            "_service": service,
+            "_metric": metric,
+            "_value": np.round(value.astype(float), 2),
+            "_ts": floor_to_precision(time, fractional),
+            "_loaded": loaded_after(rng, time, ctx.end_us, 5),
+            "_off": server_offsets(rng, n),
+            "_frac": fractional,
+        },
+        columns={
+            "host": lookup_sql(host_names, "_host"),
+            "service": lookup_sql(SERVICES, "_service"),
+            "metric_name": lookup_sql(METRICS, "_metric"),
+            "value": "_value",
+            "sampled_at": iso_sql("_ts"),
+        },
+        key=("host", "metric_name", "sampled_at"),
+        main="sampled_at",
+    )
+    build.defects = [
+        *standard_defects(build, ctx, nullable=()),
+        Defect(
+            "out_of_range_value",
+            (("value", "case when _metric < 2 then 100 + $expr + 1 else -1 - $expr end"),),
+        ),
+    ]
+    return build

@@ -1,0 +1,80 @@
+"""The loader enforces the raw contract and is idempotent."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from opsmetrics.contract import raw_tables
+from opsmetrics.load import LoadError, load_duckdb
+
+
+@pytest.fixture
+def fresh_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "load.duckdb"
+    monkeypatch.setenv("OPSMETRICS_DUCKDB_PATH", str(path))
+    return path
+
+
+def raw_counts(path: Path) -> dict[str, int]:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return {
+            name: connection.execute(f"select count(*) from raw.{name}").fetchone()[0]
+            for name in raw_tables()
+        }
+
+
+def test_loading_the_same_files_twice_leaves_the_same_rows(
+    tiny_data_dir, tiny_manifest, fresh_warehouse
+):
+    first = load_duckdb(tiny_data_dir)
+    second = load_duckdb(tiny_data_dir)
+    assert first == {name: t["rows"] for name, t in tiny_manifest["tables"].items()}
+    assert set(second.values()) == {0}
+    assert raw_counts(fresh_warehouse) == first
+
+
+def test_replace_starts_the_raw_tables_afresh(tiny_data_dir, fresh_warehouse):
+    first = load_duckdb(tiny_data_dir)
+    assert load_duckdb(tiny_data_dir, replace=True) == first
+    assert raw_counts(fresh_warehouse) == first
+
+
+def test_a_missing_table_file_is_named(tiny_data_dir, tmp_path, fresh_warehouse):
+    partial = tmp_path / "partial"
+    shutil.copytree(tiny_data_dir, partial)
+    (partial / "events.parquet").unlink()
+    with pytest.raises(LoadError, match="events"):
+        load_duckdb(partial)
+
+
+def test_a_missing_contract_column_is_named(tiny_data_dir, tmp_path, fresh_warehouse):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_data_dir, broken)
+    source = tiny_data_dir / "users.parquet"
+    with duckdb.connect() as connection:
+        connection.execute(
+            f"copy (select * exclude (email) from read_parquet('{source}'))"
+            f" to '{broken / 'users.parquet'}' (format parquet)"
+        )
+    with pytest.raises(LoadError, match=r"users\.parquet lacks contract column\(s\): email"):
+        load_duckdb(broken)
+
+
+def test_csv_files_load_like_parquet(tiny_data_dir, tmp_path, fresh_warehouse):
+    as_csv = tmp_path / "csv"
+    as_csv.mkdir()
+    with duckdb.connect() as connection:
+        for name in raw_tables():
+            connection.execute(
+                f"copy (select * from read_parquet('{tiny_data_dir / name}.parquet'))"
+                f" to '{as_csv / name}.csv' (header, delimiter ',')"
+            )
+    inserted = load_duckdb(as_csv)
+    assert inserted == {
+        name: duckdb.sql(f"select count(*) from '{tiny_data_dir / name}.parquet'").fetchone()[0]
+        for name in raw_tables()
+    }
