@@ -13,6 +13,7 @@ checks as (
 checks_sequenced as (
 
     select
+        check_id,
         service,
         is_up,
         lag(is_up) over (
@@ -40,10 +41,10 @@ outages_numbered as (
 
     select
         *,
-        sum(is_outage_start) over (
-            partition by service order by checked_at
+        cast(sum(is_outage_start) over (
+            partition by service order by checked_at, check_id
             rows between unbounded preceding and current row
-        ) as outage_number
+        ) as bigint) as outage_number
     from outage_starts_flagged
 
 ),
