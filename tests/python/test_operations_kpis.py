@@ -49,7 +49,9 @@ def expected_request_kpis(requests: pd.DataFrame, keys: list[str], seconds: int)
     return expected.join(percentiles).reset_index()
 
 
-def compare(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str], columns: list[str]) -> None:
+def compare(
+    actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str], columns: list[str]
+) -> None:
     actual = actual.sort_values(keys).reset_index(drop=True)[keys + columns]
     expected = expected.sort_values(keys).reset_index(drop=True)[keys + columns]
     pd.testing.assert_frame_equal(actual, expected, check_dtype=False, rtol=1e-9, atol=1e-9)
@@ -97,7 +99,9 @@ def expected_slo(frame: pd.DataFrame) -> pd.DataFrame:
     frame["availability_pct"] = frame["good_requests"] / frame["requests"] * 100
     frame["error_budget_requests"] = allowed * frame["requests"]
     frame["error_budget_remaining_pct"] = (
-        (frame["error_budget_requests"] - frame["bad_requests"]) / frame["error_budget_requests"] * 100
+        (frame["error_budget_requests"] - frame["bad_requests"])
+        / frame["error_budget_requests"]
+        * 100
     )
     frame["burn_rate"] = frame["bad_requests"] / frame["requests"] / allowed
     frame["is_latency_target_met"] = frame["p95_latency_ms"] <= frame["latency_p95_target_ms"]
@@ -197,8 +201,8 @@ def test_daily_uptime_and_longest_outage_match_a_walk_over_the_checks(warehouse)
     outages = longest_outages(checks)
     assert not outages.empty, "tiny data should include outages"
     outages["check_date"] = outages["started_at"].dt.floor("D")
-    longest = outages.groupby(["service", "check_date"])["minutes"].max().rename(
-        "longest_outage_minutes"
+    longest = (
+        outages.groupby(["service", "check_date"])["minutes"].max().rename("longest_outage_minutes")
     )
     expected = expected.merge(longest.reset_index(), how="left", on=["service", "check_date"])
     expected["longest_outage_minutes"] = expected["longest_outage_minutes"].fillna(0.0)

@@ -69,8 +69,11 @@ final as (
         service,
         outage_number,
         down_checks,
-        cast({{ dbt.datediff('started_at', 'ended_at', 'second') }} as double precision) / 60
-            as duration_minutes,
+        {#- milliseconds: check times carry fractions of a second. #}
+        cast(
+            {{ dbt.datediff('started_at', 'ended_at', 'millisecond') }} -- noqa: LT05
+            as double precision
+        ) / 60000 as duration_minutes,
         cast(started_at as date) as started_on_date,
         started_at,
         ended_at
