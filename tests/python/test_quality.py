@@ -3,6 +3,7 @@ defect breaks, and reports an engine error as an error, never as a pass or a fai
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,3 +182,15 @@ def test_an_unreachable_warehouse_is_an_engine_error(tmp_path: Path, tiny_wareho
 
     assert result.exit_code == 2
     assert result.passed == 0 and result.failed == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    "OPSMETRICS_PG_HOST" not in os.environ, reason="needs a PostgreSQL server (OPSMETRICS_PG_HOST)"
+)
+def test_checkpoint_runs_on_postgres_with_no_engine_error() -> None:
+    """On a Postgres warehouse built by `dbt build --target postgres`."""
+    result = run_quality(target="postgres")
+
+    assert result.errors == 0, [o for o in result.outcomes if o.status == ERROR][:3]
+    assert result.passed > 0
