@@ -27,24 +27,20 @@ SEED_TESTS = """
       column_types: {{row_id: integer, part: varchar, amount: integer, happened_at: timestamp}}
     data_tests:
       - unique_combination_of_columns:
-          combination_of_columns: [row_id, part]
+          arguments: {{combination_of_columns: [row_id, part]}}
       - expression_is_true:
-          expression: "amount <= 10"
+          arguments: {{expression: "amount <= 10"}}
       - recency:
-          field: happened_at
-          datepart: day
-          interval: 7
+          arguments: {{field: happened_at, datepart: day, interval: 7}}
     columns:
       - name: amount
         data_tests:
           - accepted_range:
-              min_value: 0
-              max_value: 10
+              arguments: {{min_value: 0, max_value: 10}}
           - accepted_range:
-              min_value: 1
-              inclusive: false
+              arguments: {{min_value: 1, inclusive: false}}
           - expression_is_true:
-              expression: ">= 0"
+              arguments: {{expression: ">= 0"}}
 """
 
 

@@ -170,8 +170,16 @@ def _datasource(context: AbstractDataContext, target: str) -> Any:
     return context.data_sources.add_or_update_sql(
         name="duckdb",
         connection_string=duckdb_dialect.connection_string("${OPSMETRICS_DUCKDB_PATH}"),
-        kwargs={"connect_args": {"read_only": True}},
+        kwargs={"connect_args": {"read_only": True, "config": _duckdb_settings()}},
     )
+
+
+def _duckdb_settings() -> dict[str, str]:
+    """The same bounds as dbt's profile: DuckDB spills to disk past the memory limit."""
+    return {
+        "memory_limit": os.environ.get("OPSMETRICS_DUCKDB_MEMORY_LIMIT", "8GB"),
+        "threads": "2",
+    }
 
 
 def _validation_definition(
