@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 SCALE ?= small
 SEED ?= 42
 DATA_DIR ?= data/raw/$(SCALE)
+TARGET ?= duckdb
 export OPSMETRICS_DUCKDB_PATH ?= warehouse/opsmetrics.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
@@ -35,6 +36,9 @@ load: $(STAMP) ## Load DATA_DIR into the warehouse's raw schema
 
 build: $(STAMP) ## dbt build on the default (DuckDB) target
 	$(BIN)/dbt build
+
+quality: $(STAMP) ## GX suites via one checkpoint + Data Docs (TARGET); exit 1 failed, 2 engine error
+	$(BIN)/opsmetrics quality --target $(TARGET)
 
 docs: $(STAMP) ## Generate dbt docs (lineage, KPI formulas) into target/
 	$(BIN)/dbt docs generate
