@@ -194,7 +194,7 @@ def both_warehouses(
 ) -> Iterator[tuple[duckdb.DuckDBPyConnection, psycopg2.extensions.cursor]]:
     # Not read_only: dbt-duckdb, run in-process, keeps the file open read-write, and DuckDB
     # refuses a second connection to it with a different configuration.
-    duck = duckdb.connect(str(tiny_warehouse))
+    duck = duckdb.connect(str(tiny_warehouse), read_only=True)
     connection = psycopg2.connect(**tiny_postgres)
     cursor = connection.cursor()
     yield duck, cursor

@@ -55,10 +55,11 @@ def test_duckdb_dialect_keeps_a_result_after_its_connection_closes(tmp_path: Pat
 
 
 def test_checkpoint_passes_on_generated_data_with_defects_quarantined(
-    tiny_warehouse: Path,
+    scratch_warehouse: Path,
 ) -> None:
-    use_warehouse(tiny_warehouse)
-    with duckdb.connect(str(tiny_warehouse), read_only=True) as connection:
+    # Every run_quality here works on a copy: GX's engine keeps its DuckDB handle alive
+    # after the run, which would lock the shared warehouse to its configuration.
+    with duckdb.connect(str(scratch_warehouse), read_only=True) as connection:
         quarantined = connection.execute(
             "select count(*) from staging.stg_platform__quarantine"
         ).fetchone()[0]
@@ -142,8 +143,7 @@ def test_a_lost_staged_row_breaks_the_raw_reconciliation(scratch_warehouse: Path
     assert "raw_rows=" in failed[0].observed and "staged_rows=" in failed[0].observed
 
 
-def test_a_missing_table_is_an_engine_error_not_a_failure(tiny_warehouse: Path) -> None:
-    use_warehouse(tiny_warehouse)
+def test_a_missing_table_is_an_engine_error_not_a_failure(scratch_warehouse: Path) -> None:
     missing = TableSuite(
         "staging",
         "staging",

@@ -49,7 +49,7 @@ class RevenueTables:
 def tables(tiny_warehouse: Path) -> Iterator[RevenueTables]:
     """Staging inputs and revenue marts of the tiny warehouse, read once for the module
     (not read_only: dbt has the file open in this process, see conftest `warehouse`)."""
-    connection = duckdb.connect(str(tiny_warehouse))
+    connection = duckdb.connect(str(tiny_warehouse), read_only=True)
     try:
         staging = {name: connection.execute(sql).df() for name, sql in STAGING_QUERIES.items()}
         marts = {name: connection.execute(sql).df() for name, sql in MART_QUERIES.items()}
