@@ -1,7 +1,8 @@
-{#- An outage is a run of consecutive down checks of one service (gaps and islands). It
-    lasts from its first down check to the first check after the run (the probe that saw
-    the service up again); an outage still running at the last check ends at its last
-    down check. -#}
+{#- A view listing every outage for analysis. The uptime marts find outages themselves
+    (identify_outages over the checks they read), because an incremental run reads only a
+    slice of the checks; as a table this would be a full rebuild on every run. -#}
+{{ config(materialized='view') }}
+
 with
 
 checks as (
@@ -10,75 +11,6 @@ checks as (
 
 ),
 
-checks_sequenced as (
+{{ opsmetrics.identify_outages('checks') }}
 
-    select
-        check_id,
-        service,
-        is_up,
-        lag(is_up) over (
-            partition by service order by checked_at, check_id
-        ) as is_previous_up,
-        checked_at,
-        lead(checked_at) over (
-            partition by service order by checked_at, check_id
-        ) as next_checked_at
-    from checks
-
-),
-
-outage_starts_flagged as (
-
-    select
-        *,
-        case when not is_up and coalesce(is_previous_up, true) then 1 else 0 end
-            as is_outage_start
-    from checks_sequenced
-
-),
-
-outages_numbered as (
-
-    select
-        *,
-        cast(sum(is_outage_start) over (
-            partition by service order by checked_at, check_id
-            rows between unbounded preceding and current row
-        ) as bigint) as outage_number
-    from outage_starts_flagged
-
-),
-
-outages as (
-
-    select
-        service,
-        outage_number,
-        count(*) as down_checks,
-        min(checked_at) as started_at,
-        coalesce(max(next_checked_at), max(checked_at)) as ended_at
-    from outages_numbered
-    where not is_up
-    group by service, outage_number
-
-),
-
-final as (
-
-    select
-        service,
-        outage_number,
-        down_checks,
-        {#- milliseconds: check times carry fractions of a second. #}
-        cast(
-            {{ dbt.datediff('started_at', 'ended_at', 'millisecond') }} -- noqa: LT05
-            as double precision
-        ) / 60000 as duration_minutes,
-        cast(started_at as date) as started_on_date,
-        started_at,
-        ended_at
-    from outages
-
-)
-
-select * from final
+select * from outages_identified

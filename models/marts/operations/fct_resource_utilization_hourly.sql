@@ -1,8 +1,56 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='hour_date',
+        on_schema_change='fail',
+    )
+}}
+
+{% set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
+
+{#- Reads every raw version (base_platform__system_metrics_validated: no window over the
+    whole table) and keeps the copy staging keeps. Incremental runs rebuild whole days
+    holding a sample loaded since the cutoff: the sample time is part of the natural key,
+    so all versions of a sample share its day and ranking them there is exact. #}
 with
+
+{# Named columns: the raw record (JSON of the whole row) is never computed here. #}
+sample_versions as (
+
+    select
+        host,
+        service,
+        metric_name,
+        metric_value,
+        sampled_at,
+        quarantine_reason,
+        _loaded_at
+    from {{ ref('base_platform__system_metrics_validated') }}
+    {%- if cutoff %}
+    where cast(sampled_at as date) in (
+        select distinct cast(reloaded.sampled_at as date)
+        from {{ ref('base_platform__system_metrics_validated') }} as reloaded
+        where reloaded.sampled_at is not null and reloaded._loaded_at >= {{ cutoff }}
+    )
+    {%- endif %}
+
+),
+
+versions_ranked as (
+
+    select
+        *,
+        {{ opsmetrics.duplicate_rank(['host', 'metric_name', 'sampled_at']) }}
+            as duplicate_rank
+    from sample_versions
+
+),
 
 samples as (
 
-    select * from {{ ref('stg_platform__system_metrics') }}
+    select * from versions_ranked
+    where duplicate_rank = 1 and quarantine_reason is null
 
 ),
 
@@ -13,7 +61,8 @@ samples_hourly as (
         host,
         {{ dbt.date_trunc('hour', 'sampled_at') }} as hour_start,
         metric_name,
-        metric_value
+        metric_value,
+        _loaded_at
     from samples
 
 ),
@@ -36,7 +85,8 @@ aggregated as (
         max(metric_value) filter (where metric_name = 'active_connections')
             as max_active_connections,
         cast(hour_start as date) as hour_date,
-        hour_start
+        hour_start,
+        max(_loaded_at) as last_loaded_at
     from samples_hourly
     group by service, host, hour_start
 

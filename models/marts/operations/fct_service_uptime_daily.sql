@@ -1,14 +1,95 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='check_date',
+        on_schema_change='fail',
+    )
+}}
+
+{% set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
+{%- set first_reloaded_date -%}
+    (
+        select min(cast(reloaded.checked_at as date))
+        from {{ ref('base_platform__health_checks_validated') }} as reloaded
+        where reloaded.checked_at is not null and reloaded._loaded_at >= {{ cutoff }}
+    )
+{%- endset %}
+
+{#- Reads every raw version (base_platform__health_checks_validated: no window over the
+    whole table) and keeps the copy staging keeps. Incremental runs rebuild whole days from
+    the first day holding a check loaded since the cutoff, reading the checks from var
+    ops_outage_lookback_days earlier, so an outage already running on that day is found
+    where it started and the day it started is rebuilt too. #}
 with
 
-checks as (
+{# Named columns: the raw record (JSON of the whole row) is never computed here. #}
+check_versions as (
 
-    select * from {{ ref('stg_platform__health_checks') }}
+    select
+        check_id,
+        service,
+        is_up,
+        checked_at,
+        quarantine_reason,
+        _loaded_at
+    from {{ ref('base_platform__health_checks_validated') }}
+    {%- if cutoff %}
+    where cast(checked_at as date) >= cast({{ dbt.dateadd(
+        'day', -1 * var('ops_outage_lookback_days'), first_reloaded_date
+    ) }} as date)
+    {%- endif %}
 
 ),
 
-outages as (
+versions_ranked as (
 
-    select * from {{ ref('int_outages_identified') }}
+    select
+        *,
+        {{ opsmetrics.duplicate_rank(['check_id']) }} as duplicate_rank
+    from check_versions
+
+),
+
+checks as (
+
+    select * from versions_ranked
+    where duplicate_rank = 1 and quarantine_reason is null
+
+),
+
+{{ opsmetrics.identify_outages('checks') }},
+
+{%- if cutoff %}
+
+{# The first re-loaded day, and the start day of every outage still running into it or
+    ended by a check on or after it: its duration may have changed. -#}
+rebuild_dates as (
+
+    select {{ first_reloaded_date }} as check_date
+    union all
+    select started_on_date as check_date
+    from outages_identified
+    where ended_at >= cast({{ first_reloaded_date }} as timestamp)
+
+),
+{%- endif %}
+
+checks_in_scope as (
+
+    select * from checks
+    {%- if cutoff %}
+    where cast(checked_at as date) >= (select min(rebuild_dates.check_date) from rebuild_dates)
+    {%- endif %}
+
+),
+
+outages_in_scope as (
+
+    select * from outages_identified
+    {%- if cutoff %}
+    where started_on_date >= (select min(rebuild_dates.check_date) from rebuild_dates)
+    {%- endif %}
 
 ),
 
@@ -16,11 +97,12 @@ checks_counted as (
 
     select
         service,
-        cast(checked_at as date) as check_date,
         count(*) as checks,
         count(*) filter (where is_up) as up_checks,
-        count(*) filter (where not is_up) as down_checks
-    from checks
+        count(*) filter (where not is_up) as down_checks,
+        cast(checked_at as date) as check_date,
+        max(_loaded_at) as last_loaded_at
+    from checks_in_scope
     group by service, cast(checked_at as date)
 
 ),
@@ -33,7 +115,7 @@ outages_summarised as (
         started_on_date as check_date,
         count(*) as outages,
         max(duration_minutes) as longest_outage_minutes
-    from outages
+    from outages_in_scope
     group by service, started_on_date
 
 ),
@@ -49,7 +131,8 @@ final as (
             as uptime_pct,
         coalesce(outages_summarised.outages, 0) as outages,
         coalesce(outages_summarised.longest_outage_minutes, 0) as longest_outage_minutes,
-        checks_counted.check_date
+        checks_counted.check_date,
+        checks_counted.last_loaded_at
     from checks_counted
     left join outages_summarised
         on

@@ -1,27 +1,10 @@
+{#- The quarantine rules are row-level, so ranking after them (in
+    base_platform__system_metrics_validated) gives the same rows as ranking first. -#}
 with
 
-source as (
+validated as (
 
-    select * from {{ source('platform', 'system_metrics') }}
-
-),
-
-typed as (
-
-    select
-        lower(nullif(trim(host), '')) as host,
-        lower(nullif(trim(service), '')) as service,
-        lower(nullif(trim(metric_name), '')) as metric_name,
-        value as metric_value,
-        {{ opsmetrics.parse_timestamp_utc('sampled_at') }} as sampled_at,
-        nullif(trim(sampled_at), '') as sampled_at_text,
-        _loaded_at,
-        {{ dbt.concat([
-            "coalesce(lower(trim(host)), '')", "'|'", "coalesce(lower(trim(metric_name)), '')",
-            "'|'", "coalesce(trim(sampled_at), '')",
-        ]) }} as record_key,
-        {{ opsmetrics.row_to_json('source') }} as raw_record
-    from source
+    select * from {{ ref('base_platform__system_metrics_validated') }}
 
 ),
 
@@ -30,33 +13,8 @@ deduplicated as (
     select
         *,
         {{ opsmetrics.duplicate_rank(['host', 'metric_name', 'sampled_at']) }} as duplicate_rank
-    from typed
-
-),
-
-validated as (
-
-    select
-        *,
-        case
-            when
-                host is null or service is null or metric_name is null
-                or metric_value is null or sampled_at_text is null
-                then 'null_required_field'
-            when sampled_at is null then 'unparseable_timestamp'
-            when {{ opsmetrics.is_after_load('sampled_at') }} then 'future_timestamp'
-            when
-                metric_name not in (
-                    'cpu_utilization', 'memory_utilization', 'queue_depth', 'active_connections'
-                )
-                then 'invalid_value'
-            when
-                metric_value < 0
-                or (metric_name like '%utilization' and metric_value > 100)
-                then 'out_of_range_value'
-        end as quarantine_reason
-    from deduplicated
+    from validated
 
 )
 
-select * from validated
+select * from deduplicated
