@@ -1,0 +1,156 @@
+{#- One row per month and slice: overall, and by segment, plan and country. Each response
+    counts, so a customer answering twice in a period counts twice. The trailing window is
+    the 90 days ending on the month's last day; rows exist for every month whose trailing
+    window has a response, so a month without responses has a null monthly NPS. -#}
+with
+
+responses as (
+
+    select * from {{ ref('fct_survey_responses') }}
+    where survey_type = 'nps'
+
+),
+
+response_slices as (
+
+    select
+        'overall' as dimension_name,
+        'all' as dimension_value,
+        nps_category,
+        submitted_date
+    from responses
+    union all
+    select
+        'segment' as dimension_name,
+        segment as dimension_value,
+        nps_category,
+        submitted_date
+    from responses
+    union all
+    select
+        'plan' as dimension_name,
+        plan_id as dimension_value,
+        nps_category,
+        submitted_date
+    from responses
+    union all
+    select
+        'country' as dimension_name,
+        country_code as dimension_value,
+        nps_category,
+        submitted_date
+    from responses
+
+),
+
+month_bounds as (
+
+    select
+        cast({{ dbt.date_trunc('month', 'min(submitted_date)') }} as date)
+            as first_month_start_date,
+        cast({{ dbt.date_trunc('month', 'max(submitted_date)') }} as date) as last_month_start_date
+    from responses
+
+),
+
+months as (
+
+    select
+        cast(month_series.month_start_at as date) as month_start_date,
+        cast(
+            {{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'month_series.month_start_at')) }}
+            as date
+        ) as month_end_date
+    from month_bounds
+    cross join generate_series(
+        cast(month_bounds.first_month_start_date as timestamp),
+        cast(month_bounds.last_month_start_date as timestamp),
+        interval '1 month'
+    ) as month_series (month_start_at)
+
+),
+
+slices as (
+
+    select distinct
+        dimension_name,
+        dimension_value
+    from response_slices
+
+),
+
+slice_months_counted as (
+
+    select
+        slices.dimension_name,
+        slices.dimension_value,
+        count(response_slices.nps_category) filter (
+            where response_slices.submitted_date >= months.month_start_date
+        ) as responses,
+        count(response_slices.nps_category) filter (
+            where
+            response_slices.submitted_date >= months.month_start_date
+            and response_slices.nps_category = 'promoter'
+        ) as promoters,
+        count(response_slices.nps_category) filter (
+            where
+            response_slices.submitted_date >= months.month_start_date
+            and response_slices.nps_category = 'passive'
+        ) as passives,
+        count(response_slices.nps_category) filter (
+            where
+            response_slices.submitted_date >= months.month_start_date
+            and response_slices.nps_category = 'detractor'
+        ) as detractors,
+        count(response_slices.nps_category) as trailing_90d_responses,
+        count(response_slices.nps_category) filter (
+            where response_slices.nps_category = 'promoter'
+        ) as trailing_90d_promoters,
+        count(response_slices.nps_category) filter (
+            where response_slices.nps_category = 'passive'
+        ) as trailing_90d_passives,
+        count(response_slices.nps_category) filter (
+            where response_slices.nps_category = 'detractor'
+        ) as trailing_90d_detractors,
+        months.month_start_date,
+        months.month_end_date
+    from months
+    cross join slices
+    inner join response_slices
+        on
+            slices.dimension_name = response_slices.dimension_name
+            and slices.dimension_value = response_slices.dimension_value
+            and months.month_end_date >= response_slices.submitted_date
+            and response_slices.submitted_date
+            > {{ dbt.dateadd('day', -90, 'months.month_end_date') }}
+    group by
+        slices.dimension_name,
+        slices.dimension_value,
+        months.month_start_date,
+        months.month_end_date
+
+),
+
+nps_scored as (
+
+    select
+        dimension_name,
+        dimension_value,
+        responses,
+        promoters,
+        passives,
+        detractors,
+        cast(promoters - detractors as double precision) * 100 / nullif(responses, 0) as nps,
+        trailing_90d_responses,
+        trailing_90d_promoters,
+        trailing_90d_passives,
+        trailing_90d_detractors,
+        cast(trailing_90d_promoters - trailing_90d_detractors as double precision) * 100
+        / trailing_90d_responses as trailing_90d_nps,
+        month_start_date,
+        month_end_date
+    from slice_months_counted
+
+)
+
+select * from nps_scored
