@@ -36,8 +36,9 @@ cohort_months_summed as (
     select
         cohort_month_start_date,
         month_start_date,
-        {{ dbt.datediff('cohort_month_start_date', 'month_start_date', 'month') }}
-            as months_since_first_paid,
+        cast(
+            {{ dbt.datediff('cohort_month_start_date', 'month_start_date', 'month') }} as integer
+        ) as months_since_first_paid,
         count(*) filter (where mrr_amount > 0) as retained_customers,
         sum(mrr_amount) as mrr_amount
     from cohort_customer_months

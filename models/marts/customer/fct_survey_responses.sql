@@ -44,7 +44,7 @@ responses_enriched as (
             when responses.survey_type = 'nps' and responses.score >= 7 then 'passive'
             when responses.survey_type = 'nps' then 'detractor'
         end as nps_category,
-        responses.score,
+        cast(responses.score as integer) as score,
         case
             when responses.survey_type = 'csat' then responses.score >= 4
         end as is_csat_satisfied,
