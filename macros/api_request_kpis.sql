@@ -1,0 +1,17 @@
+{#- The request KPIs of one group of fct_api_requests rows (formulas documented in
+    models/marts/operations/_operations__docs.md), for a bucket `bucket_seconds` long.
+    Percentiles are computed from the group's own rows, never from finer buckets. -#}
+{% macro api_request_kpis(bucket_seconds) -%}
+    count(*) as requests,
+    count(*) filter (where is_server_error) as server_error_requests,
+    count(*) filter (where is_client_error) as client_error_requests,
+    cast(count(*) as double precision) / {{ bucket_seconds }} as throughput_rps,
+    cast(count(*) filter (where is_server_error) as double precision) * 100 / count(*)
+        as error_rate_pct,
+    cast(count(*) filter (where is_client_error) as double precision) * 100 / count(*)
+        as client_error_rate_pct,
+    avg(response_time_ms) as avg_latency_ms,
+    {{ opsmetrics.percentile_cont('response_time_ms', 0.5) }} as p50_latency_ms,
+    {{ opsmetrics.percentile_cont('response_time_ms', 0.95) }} as p95_latency_ms,
+    {{ opsmetrics.percentile_cont('response_time_ms', 0.99) }} as p99_latency_ms
+{%- endmacro %}

@@ -1,0 +1,80 @@
+{#- An outage is a run of consecutive down checks of one service (gaps and islands). It
+    lasts from its first down check to the first check after the run (the probe that saw
+    the service up again); an outage still running at the last check ends at its last
+    down check. -#}
+with
+
+checks as (
+
+    select * from {{ ref('stg_platform__health_checks') }}
+
+),
+
+checks_sequenced as (
+
+    select
+        service,
+        is_up,
+        lag(is_up) over (
+            partition by service order by checked_at, check_id
+        ) as is_previous_up,
+        checked_at,
+        lead(checked_at) over (
+            partition by service order by checked_at, check_id
+        ) as next_checked_at
+    from checks
+
+),
+
+outage_starts_flagged as (
+
+    select
+        *,
+        case when not is_up and coalesce(is_previous_up, true) then 1 else 0 end
+            as is_outage_start
+    from checks_sequenced
+
+),
+
+outages_numbered as (
+
+    select
+        *,
+        sum(is_outage_start) over (
+            partition by service order by checked_at
+            rows between unbounded preceding and current row
+        ) as outage_number
+    from outage_starts_flagged
+
+),
+
+outages as (
+
+    select
+        service,
+        outage_number,
+        count(*) as down_checks,
+        min(checked_at) as started_at,
+        coalesce(max(next_checked_at), max(checked_at)) as ended_at
+    from outages_numbered
+    where not is_up
+    group by service, outage_number
+
+),
+
+final as (
+
+    select
+        service,
+        outage_number,
+        down_checks,
+        cast({{ dbt.datediff('started_at', 'ended_at', 'second') }} as double precision) / 60
+            as duration_minutes,
+        cast(started_at as date) as started_on_date,
+        started_at,
+        ended_at
+    from outages
+
+)
+
+select * from final

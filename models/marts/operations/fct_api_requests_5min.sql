@@ -1,0 +1,71 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='bucket_date',
+        on_schema_change='fail',
+    )
+}}
+
+{%- set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
+
+{#- Incremental runs rebuild whole days: every bucket of a day holding a re-loaded
+    request is recomputed from the request fact, so percentiles stay exact. -#}
+with
+
+requests as (
+
+    select * from {{ ref('fct_api_requests') }}
+
+),
+
+request_versions as (
+
+    select * from {{ ref('base_platform__api_requests_validated') }}
+
+),
+
+reloaded_dates as (
+
+    {{ opsmetrics.reloaded_request_dates('request_versions', cutoff) }}
+
+),
+
+requests_in_scope as (
+
+    select * from requests
+    {%- if cutoff %}
+    where request_date in (select reloaded_dates.request_date from reloaded_dates)
+    {%- endif %}
+
+),
+
+requests_bucketed as (
+
+    select
+        *,
+        request_date as bucket_date,
+        {{ opsmetrics.minute_bucket('requested_at', 5) }} as bucket_start
+    from requests_in_scope
+
+),
+
+aggregated as (
+
+    select
+        service,
+        endpoint,
+        {{ opsmetrics.api_request_kpis(300) }},
+        bucket_date,
+        bucket_start,
+        max(_loaded_at) as last_loaded_at
+    from requests_bucketed
+    group by
+        service,
+        endpoint,
+        bucket_date,
+        bucket_start
+
+)
+
+select * from aggregated

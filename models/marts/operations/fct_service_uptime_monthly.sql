@@ -1,0 +1,61 @@
+with
+
+checks as (
+
+    select * from {{ ref('stg_platform__health_checks') }}
+
+),
+
+outages as (
+
+    select * from {{ ref('int_outages_identified') }}
+
+),
+
+checks_counted as (
+
+    select
+        service,
+        cast({{ dbt.date_trunc('month', 'checked_at') }} as date) as check_month,
+        count(*) as checks,
+        count(*) filter (where is_up) as up_checks,
+        count(*) filter (where not is_up) as down_checks
+    from checks
+    group by service, cast({{ dbt.date_trunc('month', 'checked_at') }} as date)
+
+),
+
+{#- An outage counts towards the period it started in (it is not split at the boundary). -#}
+outages_summarised as (
+
+    select
+        service,
+        cast({{ dbt.date_trunc('month', 'started_on_date') }} as date) as check_month,
+        count(*) as outages,
+        max(duration_minutes) as longest_outage_minutes
+    from outages
+    group by service, cast({{ dbt.date_trunc('month', 'started_on_date') }} as date)
+
+),
+
+final as (
+
+    select
+        checks_counted.service,
+        checks_counted.checks,
+        checks_counted.up_checks,
+        checks_counted.down_checks,
+        cast(checks_counted.up_checks as double precision) * 100 / checks_counted.checks
+            as uptime_pct,
+        coalesce(outages_summarised.outages, 0) as outages,
+        coalesce(outages_summarised.longest_outage_minutes, 0) as longest_outage_minutes,
+        checks_counted.check_month
+    from checks_counted
+    left join outages_summarised
+        on
+            checks_counted.service = outages_summarised.service
+            and checks_counted.check_month = outages_summarised.check_month
+
+)
+
+select * from final

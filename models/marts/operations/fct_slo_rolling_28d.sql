@@ -1,0 +1,160 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='slo_date',
+        on_schema_change='fail',
+    )
+}}
+
+{%- set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
+
+with
+
+requests as (
+
+    select * from {{ ref('fct_api_requests') }}
+
+),
+
+request_versions as (
+
+    select * from {{ ref('base_platform__api_requests_validated') }}
+
+),
+
+slo_days as (
+
+    select * from {{ ref('fct_slo_daily') }}
+
+),
+
+slo_targets as (
+
+    select * from {{ ref('slo_targets') }}
+
+),
+
+reloaded_dates as (
+
+    {{ opsmetrics.reloaded_request_dates('request_versions', cutoff) }}
+
+),
+
+{#- A window ends on every day the service served requests; a re-loaded day changes
+    every window ending on or after it. -#}
+windows as (
+
+    select
+        slo_days.service,
+        slo_targets.window_days,
+        cast(
+            {{ dbt.dateadd('day', '1 - slo_targets.window_days', 'slo_days.slo_date') }}
+            as date
+        ) as window_start_date,
+        slo_days.slo_date
+    from slo_days
+    inner join slo_targets on slo_days.service = slo_targets.service
+    {%- if cutoff %}
+    where slo_days.slo_date >= (select min(reloaded_dates.request_date) from reloaded_dates)
+    {%- endif %}
+
+),
+
+{#- Each window paired with the days inside it, so requests join on equality
+    (service, date) instead of a range: one pass, no range join over request rows. -#}
+window_days as (
+
+    select
+        windows.service,
+        windows.window_days,
+        windows.window_start_date,
+        windows.slo_date,
+        slo_days.slo_date as request_date,
+        slo_days.requests,
+        slo_days.good_requests,
+        slo_days.bad_requests,
+        slo_days.last_loaded_at
+    from windows
+    inner join slo_days
+        on
+            windows.service = slo_days.service
+            and slo_days.slo_date >= windows.window_start_date
+            and slo_days.slo_date <= windows.slo_date
+
+),
+
+window_counts as (
+
+    select
+        service,
+        window_days,
+        window_start_date,
+        slo_date,
+        sum(requests) as requests,
+        sum(good_requests) as good_requests,
+        sum(bad_requests) as bad_requests,
+        max(last_loaded_at) as last_loaded_at
+    from window_days
+    group by service, window_days, window_start_date, slo_date
+
+),
+
+window_latencies as (
+
+    select
+        window_days.service,
+        window_days.slo_date,
+        {{ opsmetrics.percentile_cont('requests.response_time_ms', 0.95) }} as p95_latency_ms
+    from window_days
+    inner join requests
+        on
+            window_days.service = requests.service
+            and window_days.request_date = requests.request_date
+    group by window_days.service, window_days.slo_date
+
+),
+
+targets_joined as (
+
+    select
+        window_counts.service,
+        window_counts.window_days,
+        cast(window_counts.requests as bigint) as requests,
+        cast(window_counts.good_requests as bigint) as good_requests,
+        cast(window_counts.bad_requests as bigint) as bad_requests,
+        slo_targets.availability_target_pct,
+        slo_targets.latency_p95_target_ms,
+        window_latencies.p95_latency_ms,
+        window_counts.window_start_date,
+        window_counts.slo_date,
+        window_counts.last_loaded_at
+    from window_counts
+    inner join window_latencies
+        on
+            window_counts.service = window_latencies.service
+            and window_counts.slo_date = window_latencies.slo_date
+    inner join slo_targets on window_counts.service = slo_targets.service
+
+),
+
+final as (
+
+    select
+        service,
+        window_days,
+        requests,
+        good_requests,
+        bad_requests,
+        availability_target_pct,
+        latency_p95_target_ms,
+        p95_latency_ms,
+        {{ opsmetrics.slo_kpis() }},
+        window_start_date,
+        slo_date,
+        last_loaded_at
+    from targets_joined
+
+)
+
+select * from final
