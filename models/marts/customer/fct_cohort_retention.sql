@@ -1,18 +1,17 @@
-{#- A customer's cohort is the first month ending with MRR > 0. Every later month is
-    judged on its own month-end MRR, so a customer who churns and comes back counts as
-    retained again from the month they are back. -#}
+{#- A customer's cohort is their first paid month (revenue's first month ending with
+    MRR > 0). Every later month is judged on its own month-end MRR, so a customer who
+    churns and comes back counts as retained again from the month they are back. -#}
 with
 
-customer_months as (select * from {{ ref('int_customer_month_end_mrr') }}),
+customer_months as (select * from {{ ref('fct_customer_mrr_monthly') }}),
 
 cohorts as (
 
     select
         customer_id,
-        min(month_start_date) as cohort_month_start_date
+        month_start_date as cohort_month_start_date
     from customer_months
-    where mrr_amount > 0
-    group by customer_id
+    where is_first_paid_month
 
 ),
 
@@ -40,7 +39,7 @@ cohort_months_summed as (
             {{ dbt.datediff('cohort_month_start_date', 'month_start_date', 'month') }} as integer
         ) as months_since_first_paid,
         count(*) filter (where mrr_amount > 0) as retained_customers,
-        sum(mrr_amount) as mrr_amount
+        cast(sum(mrr_amount) as numeric(18, 6)) as mrr_amount
     from cohort_customer_months
     group by cohort_month_start_date, month_start_date
 
@@ -51,7 +50,7 @@ cohort_starts as (
     select
         cohorts.cohort_month_start_date,
         count(*) as cohort_customers,
-        sum(customer_months.mrr_amount) as cohort_starting_mrr_amount
+        cast(sum(customer_months.mrr_amount) as numeric(18, 6)) as cohort_starting_mrr_amount
     from cohorts
     inner join customer_months
         on
@@ -71,8 +70,9 @@ retention_computed as (
         / cohort_starts.cohort_customers as logo_retention_rate,
         cohort_starts.cohort_starting_mrr_amount,
         cohort_months_summed.mrr_amount,
-        cohort_months_summed.mrr_amount
-        / cohort_starts.cohort_starting_mrr_amount as revenue_retention_rate,
+        cast(cohort_months_summed.mrr_amount as double precision)
+        / cast(cohort_starts.cohort_starting_mrr_amount as double precision)
+            as revenue_retention_rate,
         cohort_months_summed.cohort_month_start_date,
         cohort_months_summed.month_start_date
     from cohort_months_summed

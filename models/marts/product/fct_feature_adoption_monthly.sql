@@ -5,7 +5,7 @@ with
 
 events as (select * from {{ ref('fct_events') }}),
 
-customer_months as (select * from {{ ref('int_customer_month_end_mrr') }}),
+customer_months as (select * from {{ ref('fct_customer_mrr_monthly') }}),
 
 feature_customer_months as (
 

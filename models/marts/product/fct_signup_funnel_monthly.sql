@@ -16,7 +16,7 @@ customers_first_paid as (
         customer_id,
         min(valid_from) as first_paid_at
     from subscription_versions
-    where is_paid_status and mrr_amount > 0
+    where is_revenue_generating and mrr_amount > 0
     group by customer_id
 
 ),
