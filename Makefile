@@ -11,7 +11,7 @@ export OPSMETRICS_DUCKDB_PATH ?= warehouse/opsmetrics.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo generate load build docs docs-serve test lint format quality bench test-postgres clean
+.PHONY: help venv demo generate load build docs docs-serve test lint format semantic-check kpis export-metrics quality bench test-postgres clean
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -52,8 +52,18 @@ format: $(STAMP) ## Fix what ruff and sqlfluff can fix
 	$(BIN)/ruff check --fix scripts tests
 	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff fix models macros analyses tests/dbt
 
-test: $(STAMP) lint ## The whole suite: lint, then pytest (which drives dbt on tiny data)
+test: $(STAMP) lint semantic-check ## The whole suite: lint, semantic checks, then pytest (dbt on tiny data)
 	$(BIN)/pytest
+
+semantic-check: $(STAMP) ## dbt parse + MetricFlow config validation of metrics/ (no warehouse needed)
+	$(BIN)/dbt parse --quiet
+	$(BIN)/mf validate-configs --skip-dw
+
+kpis: $(STAMP) ## Regenerate docs/kpis.md, the KPI registry, from the semantic layer
+	$(BIN)/opsmetrics kpis
+
+export-metrics: $(STAMP) ## Materialise every saved query into the warehouse's metrics schema
+	$(BIN)/opsmetrics export-metrics
 
 clean: ## Remove the warehouse, generated data and dbt artefacts
 	rm -rf warehouse data target logs
