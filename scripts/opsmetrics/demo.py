@@ -33,7 +33,9 @@ def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
 
 
 def print_summary(warehouse: Path, dbt_summary: DbtSummary) -> None:
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    # Not read_only: dbt has this file open in-process, and DuckDB refuses a second
+    # configuration of an open database.
+    with duckdb.connect(str(warehouse)) as connection:
         rows = connection.execute(
             """
             select source_table, raw_rows, staged_rows, quarantined_rows,

@@ -102,9 +102,12 @@ def tiny_warehouse(tmp_path_factory: pytest.TempPathFactory, tiny_data_dir: Path
 
 @pytest.fixture
 def warehouse(tiny_warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the built tiny warehouse, closed after the test
-    (an open reader would block the next dbt run)."""
+    """A connection to the built tiny warehouse for reading, closed after the test.
+
+    Not opened read_only: dbt ran in this process and DuckDB refuses a second
+    configuration of an open database file. Tests only read through it.
+    """
     use_warehouse(tiny_warehouse)
-    connection = duckdb.connect(str(tiny_warehouse), read_only=True)
+    connection = duckdb.connect(str(tiny_warehouse))
     yield connection
     connection.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from conftest import END_DATE, DataSet
+
 from opsmetrics.contract import raw_tables
 from opsmetrics.generate import generate
 

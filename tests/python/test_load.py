@@ -74,7 +74,11 @@ def test_csv_files_load_like_parquet(tiny_data_dir, tmp_path, fresh_warehouse):
                 f" to '{as_csv / name}.csv' (header, delimiter ',')"
             )
     inserted = load_duckdb(as_csv)
-    assert inserted == {
-        name: duckdb.sql(f"select count(*) from '{tiny_data_dir / name}.parquet'").fetchone()[0]
-        for name in raw_tables()
-    }
+    with duckdb.connect() as connection:
+        expected = {
+            name: connection.execute(
+                f"select count(*) from '{tiny_data_dir / name}.parquet'"
+            ).fetchone()[0]
+            for name in raw_tables()
+        }
+    assert inserted == expected

@@ -83,7 +83,9 @@ validated as (
             when not exists (
                     select 1 from fx_rates where fx_rates.currency = with_fx_rate.currency
                 ) then 'unknown_currency'
-            when unit_amount < 0 or unit_amount > {{ var('max_plausible_amount') }}
+            when
+                unit_amount < 0
+                or unit_amount * rate_to_reporting > {{ var('max_plausible_amount') }}
                 then 'invalid_amount'
             when quantity <= 0 or discount_percent < 0 or discount_percent > 100
                 then 'out_of_range_value'

@@ -74,7 +74,10 @@ validated as (
             when not exists (
                     select 1 from fx_rates where fx_rates.currency = with_fx_rate.currency
                 ) then 'unknown_currency'
-            when amount < 0 or amount > {{ var('max_plausible_amount') }} then 'invalid_amount'
+            when
+                amount < 0
+                or amount * rate_to_reporting > {{ var('max_plausible_amount') }}
+                then 'invalid_amount'
             when
                 transaction_type not in ('charge', 'refund')
                 or status not in ('succeeded', 'failed', 'pending')

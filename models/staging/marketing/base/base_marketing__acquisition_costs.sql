@@ -75,7 +75,10 @@ validated as (
             when not exists (
                     select 1 from fx_rates where fx_rates.currency = with_fx_rate.currency
                 ) then 'unknown_currency'
-            when amount < 0 or amount > {{ var('max_plausible_amount') }} then 'invalid_amount'
+            when
+                amount < 0
+                or amount * rate_to_reporting > {{ var('max_plausible_amount') }}
+                then 'invalid_amount'
             when
                 category not in ('marketing', 'sales')
                 or not exists (

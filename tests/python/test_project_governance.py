@@ -1,0 +1,72 @@
+"""House rules every model must keep: documented, keyed, and browsable in dbt docs."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from opsmetrics import PROJECT_DIR
+from opsmetrics.dbt_invoke import run_dbt
+
+# Base models mirror raw rows (exact duplicates included): no key by design.
+KEYLESS_PREFIXES = ("base_",)
+KEY_TESTS = {"unique", "unique_combination_of_columns"}
+
+
+@pytest.fixture(scope="module")
+def manifest(tiny_warehouse) -> dict:
+    """The manifest of the session's build (written by `dbt build` into target/)."""
+    return json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+
+
+def project_models(manifest: dict) -> list[dict]:
+    return [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["package_name"] == "opsmetrics"
+    ]
+
+
+def test_every_model_has_a_description(manifest):
+    undocumented = [m["name"] for m in project_models(manifest) if not m["description"].strip()]
+    assert undocumented == []
+
+
+def test_every_built_column_is_documented(manifest, warehouse: duckdb.DuckDBPyConnection):
+    missing = []
+    for model in project_models(manifest):
+        if model["config"]["materialized"] == "ephemeral":
+            continue
+        documented = {
+            name.lower() for name, column in model["columns"].items() if column["description"]
+        }
+        built = warehouse.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [model["schema"], model["alias"]],
+        ).fetchall()
+        assert built, f"{model['name']} was not built"
+        missing += [f"{model['name']}.{c}" for (c,) in built if c.lower() not in documented]
+    assert missing == []
+
+
+def test_every_model_has_a_tested_primary_key(manifest):
+    keyed = set()
+    for node in manifest["nodes"].values():
+        metadata = node.get("test_metadata") or {}
+        if node["resource_type"] == "test" and metadata.get("name") in KEY_TESTS:
+            keyed.update(node["depends_on"]["nodes"])
+    unkeyed = [
+        m["name"]
+        for m in project_models(manifest)
+        if m["unique_id"] not in keyed and not m["name"].startswith(KEYLESS_PREFIXES)
+    ]
+    assert unkeyed == []
+
+
+def test_dbt_docs_generate_works(tiny_warehouse):
+    run_dbt(["docs", "generate"])
+    catalog = json.loads((PROJECT_DIR / "target" / "catalog.json").read_text())
+    assert any(key.endswith("fct_staging_reconciliation") for key in catalog["nodes"])
