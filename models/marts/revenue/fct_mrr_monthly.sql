@@ -121,9 +121,9 @@ rates as (
         ) / nullif(lag(cast(mrr_amount as double precision), 12) over (
             order by month_start_date
         ), 0) as arr_growth_yoy_pct,
-        100.0 * (
+        100.0 * cast(
             starting_active_customers
-            - (active_customers - (new_customers + reactivated_customers))
+            - (active_customers - (new_customers + reactivated_customers)) as double precision
         ) / nullif(starting_active_customers, 0) as logo_churn_rate_pct,
         100.0 * cast(churned_mrr_amount + contraction_mrr_amount as double precision)
         / nullif(cast(starting_mrr_amount as double precision), 0) as gross_mrr_churn_rate_pct,
