@@ -36,7 +36,7 @@ cohort_months_summed as (
         cohort_month_start_date,
         month_start_date,
         cast(
-            {{ dbt.datediff('cohort_month_start_date', 'month_start_date', 'month') }} as integer
+            {{ dbt.datediff('cohort_month_start_date', 'month_start_date', 'month') }} as integer  -- noqa: LT05
         ) as months_since_first_paid,
         count(*) filter (where mrr_amount > 0) as retained_customers,
         cast(sum(mrr_amount) as numeric(18, 6)) as mrr_amount
