@@ -102,6 +102,21 @@ def bench_generate_command(
     _print_counts("rows written", result["rows"])
 
 
+@bench_app.command("operations")
+def bench_operations_command(
+    scale: Scale = "medium", seed: Seed = 42, end_date: EndDate = None
+) -> None:
+    """Time the operations marts: full build, then an incremental run after one new day."""
+    from opsmetrics.bench import bench_operations
+
+    result = bench_operations(scale=scale, seed=seed, end_date=_end_date(end_date))
+    console.print(
+        f"operations {scale}: full {result['full_seconds']} s "
+        f"(peak RSS {result['full_peak_rss_mib']} MiB), incremental "
+        f"{result['incremental_seconds']} s (peak RSS {result['incremental_peak_rss_mib']} MiB)"
+    )
+
+
 def _print_counts(title: str, counts: dict[str, int]) -> None:
     table = Table(title=title)
     table.add_column("table")

@@ -13,6 +13,7 @@ checks as (
 checks_sequenced as (
 
     select
+        check_id,
         service,
         is_up,
         lag(is_up) over (
@@ -40,10 +41,10 @@ outages_numbered as (
 
     select
         *,
-        sum(is_outage_start) over (
-            partition by service order by checked_at
+        cast(sum(is_outage_start) over (
+            partition by service order by checked_at, check_id
             rows between unbounded preceding and current row
-        ) as outage_number
+        ) as bigint) as outage_number
     from outage_starts_flagged
 
 ),
@@ -68,8 +69,11 @@ final as (
         service,
         outage_number,
         down_checks,
-        cast({{ dbt.datediff('started_at', 'ended_at', 'second') }} as double precision) / 60
-            as duration_minutes,
+        {#- milliseconds: check times carry fractions of a second. #}
+        cast(
+            {{ dbt.datediff('started_at', 'ended_at', 'millisecond') }} -- noqa: LT05
+            as double precision
+        ) / 60000 as duration_minutes,
         cast(started_at as date) as started_on_date,
         started_at,
         ended_at

@@ -16,9 +16,21 @@
     stg_platform__api_requests. -#}
 with
 
+{# Named columns: the raw record (JSON of the whole row) is never computed here. #}
 request_versions as (
 
-    select * from {{ ref('base_platform__api_requests_validated') }}
+    select
+        request_id,
+        customer_id,
+        service,
+        endpoint,
+        http_method,
+        status_code,
+        response_time_ms,
+        requested_at,
+        quarantine_reason,
+        _loaded_at
+    from {{ ref('base_platform__api_requests_validated') }}
     {%- if cutoff %}
     where _loaded_at >= {{ cutoff }}
     {%- endif %}

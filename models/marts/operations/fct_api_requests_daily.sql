@@ -7,10 +7,11 @@
     )
 }}
 
-{%- set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
+{% set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
+-- depends_on: {{ ref('base_platform__api_requests_validated') }}
 
-{#- Incremental runs rebuild whole days: every bucket of a day holding a re-loaded
-    request is recomputed from the request fact, so percentiles stay exact. -#}
+{# Incremental runs rebuild whole days: every bucket of a day holding a re-loaded
+   request is recomputed from the request fact, so percentiles stay exact. #}
 with
 
 requests as (
@@ -19,17 +20,14 @@ requests as (
 
 ),
 
-request_versions as (
-
-    select * from {{ ref('base_platform__api_requests_validated') }}
-
-),
+{%- if cutoff %}
 
 reloaded_dates as (
 
-    {{ opsmetrics.reloaded_request_dates('request_versions', cutoff) }}
+    {{ opsmetrics.reloaded_request_dates(cutoff) }}
 
 ),
+{%- endif %}
 
 requests_in_scope as (
 

@@ -25,7 +25,7 @@ checks_counted as (
 
 ),
 
-{#- An outage counts towards the period it started in (it is not split at the boundary). -#}
+{# An outage counts towards the period it started in (it is not split at the boundary). -#}
 outages_summarised as (
 
     select

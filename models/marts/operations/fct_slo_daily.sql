@@ -7,7 +7,8 @@
     )
 }}
 
-{%- set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
+{% set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
+-- depends_on: {{ ref('base_platform__api_requests_validated') }}
 
 with
 
@@ -17,23 +18,20 @@ requests as (
 
 ),
 
-request_versions as (
-
-    select * from {{ ref('base_platform__api_requests_validated') }}
-
-),
-
 slo_targets as (
 
     select * from {{ ref('slo_targets') }}
 
 ),
 
+{%- if cutoff %}
+
 reloaded_dates as (
 
-    {{ opsmetrics.reloaded_request_dates('request_versions', cutoff) }}
+    {{ opsmetrics.reloaded_request_dates(cutoff) }}
 
 ),
+{%- endif %}
 
 requests_in_scope as (
 
@@ -59,7 +57,7 @@ daily_requests as (
 
 ),
 
-{#- A left join, so a service without a target shows up (and fails the not_null test on
+{# A left join, so a service without a target shows up (and fails the not_null test on
     its target) instead of silently dropping out of the SLO report. -#}
 targets_joined as (
 

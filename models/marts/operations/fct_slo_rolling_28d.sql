@@ -7,19 +7,14 @@
     )
 }}
 
-{%- set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
+{% set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
+-- depends_on: {{ ref('base_platform__api_requests_validated') }}
 
 with
 
 requests as (
 
     select * from {{ ref('fct_api_requests') }}
-
-),
-
-request_versions as (
-
-    select * from {{ ref('base_platform__api_requests_validated') }}
 
 ),
 
@@ -35,13 +30,16 @@ slo_targets as (
 
 ),
 
+{%- if cutoff %}
+
 reloaded_dates as (
 
-    {{ opsmetrics.reloaded_request_dates('request_versions', cutoff) }}
+    {{ opsmetrics.reloaded_request_dates(cutoff) }}
 
 ),
+{%- endif %}
 
-{#- A window ends on every day the service served requests; a re-loaded day changes
+{# A window ends on every day the service served requests; a re-loaded day changes
     every window ending on or after it. -#}
 windows as (
 
@@ -61,7 +59,7 @@ windows as (
 
 ),
 
-{#- Each window paired with the days inside it, so requests join on equality
+{# Each window paired with the days inside it, so requests join on equality
     (service, date) instead of a range: one pass, no range join over request rows. -#}
 window_days as (
 
@@ -79,8 +77,8 @@ window_days as (
     inner join slo_days
         on
             windows.service = slo_days.service
-            and slo_days.slo_date >= windows.window_start_date
-            and slo_days.slo_date <= windows.slo_date
+            and windows.window_start_date <= slo_days.slo_date
+            and windows.slo_date >= slo_days.slo_date
 
 ),
 
