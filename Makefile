@@ -45,12 +45,12 @@ docs-serve: docs ## Serve dbt docs on http://localhost:8080
 lint: $(STAMP) ## sqlfluff (dbt templater) + ruff lint and format check
 	$(BIN)/ruff check scripts tests
 	$(BIN)/ruff format --check scripts tests
-	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff lint models macros analyses tests/dbt
+	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff lint models metrics macros analyses tests/dbt
 
 format: $(STAMP) ## Fix what ruff and sqlfluff can fix
 	$(BIN)/ruff format scripts tests
 	$(BIN)/ruff check --fix scripts tests
-	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff fix models macros analyses tests/dbt
+	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff fix models metrics macros analyses tests/dbt
 
 test: $(STAMP) lint semantic-check ## The whole suite: lint, semantic checks, then pytest (dbt on tiny data)
 	$(BIN)/pytest

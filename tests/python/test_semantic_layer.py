@@ -94,14 +94,24 @@ def semantic(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         frame = pd.read_csv(csv)
         for column in ("metric_time__day", "metric_time__month"):
             if column in frame:
-                frame[column] = pd.to_datetime(frame[column]).dt.date
+                frame[column] = pd.to_datetime(frame[column])
         results[name] = frame
     _run([str(BIN / "opsmetrics"), "export-metrics"], tiny_warehouse)
     return results
 
 
 def _table(connection: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
-    return connection.sql(sql).df()
+    """Rows of `sql`, with every `*_date` column as a pandas timestamp (keys compare equal
+    to MetricFlow's metric_time)."""
+    frame = connection.execute(sql).df()
+    for column in frame.columns:
+        if column.endswith("_date"):
+            frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def _month_start(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).dt.to_period("M").dt.to_timestamp()
 
 
 def _as_of_date(connection: duckdb.DuckDBPyConnection) -> pd.Timestamp:
@@ -118,7 +128,7 @@ def _as_of_date(connection: duckdb.DuckDBPyConnection) -> pd.Timestamp:
                 select cost_date from staging.stg_marketing__acquisition_costs
             ) as record_dates
             """
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )
 
 
@@ -146,7 +156,7 @@ def _month_end_mrr(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         in_force = (versions["valid_from"] < instant) & (
             versions["valid_to"].isna() | (versions["valid_to"] >= instant)
         )
-        columns[month.date()] = versions[in_force].groupby("customer_id")["mrr"].sum()
+        columns[month] = versions[in_force].groupby("customer_id")["mrr"].sum()
     return pd.DataFrame(columns).T.fillna(0.0).sort_index()
 
 
@@ -170,13 +180,12 @@ def _acquisition_costs(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         " from staging.stg_marketing__acquisition_costs"
         " where category in ('marketing', 'sales')",
     )
-    costs["month"] = pd.to_datetime(costs["cost_date"]).dt.to_period("M").dt.to_timestamp()
-    costs["month"] = costs["month"].dt.date
+    costs["month"] = _month_start(costs["cost_date"])
     return costs
 
 
 def _assert_close(actual: pd.Series, expected: pd.Series, tolerance: float = 1e-9) -> None:
-    joined = pd.concat([actual.rename("actual"), expected.rename("expected")], axis=1)
+    joined = pd.concat([actual.rename("actual"), expected.rename("expected")], axis=1, sort=True)
     assert not joined.empty
     assert joined.notna().all().all(), (
         f"rows missing on one side:\n{joined[joined.isna().any(axis=1)]}"
@@ -199,8 +208,7 @@ def test_monthly_mrr_equals_the_mart_and_month_end_mrr_from_staging(
 
 def test_monthly_mrr_is_the_month_end_balance_not_a_sum_of_days(semantic: dict) -> None:
     daily = semantic["mrr_daily"].dropna(subset=["mrr"])
-    daily["month"] = pd.to_datetime(daily["metric_time__day"]).dt.to_period("M").dt.to_timestamp()
-    daily["month"] = daily["month"].dt.date
+    daily["month"] = _month_start(daily["metric_time__day"])
     last_days = daily.sort_values("metric_time__day").groupby("month").last()["mrr"]
     sums = daily.groupby("month")["mrr"].sum()
     monthly = semantic["monthly"].set_index("metric_time__month")["mrr"].dropna()
@@ -241,7 +249,7 @@ def test_nps_equals_the_mart_and_the_responses_in_staging(
         "select score, submitted_at from staging.stg_surveys__survey_responses"
         " where survey_type = 'nps'",
     )
-    responses["month"] = responses["submitted_at"].dt.to_period("M").dt.to_timestamp().dt.date
+    responses["month"] = _month_start(responses["submitted_at"])
     by_month = responses.groupby("month")["score"]
     independent = (
         (by_month.apply(lambda s: (s >= 9).sum()) - by_month.apply(lambda s: (s <= 6).sum()))
@@ -260,7 +268,7 @@ def _requests(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         "select service, endpoint, status_code, response_time_ms, requested_at"
         " from staging.stg_platform__api_requests",
     )
-    requests["day"] = requests["requested_at"].dt.date
+    requests["day"] = pd.to_datetime(requests["requested_at"]).dt.normalize()
     return requests
 
 
@@ -316,6 +324,16 @@ def test_p95_latency_is_the_exact_percentile_of_the_requests_at_each_grain(
     _assert_close(semantic_service["latency_p95_ms"], numpy_service)
 
 
+def _cost_per_new_customer(
+    costs: pd.DataFrame, new_customers: pd.DataFrame, keys: list[str]
+) -> pd.Series:
+    """Costs / new customers per group with new customers (a channel without costs that
+    still won customers has a CAC of 0; a group without new customers has none)."""
+    acquired = new_customers.groupby(keys).size()
+    spent = costs.groupby(keys)["amount"].sum().reindex(acquired.index, fill_value=0.0)
+    return spent / acquired
+
+
 def test_cac_equals_the_marts_and_costs_over_new_customers_from_staging(
     semantic: dict, warehouse: duckdb.DuckDBPyConnection
 ) -> None:
@@ -326,7 +344,7 @@ def test_cac_equals_the_marts_and_costs_over_new_customers_from_staging(
     new_customers = customers.loc[first_paid.index].assign(month=first_paid)
     costs = _acquisition_costs(warehouse)
 
-    blended = costs.groupby("month")["amount"].sum() / new_customers.groupby("month").size()
+    blended = _cost_per_new_customer(costs, new_customers, ["month"])
     semantic_blended = semantic["monthly"].set_index("metric_time__month")["cac"].dropna()
     mart_blended = _table(
         warehouse, "select month_start_date, cac_amount from marts.fct_mrr_monthly"
@@ -336,10 +354,7 @@ def test_cac_equals_the_marts_and_costs_over_new_customers_from_staging(
     _assert_close(semantic_blended, blended.dropna())
 
     keys = ["metric_time__month", "acquisition_channel_month__acquisition_channel"]
-    by_channel = (
-        costs.groupby(["month", "acquisition_channel"])["amount"].sum()
-        / new_customers.groupby(["month", "acquisition_channel"]).size()
-    ).dropna()
+    by_channel = _cost_per_new_customer(costs, new_customers, ["month", "acquisition_channel"])
     mart_by_channel = _table(
         warehouse,
         "select month_start_date, acquisition_channel, cac_amount"
@@ -362,11 +377,12 @@ def test_export_metrics_creates_one_table_per_saved_query_with_its_rows(
         "operational_daily",
     }
     for table in tables:
-        rows = warehouse.sql(f"select count(*) from {table.schema}.{table.table}").fetchone()[0]
+        count_sql = f"select count(*) from {table.schema}.{table.table}"
+        rows = warehouse.execute(count_sql).fetchall()[0][0]
         assert rows > 0, table
 
     exported = _table(warehouse, "select * from metrics.executive_monthly")
-    exported["metric_time__month"] = pd.to_datetime(exported["metric_time__month"]).dt.date
+    exported["metric_time__month"] = pd.to_datetime(exported["metric_time__month"])
     expected = semantic["executive_monthly"]
     metrics = [column for column in expected.columns if column != "metric_time__month"]
     expected = expected.dropna(subset=metrics, how="all")
