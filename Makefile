@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 SCALE ?= small
 SEED ?= 42
 DATA_DIR ?= data/raw/$(SCALE)
+TARGET ?= duckdb
 export OPSMETRICS_DUCKDB_PATH ?= warehouse/opsmetrics.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
@@ -36,6 +37,9 @@ load: $(STAMP) ## Load DATA_DIR into the warehouse's raw schema
 build: $(STAMP) ## dbt build on the default (DuckDB) target
 	$(BIN)/dbt build
 
+quality: $(STAMP) ## GX suites via one checkpoint + Data Docs (TARGET); exit 1 failed, 2 engine error
+	$(BIN)/opsmetrics quality --target $(TARGET)
+
 docs: $(STAMP) ## Generate dbt docs (lineage, KPI formulas) into target/
 	$(BIN)/dbt docs generate
 
@@ -64,6 +68,9 @@ kpis: $(STAMP) ## Regenerate docs/kpis.md, the KPI registry, from the semantic l
 
 export-metrics: $(STAMP) ## Materialise every saved query into the warehouse's metrics schema
 	$(BIN)/opsmetrics export-metrics
+
+test-postgres: $(STAMP) ## The Postgres suite on a throw-away server (or OPSMETRICS_PG_HOST's)
+	OPSMETRICS_REQUIRE_POSTGRES=1 scripts/ci/with_postgres.sh $(BIN)/pytest -m postgres
 
 clean: ## Remove the warehouse, generated data and dbt artefacts
 	rm -rf warehouse data target logs

@@ -11,10 +11,15 @@
 {% macro postgres__create_udfs() -%}
     create schema if not exists {{ target.schema }};
 
+    {#- Text matching iso_8601_pattern() (see parse_timestamp_utc) as timestamptz, else
+        null. Fractions beyond microseconds are truncated, as DuckDB does, not rounded. #}
     create or replace function {{ target.schema }}.opsmetrics_try_timestamptz(value text)
     returns timestamptz language plpgsql immutable set timezone = 'UTC' as $$
     begin
-        return value::timestamptz;
+        if trim(value) !~ '{{ opsmetrics.iso_8601_pattern() }}' then
+            return null;
+        end if;
+        return regexp_replace(trim(value), '(\.\d{6})\d+', '\1')::timestamptz;
     exception when others then
         return null;
     end;
@@ -23,10 +28,10 @@
     create or replace function {{ target.schema }}.opsmetrics_try_date(value text)
     returns date language plpgsql immutable as $$
     begin
-        if value !~ '^\d{4}-\d{2}-\d{2}$' then
+        if value !~ '^\s*\d{4}-\d{2}-\d{2}\s*$' then
             return null;
         end if;
-        return value::date;
+        return trim(value)::date;
     exception when others then
         return null;
     end;

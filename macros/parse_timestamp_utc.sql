@@ -1,11 +1,21 @@
 {#- Text (ISO-8601, with or without an offset) to a UTC timestamp without time zone.
-    Unparseable text gives null, never an error: staging quarantines it. -#}
+    Unparseable text gives null, never an error: staging quarantines it.
+    Both warehouses first check the text against one grammar (iso_8601_pattern), because
+    their casts accept different extras (Postgres: 'now', '05/01/2025', 'Jan 5 2025';
+    DuckDB: single-digit fields, zone names): what parses must not depend on the warehouse.
+    Text without an offset is UTC. -#}
 {% macro parse_timestamp_utc(column) -%}
     {{ return(adapter.dispatch('parse_timestamp_utc', 'opsmetrics')(column)) }}
 {%- endmacro %}
 
 {% macro default__parse_timestamp_utc(column) -%}
-    cast(try_cast(cast({{ column }} as varchar) as timestamptz) at time zone 'UTC' as timestamp)
+    case
+        when regexp_matches(trim(cast({{ column }} as varchar)), '{{ opsmetrics.iso_8601_pattern() }}')
+            then cast(
+                try_cast(trim(cast({{ column }} as varchar)) as timestamptz) at time zone 'UTC'
+                as timestamp
+            )
+    end
 {%- endmacro %}
 
 {% macro postgres__parse_timestamp_utc(column) -%}

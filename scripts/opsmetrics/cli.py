@@ -88,6 +88,20 @@ def demo(
     raise typer.Exit(run_demo(scale=scale, seed=seed, out=out, defect_rate=defect_rate))
 
 
+@app.command()
+def quality(target: Target = "duckdb") -> None:
+    """Run every Great Expectations suite (raw, staging, marts) through one checkpoint.
+
+    Exits 1 when an expectation fails and 2 on an engine error (missing table, SQL error,
+    no connection); writes the GX Data Docs under gx/uncommitted/data_docs/.
+    """
+    from opsmetrics.quality import print_report, run_quality
+
+    result = run_quality(target=target)
+    print_report(result, console)
+    raise typer.Exit(result.exit_code)
+
+
 @bench_app.command("generate")
 def bench_generate_command(
     scale: Scale = "medium", seed: Seed = 42, end_date: EndDate = None
@@ -100,6 +114,18 @@ def bench_generate_command(
         f"generate {scale}: {result['wall_seconds']} s, peak RSS {result['peak_rss_mib']} MiB"
     )
     _print_counts("rows written", result["rows"])
+
+
+@bench_app.command("quality")
+def bench_quality_command(scale: Scale = "medium") -> None:
+    """Time the quality run on the warehouse (built at SCALE) in a child process."""
+    from opsmetrics.bench import bench_quality
+
+    result = bench_quality(scale=scale)
+    console.print(
+        f"quality {scale}: {result['wall_seconds']} s, peak RSS {result['peak_rss_mib']} MiB"
+    )
+    console.print(result["note"])
 
 
 @bench_app.command("operations")

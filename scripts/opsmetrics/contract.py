@@ -21,6 +21,15 @@ DUCKDB_TYPES = {
     "timestamp": "TIMESTAMP",
 }
 
+# dbt/YAML data_type -> PostgreSQL type of the same raw table (see docs/decisions.md).
+POSTGRES_TYPES = {
+    "varchar": "text",
+    "integer": "bigint",
+    "double": "double precision",
+    "boolean": "boolean",
+    "timestamp": "timestamp",
+}
+
 
 @dataclass(frozen=True)
 class Column:

@@ -36,10 +36,30 @@ def run_dbt(args: list[str], target: str = "duckdb") -> dbtRunnerResult:
         "--target",
         target,
     ]
-    result = dbtRunner().invoke(full_args)
+    try:
+        result = dbtRunner().invoke(full_args)
+    finally:
+        release_duckdb()
     if not result.success:
         raise DbtError(f"dbt {' '.join(args)} failed: {describe_failures(result)}")
     return result
+
+
+def release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open between in-process invocations.
+
+    Left open, it holds the warehouse file with dbt's configuration, and any other
+    connection in the process (a read-only reader, the quality checkpoint) fails with
+    "Can't open a connection to same database file with a different configuration".
+    dbt-duckdb has no public call for this; its connection manager opens a new one on
+    the next invocation.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
 
 
 def describe_failures(result: dbtRunnerResult) -> str:

@@ -11,6 +11,7 @@ from rich.table import Table
 from opsmetrics.dbt_invoke import DbtError, DbtSummary, run_dbt, summarise
 from opsmetrics.generate import generate
 from opsmetrics.load import load_duckdb
+from opsmetrics.quality import print_report, run_quality
 from opsmetrics.settings import duckdb_path
 
 console = Console()
@@ -18,24 +19,25 @@ console = Console()
 
 def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
     """Run the whole pipeline once; returns the process exit code."""
-    console.rule("1/3 generate")
+    console.rule("1/4 generate")
     generate(scale=scale, seed=seed, out=out, defect_rate=defect_rate)
-    console.rule("2/3 load into DuckDB")
+    console.rule("2/4 load into DuckDB")
     load_duckdb(out, replace=True)
-    console.rule("3/3 dbt build")
+    console.rule("3/4 dbt build")
     try:
         result = run_dbt(["build"])
     except DbtError as error:
         console.print(f"[red]{error}[/red]")
         return 1
     print_summary(duckdb_path(), summarise(result))
-    return 0
+    console.rule("4/4 quality (Great Expectations)")
+    quality = run_quality()
+    print_report(quality, console)
+    return quality.exit_code
 
 
 def print_summary(warehouse: Path, dbt_summary: DbtSummary) -> None:
-    # Not read_only: dbt has this file open in-process, and DuckDB refuses a second
-    # configuration of an open database.
-    with duckdb.connect(str(warehouse)) as connection:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
         rows = connection.execute(
             """
             select source_table, raw_rows, staged_rows, quarantined_rows,

@@ -25,6 +25,18 @@ def duckdb_path() -> Path:
     return path
 
 
+def postgres_params() -> dict[str, str | int]:
+    """psycopg2 connection keywords from the OPSMETRICS_PG_* variables profiles.yml reads
+    (same defaults), so the loader, the tests and dbt talk to the same server."""
+    return {
+        "host": os.environ.get("OPSMETRICS_PG_HOST", "127.0.0.1"),
+        "port": int(os.environ.get("OPSMETRICS_PG_PORT", "5432")),
+        "user": os.environ.get("OPSMETRICS_PG_USER", "postgres"),
+        "password": os.environ.get("OPSMETRICS_PG_PASSWORD", ""),
+        "dbname": os.environ.get("OPSMETRICS_PG_DATABASE", "opsmetrics"),
+    }
+
+
 def check_target(target: str) -> str:
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}: choose one of {', '.join(TARGETS)}")

@@ -16,7 +16,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
 from opsmetrics import PROJECT_DIR
 from opsmetrics.dbt_invoke import run_dbt
@@ -73,20 +72,11 @@ def _run(command: list[str], warehouse: Path) -> None:
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}"
 
 
-def _release_in_process_warehouse() -> None:
-    """dbt-duckdb keeps the last in-process build's database open (and locked) for the life
-    of the process; close it so that `mf` subprocesses can open the warehouse."""
-    if DuckDBConnectionManager._ENV is not None:
-        DuckDBConnectionManager._ENV.close()
-        DuckDBConnectionManager._ENV = None
-
-
 @pytest.fixture(scope="module")
 def semantic(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Every MetricFlow answer the tests need, then the metric tables exported: all the
     subprocesses run here, before any test opens the warehouse."""
     run_dbt(["parse"])  # the semantic manifest must name this warehouse's relations
-    _release_in_process_warehouse()
     out = tmp_path_factory.mktemp("mf")
     results = {}
     for name, args in QUERIES.items():

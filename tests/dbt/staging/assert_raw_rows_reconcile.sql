@@ -1,38 +1,41 @@
-{#- For every raw table: raw rows = staged rows + quarantined rows + removed duplicates.
-    Counts the raw tables themselves, so a row lost anywhere in staging fails it. -#}
+{#- fct_staging_reconciliation counts raw rows from the base models; this checks those
+    counts against the raw tables themselves, so together with its is_reconciled test
+    a row lost anywhere in staging fails the build. -#}
 with
 
-{% for t in opsmetrics.staging_tables() %}
-    {{ t.table }}_counts as (
-
-        select
-            '{{ t.table }}' as source_table,
-            (select count(*) from {{ source(t.source, t.table) }}) as raw_rows,
-            (
-                select count(*) from {{ ref(t.staged) }}
-                {%- if t.staged_filter %} where {{ t.staged_filter }}{% endif %}
-            ) as staged_rows,
-            (
-                select count(*) from {{ ref('stg_' ~ t.source ~ '__quarantine') }}
-                where source_table = '{{ t.table }}'
-            ) as quarantined_rows,
-            (
-                select count(*) from {{ ref('base_' ~ t.source ~ '__' ~ t.table) }}
-                where duplicate_rank > 1
-            ) as duplicate_rows_removed
-
-    ),
-
-{% endfor %}
-all_tables as (
+raw_counts as (
 
     {% for t in opsmetrics.staging_tables() %}
-        select * from {{ t.table }}_counts
+        select
+            '{{ t.table }}' as source_table,
+            count(*) as raw_rows
+        from {{ source(t.source, t.table) }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
+),
+
+reconciliation as (
+
+    select * from {{ ref('fct_staging_reconciliation') }}
+
+),
+
+mismatched as (
+
+    select
+        raw_counts.source_table,
+        raw_counts.raw_rows,
+        reconciliation.raw_rows as reconciled_raw_rows,
+        reconciliation.is_reconciled
+    from raw_counts
+    left join reconciliation
+        on raw_counts.source_table = reconciliation.source_table
+    where
+        reconciliation.raw_rows is null
+        or reconciliation.raw_rows <> raw_counts.raw_rows
+        or not reconciliation.is_reconciled
+
 )
 
-select *
-from all_tables
-where raw_rows <> staged_rows + quarantined_rows + duplicate_rows_removed
+select * from mismatched

@@ -59,9 +59,9 @@ validated as (
                 then 'null_required_field'
             when created_at is null then 'unparseable_timestamp'
             when {{ opsmetrics.is_after_load('created_at') }} then 'future_timestamp'
-            when not exists (
-                    select 1 from customers where customers.customer_id = deduplicated.customer_id
-                ) then 'orphan_foreign_key'
+            when
+                customer_id not in (select customers.customer_id from customers)
+                then 'orphan_foreign_key'
         end as quarantine_reason
     from deduplicated
 

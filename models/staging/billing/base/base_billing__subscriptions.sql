@@ -80,9 +80,9 @@ validated as (
                 then 'null_required_field'
             when valid_from is null then 'unparseable_timestamp'
             when {{ opsmetrics.is_after_load('valid_from') }} then 'future_timestamp'
-            when not exists (
-                    select 1 from fx_rates where fx_rates.currency = with_fx_rate.currency
-                ) then 'unknown_currency'
+            when
+                currency not in (select fx_rates.currency from fx_rates)
+                then 'unknown_currency'
             when
                 unit_amount < 0
                 or unit_amount * rate_to_reporting > {{ var('max_plausible_amount') }}
@@ -92,11 +92,11 @@ validated as (
             when
                 status not in ('trialing', 'active', 'past_due', 'paused', 'canceled')
                 or billing_interval not in ('month', 'quarter', 'year')
-                or not exists (select 1 from plans where plans.plan_id = with_fx_rate.plan_id)
+                or plan_id not in (select plans.plan_id from plans)
                 then 'invalid_value'
-            when not exists (
-                    select 1 from customers where customers.customer_id = with_fx_rate.customer_id
-                ) then 'orphan_foreign_key'
+            when
+                customer_id not in (select customers.customer_id from customers)
+                then 'orphan_foreign_key'
             when rate_to_reporting is null then 'missing_fx_rate'
         end as quarantine_reason
     from with_fx_rate

@@ -71,9 +71,9 @@ validated as (
                 then 'null_required_field'
             when created_at is null then 'unparseable_timestamp'
             when {{ opsmetrics.is_after_load('created_at') }} then 'future_timestamp'
-            when not exists (
-                    select 1 from fx_rates where fx_rates.currency = with_fx_rate.currency
-                ) then 'unknown_currency'
+            when
+                currency not in (select fx_rates.currency from fx_rates)
+                then 'unknown_currency'
             when
                 amount < 0
                 or amount * rate_to_reporting > {{ var('max_plausible_amount') }}
@@ -82,9 +82,9 @@ validated as (
                 transaction_type not in ('charge', 'refund')
                 or status not in ('succeeded', 'failed', 'pending')
                 then 'invalid_value'
-            when not exists (
-                    select 1 from customers where customers.customer_id = with_fx_rate.customer_id
-                ) then 'orphan_foreign_key'
+            when
+                customer_id not in (select customers.customer_id from customers)
+                then 'orphan_foreign_key'
             when rate_to_reporting is null then 'missing_fx_rate'
         end as quarantine_reason
     from with_fx_rate

@@ -72,18 +72,16 @@ validated as (
                 then 'null_required_field'
             when cost_date is null then 'unparseable_timestamp'
             when {{ opsmetrics.is_after_load('cost_date') }} then 'future_timestamp'
-            when not exists (
-                    select 1 from fx_rates where fx_rates.currency = with_fx_rate.currency
-                ) then 'unknown_currency'
+            when
+                currency not in (select fx_rates.currency from fx_rates)
+                then 'unknown_currency'
             when
                 amount < 0
                 or amount * rate_to_reporting > {{ var('max_plausible_amount') }}
                 then 'invalid_amount'
             when
                 category not in ('marketing', 'sales')
-                or not exists (
-                    select 1 from channels where channels.acquisition_channel = with_fx_rate.channel
-                )
+                or channel not in (select channels.acquisition_channel from channels)
                 then 'invalid_value'
             when rate_to_reporting is null then 'missing_fx_rate'
         end as quarantine_reason

@@ -54,7 +54,7 @@ validated as (
             when not {{ opsmetrics.is_valid_json('properties') }} then 'malformed_json'
             when
                 user_id is not null
-                and not exists (select 1 from users where users.user_id = deduplicated.user_id)
+                and user_id not in (select users.user_id from users)
                 then 'orphan_foreign_key'
         end as quarantine_reason
     from deduplicated

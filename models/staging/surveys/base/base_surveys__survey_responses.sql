@@ -81,12 +81,10 @@ validated as (
                 or (survey_type = 'csat' and (score < 1 or score > 5))
                 then 'out_of_range_value'
             when
-                not exists (
-                    select 1 from customers where customers.customer_id = deduplicated.customer_id
-                )
+                customer_id not in (select customers.customer_id from customers)
                 or (
                     user_id is not null
-                    and not exists (select 1 from users where users.user_id = deduplicated.user_id)
+                    and user_id not in (select users.user_id from users)
                 )
                 then 'orphan_foreign_key'
         end as quarantine_reason

@@ -1,0 +1,196 @@
+"""The quality checkpoint: passes on generated data, names the expectation a planted
+defect breaks, and reports an engine error as an error, never as a pass or a failure."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+from conftest import use_warehouse
+
+from opsmetrics.quality import duckdb_dialect, run_quality
+from opsmetrics.quality.run import ERROR, FAILED, PASSED, QualityResult
+from opsmetrics.quality.spec import TableSuite, table_suites
+
+
+def suites_named(*names: str) -> list[TableSuite]:
+    suites = [s for s in table_suites() if s.name in names]
+    assert {s.name for s in suites} == set(names), "a suite named here is not in the spec"
+    return suites
+
+
+def not_passed(result: QualityResult) -> list[tuple[str, str, str]]:
+    return [(o.suite, o.expectation, o.column) for o in result.outcomes if o.status != PASSED]
+
+
+@pytest.fixture
+def scratch_warehouse(tiny_warehouse: Path, tmp_path: Path) -> Iterator[Path]:
+    """A copy of the built tiny warehouse that a test may spoil."""
+    path = tmp_path / "scratch.duckdb"
+    shutil.copy(tiny_warehouse, path)
+    use_warehouse(path)
+    yield path
+    use_warehouse(tiny_warehouse)
+
+
+def test_duckdb_dialect_keeps_a_result_after_its_connection_closes(tmp_path: Path) -> None:
+    """The upstream trap: GX fetches after `with engine.connect()` ends. With plain
+    duckdb-engine the closing ROLLBACK replaces the result and the fetch returns []."""
+    path = tmp_path / "dialect.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("create table t as select range as id from range(5)")
+    duckdb_dialect.register()
+    engine = sa.create_engine(
+        duckdb_dialect.connection_string(str(path)), connect_args={"read_only": True}
+    )
+    with engine.connect() as connection:
+        result = connection.execute(sa.text("select count(*) from t"))
+    assert result.fetchall() == [(5,)]
+    engine.dispose()
+
+
+def test_checkpoint_passes_on_generated_data_with_defects_quarantined(
+    tiny_warehouse: Path,
+) -> None:
+    use_warehouse(tiny_warehouse)
+    with duckdb.connect(str(tiny_warehouse), read_only=True) as connection:
+        quarantined = connection.execute(
+            "select count(*) from staging.stg_platform__quarantine"
+        ).fetchone()[0]
+    assert quarantined > 0, "the tiny data set should carry defects for staging to quarantine"
+
+    result = run_quality()
+
+    assert not_passed(result) == []
+    assert result.exit_code == 0
+    suites = {o.suite for o in result.outcomes}
+    assert {"raw.api_requests", "staging.stg_surveys__survey_responses"} <= suites
+    assert any(s.startswith("marts.") for s in suites)
+    assert result.data_docs is not None and result.data_docs.exists()
+
+
+def test_a_staged_row_out_of_range_fails_naming_the_expectation(
+    scratch_warehouse: Path,
+) -> None:
+    """Staging is views: swap one for a table holding the same rows plus a bad one."""
+    with duckdb.connect(str(scratch_warehouse)) as connection:
+        connection.execute(
+            """
+            create table staging.answers as select * from staging.stg_surveys__survey_responses;
+            update staging.answers set score = 11
+            where response_id = (
+                select min(response_id) from staging.answers where survey_type = 'nps'
+            );
+            drop view staging.stg_surveys__survey_responses;
+            alter table staging.answers rename to stg_surveys__survey_responses;
+            """
+        )
+
+    result = run_quality(suites=suites_named("staging.stg_surveys__survey_responses"))
+
+    assert result.exit_code == 1
+    failed = [(o.expectation, o.column) for o in result.outcomes if o.status == FAILED]
+    assert ("expect_column_values_to_be_between", "score") in failed
+    assert any(e.startswith("range nps_score") for e, _ in failed)
+    assert result.errors == 0
+    observed = next(o.observed for o in result.outcomes if o.status == FAILED)
+    assert "1 unexpected" in observed or "row(s) break it" in observed
+
+
+def test_a_mart_row_that_does_not_reconcile_fails_the_mart_suite(
+    scratch_warehouse: Path,
+) -> None:
+    with duckdb.connect(str(scratch_warehouse)) as connection:
+        connection.execute(
+            "update marts.fct_staging_reconciliation set is_reconciled = false "
+            "where source_table = 'customers'"
+        )
+
+    result = run_quality(suites=suites_named("marts.fct_staging_reconciliation"))
+
+    assert result.exit_code == 1
+    assert not_passed(result) == [
+        (
+            "marts.fct_staging_reconciliation",
+            "expect_column_values_to_be_in_set",
+            "is_reconciled",
+        )
+    ]
+
+
+def test_a_lost_staged_row_breaks_the_raw_reconciliation(scratch_warehouse: Path) -> None:
+    with duckdb.connect(str(scratch_warehouse)) as connection:
+        connection.execute(
+            """
+            create table staging.checks as select * from staging.stg_platform__health_checks;
+            delete from staging.checks where check_id = (select min(check_id) from staging.checks);
+            drop view staging.stg_platform__health_checks;
+            alter table staging.checks rename to stg_platform__health_checks;
+            """
+        )
+
+    result = run_quality(suites=suites_named("raw.health_checks"))
+
+    assert result.exit_code == 1
+    failed = [o for o in result.outcomes if o.status == FAILED]
+    assert [o.expectation.split(":")[0] for o in failed] == ["reconciliation"]
+    assert "raw_rows=" in failed[0].observed and "staged_rows=" in failed[0].observed
+
+
+def test_a_missing_table_is_an_engine_error_not_a_failure(tiny_warehouse: Path) -> None:
+    use_warehouse(tiny_warehouse)
+    missing = TableSuite(
+        "staging",
+        "staging",
+        "stg_nowhere__nothing",
+        table_suites()[0].expectations[:1],
+    )
+
+    result = run_quality(suites=[missing])
+
+    assert result.exit_code == 2
+    assert result.status == ERROR
+    assert result.failed == 0 and result.passed == 0
+    assert all("stg_nowhere__nothing" in o.observed for o in result.outcomes)
+
+
+def test_a_sql_error_inside_a_rule_is_an_engine_error(scratch_warehouse: Path) -> None:
+    """The reconciliation of raw.users reads stg_app__users; without it, that rule errors
+    while the raw table's own rules still pass."""
+    with duckdb.connect(str(scratch_warehouse)) as connection:
+        connection.execute("drop view staging.stg_app__users")
+
+    result = run_quality(suites=suites_named("raw.users"))
+
+    assert result.exit_code == 2
+    errored = [o for o in result.outcomes if o.status == ERROR]
+    assert [o.expectation.split(":")[0] for o in errored] == ["reconciliation"]
+    assert result.failed == 0 and result.passed > 0
+
+
+def test_an_unreachable_warehouse_is_an_engine_error(tmp_path: Path, tiny_warehouse: Path) -> None:
+    use_warehouse(tmp_path / "absent.duckdb")
+    try:
+        result = run_quality(suites=suites_named("raw.customers"))
+    finally:
+        use_warehouse(tiny_warehouse)
+
+    assert result.exit_code == 2
+    assert result.passed == 0 and result.failed == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    "OPSMETRICS_PG_HOST" not in os.environ, reason="needs a PostgreSQL server (OPSMETRICS_PG_HOST)"
+)
+def test_checkpoint_runs_on_postgres_with_no_engine_error() -> None:
+    """On a Postgres warehouse built by `dbt build --target postgres`."""
+    result = run_quality(target="postgres")
+
+    assert result.errors == 0, [o for o in result.outcomes if o.status == ERROR][:3]
+    assert result.passed > 0
