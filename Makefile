@@ -12,7 +12,7 @@ export OPSMETRICS_DUCKDB_PATH ?= warehouse/opsmetrics.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo generate load build docs docs-serve test lint format quality bench test-postgres clean
+.PHONY: help venv demo generate load build docs docs-serve test lint format semantic-check kpis export-metrics quality bench test-postgres clean
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -49,15 +49,25 @@ docs-serve: docs ## Serve dbt docs on http://localhost:8080
 lint: $(STAMP) ## sqlfluff (dbt templater) + ruff lint and format check
 	$(BIN)/ruff check scripts tests
 	$(BIN)/ruff format --check scripts tests
-	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff lint models macros analyses tests/dbt
+	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff lint models metrics macros analyses tests/dbt
 
 format: $(STAMP) ## Fix what ruff and sqlfluff can fix
 	$(BIN)/ruff format scripts tests
 	$(BIN)/ruff check --fix scripts tests
-	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff fix models macros analyses tests/dbt
+	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff fix models metrics macros analyses tests/dbt
 
-test: $(STAMP) lint ## The whole suite: lint, then pytest (which drives dbt on tiny data)
+test: $(STAMP) lint semantic-check ## The whole suite: lint, semantic checks, then pytest (dbt on tiny data)
 	$(BIN)/pytest
+
+semantic-check: $(STAMP) ## dbt parse + MetricFlow config validation of metrics/ (no warehouse needed)
+	$(BIN)/dbt parse --quiet
+	$(BIN)/mf validate-configs --skip-dw
+
+kpis: $(STAMP) ## Regenerate docs/kpis.md, the KPI registry, from the semantic layer
+	$(BIN)/opsmetrics kpis
+
+export-metrics: $(STAMP) ## Materialise every saved query into the warehouse's metrics schema
+	$(BIN)/opsmetrics export-metrics
 
 test-postgres: $(STAMP) ## The Postgres suite on a throw-away server (or OPSMETRICS_PG_HOST's)
 	OPSMETRICS_REQUIRE_POSTGRES=1 scripts/ci/with_postgres.sh $(BIN)/pytest -m postgres

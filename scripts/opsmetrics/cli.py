@@ -150,3 +150,34 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
     for name, count in counts.items():
         table.add_row(name, f"{count:,}")
     console.print(table)
+
+
+@app.command()
+def kpis(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the page.")] = Path(
+        "docs/kpis.md"
+    ),
+    check: Annotated[
+        bool, typer.Option(help="Fail (exit 1) if the page was out of date, after fixing it.")
+    ] = False,
+) -> None:
+    """Write the KPI registry page (every metric, its owner, target, thresholds and formula)
+    from the semantic layer, after `dbt parse`."""
+    from opsmetrics.semantic import load_manifest, registry_problems, write_kpis_page
+
+    changed = write_kpis_page(out)
+    problems = registry_problems(load_manifest())
+    for problem in problems:
+        console.print(f"[red]registry:[/red] {problem}")
+    console.print(f"{out}: {'updated' if changed else 'up to date'}")
+    if problems or (check and changed):
+        raise typer.Exit(1)
+
+
+@app.command("export-metrics")
+def export_metrics_command(target: Target = "duckdb") -> None:
+    """Materialise every saved query into a table of the warehouse's `metrics` schema, for
+    BI tools that read the warehouse (MetricFlow compiles the SQL, the warehouse runs it)."""
+    from opsmetrics.semantic import export_metrics
+
+    _print_counts("metric tables", export_metrics(target=target))
