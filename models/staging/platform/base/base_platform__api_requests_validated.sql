@@ -1,7 +1,10 @@
 {#- Every raw request row, typed and checked against the row rules, NOT deduplicated: no
     window over the whole table, so a filter on _loaded_at reaches the raw scan. The
     incremental request fact reads new loads from here; base_platform__api_requests adds
-    the duplicate rank for staging and quarantine. -#}
+    the duplicate rank for staging and quarantine. A view, unlike the rest of staging:
+    as a table every incremental run would first copy the whole raw table again. -#}
+{{ config(materialized='view') }}
+
 with
 
 source as (

@@ -1,7 +1,10 @@
 {#- Every raw system metrics row, typed and checked against the row rules, NOT
     deduplicated: no window over the whole table, so the incremental operations marts
     can read the versions of a few days; base_platform__system_metrics adds the
-    duplicate rank for staging and quarantine. -#}
+    duplicate rank for staging and quarantine. A view, unlike the rest of staging: as a
+    table every incremental run would first copy the whole raw table again. -#}
+{{ config(materialized='view') }}
+
 with
 
 source as (
