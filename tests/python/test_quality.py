@@ -78,17 +78,14 @@ def test_checkpoint_passes_on_generated_data_with_defects_quarantined(
 def test_a_staged_row_out_of_range_fails_naming_the_expectation(
     scratch_warehouse: Path,
 ) -> None:
-    """Staging is views: swap one for a table holding the same rows plus a bad one."""
     with duckdb.connect(str(scratch_warehouse)) as connection:
         connection.execute(
             """
-            create table staging.answers as select * from staging.stg_surveys__survey_responses;
-            update staging.answers set score = 11
+            update staging.stg_surveys__survey_responses set score = 11
             where response_id = (
-                select min(response_id) from staging.answers where survey_type = 'nps'
-            );
-            drop view staging.stg_surveys__survey_responses;
-            alter table staging.answers rename to stg_surveys__survey_responses;
+                select min(response_id) from staging.stg_surveys__survey_responses
+                where survey_type = 'nps'
+            )
             """
         )
 
@@ -128,10 +125,8 @@ def test_a_lost_staged_row_breaks_the_raw_reconciliation(scratch_warehouse: Path
     with duckdb.connect(str(scratch_warehouse)) as connection:
         connection.execute(
             """
-            create table staging.checks as select * from staging.stg_platform__health_checks;
-            delete from staging.checks where check_id = (select min(check_id) from staging.checks);
-            drop view staging.stg_platform__health_checks;
-            alter table staging.checks rename to stg_platform__health_checks;
+            delete from staging.stg_platform__health_checks
+            where check_id = (select min(check_id) from staging.stg_platform__health_checks)
             """
         )
 
@@ -163,7 +158,7 @@ def test_a_sql_error_inside_a_rule_is_an_engine_error(scratch_warehouse: Path) -
     """The reconciliation of raw.users reads stg_app__users; without it, that rule errors
     while the raw table's own rules still pass."""
     with duckdb.connect(str(scratch_warehouse)) as connection:
-        connection.execute("drop view staging.stg_app__users")
+        connection.execute("drop table staging.stg_app__users")
 
     result = run_quality(suites=suites_named("raw.users"))
 
