@@ -1,7 +1,10 @@
 """Load raw files (Parquet or CSV, one per contract table) into the warehouse's raw schema.
 
 Loading is idempotent: rows already present are not inserted again (EXCEPT ALL keeps
-genuine duplicates inside a file, which staging must see and remove).
+genuine duplicates inside a file, which staging must see and remove). New rows are
+appended in `_loaded_at` order, as a landing table fed delivery by delivery holds them
+even when one file carries a whole history: the warehouse's per-block min/max then lets
+the incremental operations marts skip the blocks loaded before their cutoff.
 """
 
 from __future__ import annotations
@@ -87,7 +90,8 @@ def load_duckdb(from_dir: Path, replace: bool = False) -> dict[str, int]:
             connection.execute(f"create table if not exists {target} ({columns})")
             before = connection.execute(f"select count(*) from {target}").fetchone()[0]
             connection.execute(
-                f"insert into {target} select * from ({select} except all select * from {target})"
+                f"insert into {target} select * from "
+                f"({select} except all select * from {target}) order by _loaded_at"
             )
             after = connection.execute(f"select count(*) from {target}").fetchone()[0]
             inserted[name] = after - before

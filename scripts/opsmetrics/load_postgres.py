@@ -74,7 +74,9 @@ def _load_table(
         cursor.copy_expert(copy, buffer)
     cursor.execute(
         sql.SQL(
-            "insert into {target} select * from {staging} except all select * from {target}"
+            "insert into {target} select * from "
+            "(select * from {staging} except all select * from {target}) as new_rows "
+            "order by _loaded_at"
         ).format(target=target, staging=staging)
     )
     inserted = cursor.rowcount

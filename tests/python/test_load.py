@@ -43,6 +43,21 @@ def test_replace_starts_the_raw_tables_afresh(tiny_data_dir, fresh_warehouse):
     assert raw_counts(fresh_warehouse) == first
 
 
+def test_rows_are_stored_in_load_order(tiny_data_dir, fresh_warehouse):
+    load_duckdb(tiny_data_dir)
+    with duckdb.connect(str(fresh_warehouse), read_only=True) as connection:
+        for name in raw_tables():
+            out_of_order = connection.execute(
+                f"""
+                select count(*) from (
+                    select _loaded_at < lag(_loaded_at) over (order by rowid) as earlier
+                    from raw.{name}
+                ) where earlier
+                """
+            ).fetchone()[0]
+            assert out_of_order == 0, name
+
+
 def test_a_missing_table_file_is_named(tiny_data_dir, tmp_path, fresh_warehouse):
     partial = tmp_path / "partial"
     shutil.copytree(tiny_data_dir, partial)

@@ -1,8 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='request_id',
+        incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ opsmetrics.delete_reloaded_requests() }}",
     )
@@ -12,7 +11,9 @@
 
 {#- Reads the un-ranked base view so an incremental run only scans rows loaded since the
     cutoff; ranking those rows gives each request's latest version, which is newer than
-    anything already in the table (raw is append-only). On a full build this is exactly
+    anything already in the table (raw is append-only). The pre-hook has already deleted
+    every request this run inserts, so rows are appended (a delete+insert would scan the
+    whole table a second time for ids that are gone). On a full build this is exactly
     stg_platform__api_requests. -#}
 with
 

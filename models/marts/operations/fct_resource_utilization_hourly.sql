@@ -8,11 +8,17 @@
 }}
 
 {% set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
+{%- if cutoff %}
+    {%- set first_day = opsmetrics.first_reloaded_day(
+        ref('base_platform__system_metrics_validated'), 'sampled_at', cutoff
+    ) %}
+{%- endif %}
 
 {#- Reads every raw version (base_platform__system_metrics_validated: no window over the
-    whole table) and keeps the copy staging keeps. Incremental runs rebuild whole days
-    holding a sample loaded since the cutoff: the sample time is part of the natural key,
-    so all versions of a sample share its day and ranking them there is exact. #}
+    whole table) and keeps the copy staging keeps. Incremental runs rebuild every day from
+    the first one holding a sample loaded since the cutoff: the sample time is part of the
+    natural key, so all versions of a sample share its day and ranking them there is
+    exact; versions loaded too early to be a clean latest copy are skipped unread. #}
 with
 
 {# Named columns: the raw record (JSON of the whole row) is never computed here. #}
@@ -28,11 +34,9 @@ sample_versions as (
         _loaded_at
     from {{ ref('base_platform__system_metrics_validated') }}
     {%- if cutoff %}
-    where cast(sampled_at as date) in (
-        select distinct cast(reloaded.sampled_at as date)
-        from {{ ref('base_platform__system_metrics_validated') }} as reloaded
-        where reloaded.sampled_at is not null and reloaded._loaded_at >= {{ cutoff }}
-    )
+    where
+        _loaded_at >= {{ opsmetrics.clean_versions_loaded_since(first_day) }}
+        and cast(sampled_at as date) >= {{ first_day }}
     {%- endif %}
 
 ),

@@ -8,19 +8,21 @@
 }}
 
 {% set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
-{%- set first_reloaded_date -%}
-    (
-        select min(cast(reloaded.checked_at as date))
-        from {{ ref('base_platform__health_checks_validated') }} as reloaded
-        where reloaded.checked_at is not null and reloaded._loaded_at >= {{ cutoff }}
-    )
-{%- endset %}
+{%- if cutoff %}
+    {%- set first_reloaded_date = opsmetrics.first_reloaded_day(
+        ref('base_platform__health_checks_validated'), 'checked_at', cutoff
+    ) %}
+    {%- set read_from_date = 'cast(' ~ dbt.dateadd(
+        'day', -1 * var('ops_outage_lookback_days'), first_reloaded_date
+    ) ~ ' as date)' %}
+{%- endif %}
 
 {#- Reads every raw version (base_platform__health_checks_validated: no window over the
     whole table) and keeps the copy staging keeps. Incremental runs rebuild whole days from
     the first day holding a check loaded since the cutoff, reading the checks from var
     ops_outage_lookback_days earlier, so an outage already running on that day is found
-    where it started and the day it started is rebuilt too. #}
+    where it started and the day it started is rebuilt too; versions loaded too early to
+    be the clean latest copy of a check of those days are skipped unread. #}
 with
 
 {# Named columns: the raw record (JSON of the whole row) is never computed here. #}
@@ -35,9 +37,9 @@ check_versions as (
         _loaded_at
     from {{ ref('base_platform__health_checks_validated') }}
     {%- if cutoff %}
-    where cast(checked_at as date) >= cast({{ dbt.dateadd(
-        'day', -1 * var('ops_outage_lookback_days'), first_reloaded_date
-    ) }} as date)
+    where
+        _loaded_at >= {{ opsmetrics.clean_versions_loaded_since(read_from_date) }}
+        and cast(checked_at as date) >= {{ read_from_date }}
     {%- endif %}
 
 ),
