@@ -15,6 +15,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -59,6 +62,16 @@ def _run_child(code: str) -> tuple[float, float]:
     return wall, peak_kib / 1024
 
 
+def _generate_child(scale: str, seed: int, end: date, out: Path) -> tuple[float, float]:
+    """Generate a data set in a child; returns its wall seconds and peak RSS (MiB)."""
+    return _run_child(
+        "import datetime, pathlib\n"
+        "from opsmetrics.generate import generate\n"
+        f"generate({scale!r}, {seed}, pathlib.Path({str(out)!r}), "
+        f"end_date=datetime.date.fromisoformat({end.isoformat()!r}))\n"
+    )
+
+
 def bench_generate(
     scale: str = "medium",
     seed: int = 42,
@@ -67,16 +80,10 @@ def bench_generate(
     doc: Path = BENCHMARKS_DOC,
 ) -> dict:
     """Time `generate` at `scale` in a fresh process and record the result in `doc`."""
-    end = (end_date or datetime.now(UTC).date()).isoformat()
+    end = end_date or datetime.now(UTC).date()
     with tempfile.TemporaryDirectory(prefix="opsmetrics-bench-") as scratch:
         target = out or Path(scratch)
-        code = (
-            "import datetime, pathlib\n"
-            "from opsmetrics.generate import generate\n"
-            f"generate({scale!r}, {seed}, pathlib.Path({str(target)!r}), "
-            f"end_date=datetime.date.fromisoformat({end!r}))\n"
-        )
-        wall, peak_mib = _run_child(code)
+        wall, peak_mib = _generate_child(scale, seed, end, target)
         manifest = json.loads((target / "manifest.json").read_text())
     result = {
         "benchmark": "generate",
@@ -123,8 +130,8 @@ def bench_quality(scale: str = "medium", doc: Path = BENCHMARKS_DOC) -> dict:
         "note": (
             f"Every suite of gx/suites.yml through one GX checkpoint, Data Docs included: "
             f"{outcome['passed']} expectations passed, {outcome['failed']} failed, "
-            f"{outcome['errors']} engine errors. Rows are the raw tables validated; staging "
-            f"views are computed by DuckDB inside the metric queries."
+            f"{outcome['errors']} engine errors. Rows are the raw tables validated; the "
+            f"staging and mart suites read the tables the build left."
         ),
         "rows": rows,
         "machine": machine(),
@@ -141,28 +148,49 @@ def _section(result: dict) -> str:
         f"**{result['peak_rss_mib']} MiB** peak RSS.",
         "",
         *([result["note"], ""] if result.get("note") else []),
-        "| table | rows |",
-        "|---|---:|",
-        *(f"| {name} | {rows:,} |" for name, rows in result["rows"].items()),
-        f"| **total** | {sum(result['rows'].values()):,} |",
-        "",
-        "Machine: " + "; ".join(f"{k} {v}" for k, v in result["machine"].items()) + ".",
-        "",
+        *_rows_table(result["rows"]),
+        _machine_line(result),
     ]
     return "\n".join(lines)
 
 
-OPERATIONS_MODELS = ["+models/marts/operations", "+models/intermediate/operations"]
+def _rows_table(rows: dict[str, int]) -> list[str]:
+    return [
+        "| table | rows |",
+        "|---|---:|",
+        *(f"| {name} | {count:,} |" for name, count in rows.items()),
+        f"| **total** | {sum(rows.values()):,} |",
+        "",
+    ]
 
 
-def _run_dbt_child(args: list[str], warehouse: Path) -> tuple[float, float, float]:
-    """Run `dbt <args>` on `warehouse` in a child. Returns the child's wall seconds
-    (Python start and dbt parsing included), dbt's own elapsed seconds for the run, and
-    the peak RSS (MiB) of that child alone (os.wait4: earlier children do not count)."""
+OPERATIONS_MODELS = ["models/marts/operations", "models/intermediate/operations"]
+
+
+@dataclass(frozen=True)
+class DbtRun:
+    """One timed dbt process: wall seconds (Python start and parsing included), dbt's
+    own elapsed seconds, peak RSS (MiB) of that process alone, result counts and the
+    slowest nodes (name, seconds)."""
+
+    wall_seconds: float
+    dbt_seconds: float
+    peak_rss_mib: float
+    summary: dict[str, int]
+    slowest: list[tuple[str, float]]
+
+
+def _run_dbt_child(args: list[str], warehouse: Path) -> DbtRun:
+    """Run `dbt <args>` on `warehouse` in a child process and time it (os.wait4: the
+    peak RSS is this child's alone, earlier children do not count)."""
     code = (
-        "from opsmetrics.dbt_invoke import run_dbt\n"
+        "import dataclasses, json\n"
+        "from opsmetrics.dbt_invoke import run_dbt, summarise\n"
         f"result = run_dbt({args!r})\n"
-        "print('DBT_ELAPSED', result.result.elapsed_time)\n"
+        "times = sorted(((r.node.name, r.execution_time) for r in result.result.results),\n"
+        "               key=lambda item: -item[1])\n"
+        "print('DBT_RESULT', json.dumps({'elapsed': result.result.elapsed_time,\n"
+        "      'summary': dataclasses.asdict(summarise(result)), 'slowest': times[:5]}))\n"
     )
     env = {**os.environ, "OPSMETRICS_DUCKDB_PATH": str(warehouse)}
     started = time.perf_counter()
@@ -180,8 +208,14 @@ def _run_dbt_child(args: list[str], warehouse: Path) -> tuple[float, float, floa
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise subprocess.CalledProcessError(child.returncode, ["dbt", *args], output)
-    elapsed = float(re.findall(r"^DBT_ELAPSED (\S+)$", output, re.MULTILINE)[-1])
-    return wall, elapsed, usage.ru_maxrss / 1024
+    outcome = json.loads(re.findall(r"^DBT_RESULT (.+)$", output, re.MULTILINE)[-1])
+    return DbtRun(
+        wall_seconds=round(wall, 1),
+        dbt_seconds=round(outcome["elapsed"], 1),
+        peak_rss_mib=round(usage.ru_maxrss / 1024),
+        summary=outcome["summary"],
+        slowest=[(name, round(seconds, 1)) for name, seconds in outcome["slowest"]],
+    )
 
 
 def split_by_loaded_at(source: Path, before: Path, after: Path, cutoff: datetime) -> None:
@@ -205,9 +239,13 @@ def bench_operations(
     end_date: date | None = None,
     doc: Path = BENCHMARKS_DOC,
 ) -> dict:
-    """Time the operations marts at `scale`: a full build of the data loaded before the
-    last day, then the incremental run after loading the last day (plus late rows);
-    records wall time and the dbt child's peak RSS for each in `doc`."""
+    """Time the operations marts at `scale` in a scratch warehouse: a `--full-refresh`
+    build of the data loaded before the last day, then the incremental run of the same
+    models after loading the last day (plus late rows); records both in `doc`.
+
+    Both runs select the operations models only; their staging parents (the validated
+    views they read, the seed) are created beforehand, untimed, as a scheduled job finds
+    them."""
     from opsmetrics.load import load_duckdb
 
     end = end_date or datetime.now(UTC).date()
@@ -215,46 +253,30 @@ def bench_operations(
     with tempfile.TemporaryDirectory(prefix="opsmetrics-bench-") as scratch:
         root = Path(scratch)
         data, before, after = root / "data", root / "before", root / "after"
-        _run_child(
-            "import datetime, pathlib\n"
-            "from opsmetrics.generate import generate\n"
-            f"generate({scale!r}, {seed}, pathlib.Path({str(data)!r}), "
-            f"end_date=datetime.date.fromisoformat({end.isoformat()!r}))\n"
-        )
+        _generate_child(scale, seed, end, data)
         split_by_loaded_at(data, before, after, cutoff)
         warehouse = root / "bench.duckdb"
-        previous = os.environ.get("OPSMETRICS_DUCKDB_PATH")
-        os.environ["OPSMETRICS_DUCKDB_PATH"] = str(warehouse)
-        try:
+        with _duckdb_path(warehouse):
             load_duckdb(before)
             _run_dbt_child(["seed", "--select", "slo_targets"], warehouse)
-            full_wall, full_elapsed, full_rss = _run_dbt_child(
-                ["run", "--select", *OPERATIONS_MODELS], warehouse
+            parents = ["--select", *(f"+{m}" for m in OPERATIONS_MODELS)]
+            _run_dbt_child(["run", *parents, "--exclude", *OPERATIONS_MODELS], warehouse)
+            full = _run_dbt_child(
+                ["run", "--select", *OPERATIONS_MODELS, "--full-refresh"], warehouse
             )
             with duckdb.connect(str(warehouse)) as connection:
                 full_rows = connection.execute(
                     "select count(*) from marts.fct_api_requests"
                 ).fetchone()[0]
             new_rows = load_duckdb(after)["api_requests"]
-            incremental_wall, incremental_elapsed, incremental_rss = _run_dbt_child(
-                ["run", "--select", *OPERATIONS_MODELS], warehouse
-            )
-        finally:
-            if previous is None:
-                os.environ.pop("OPSMETRICS_DUCKDB_PATH", None)
-            else:
-                os.environ["OPSMETRICS_DUCKDB_PATH"] = previous
+            incremental = _run_dbt_child(["run", "--select", *OPERATIONS_MODELS], warehouse)
     result = {
         "benchmark": "operations",
         "scale": scale,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "full_seconds": round(full_wall, 1),
-        "full_dbt_seconds": round(full_elapsed, 1),
-        "full_peak_rss_mib": round(full_rss),
+        "full": asdict(full),
         "full_requests": full_rows,
-        "incremental_seconds": round(incremental_wall, 1),
-        "incremental_dbt_seconds": round(incremental_elapsed, 1),
-        "incremental_peak_rss_mib": round(incremental_rss),
+        "incremental": asdict(incremental),
         "incremental_raw_requests": new_rows,
         "duckdb_memory_limit": os.environ.get("OPSMETRICS_DUCKDB_MEMORY_LIMIT", "8GB"),
         "machine": machine(),
@@ -263,38 +285,117 @@ def bench_operations(
     return result
 
 
+def bench_build(
+    scale: str = "medium",
+    seed: int = 42,
+    end_date: date | None = None,
+    doc: Path = BENCHMARKS_DOC,
+) -> dict:
+    """Time `dbt build` (every model, seed and test) at `scale`: generate, load into the
+    warehouse at OPSMETRICS_DUCKDB_PATH replacing its raw data (untimed), then build in a
+    child process. The built warehouse is left for `bench quality`."""
+    from opsmetrics.load import load_duckdb
+    from opsmetrics.settings import duckdb_path
+
+    end = end_date or datetime.now(UTC).date()
+    warehouse = duckdb_path()
+    with tempfile.TemporaryDirectory(prefix="opsmetrics-bench-") as scratch:
+        data = Path(scratch) / "data"
+        _generate_child(scale, seed, end, data)
+        rows = load_duckdb(data, replace=True)
+    build = _run_dbt_child(["build"], warehouse)
+    result = {
+        "benchmark": "build",
+        "scale": scale,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "build": asdict(build),
+        "rows": rows,
+        "duckdb_memory_limit": os.environ.get("OPSMETRICS_DUCKDB_MEMORY_LIMIT", "8GB"),
+        "machine": machine(),
+    }
+    record(result, doc)
+    return result
+
+
+@contextmanager
+def _duckdb_path(warehouse: Path) -> Iterator[None]:
+    """Point OPSMETRICS_DUCKDB_PATH (this process's loader) at `warehouse` for a while."""
+    previous = os.environ.get("OPSMETRICS_DUCKDB_PATH")
+    os.environ["OPSMETRICS_DUCKDB_PATH"] = str(warehouse)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("OPSMETRICS_DUCKDB_PATH", None)
+        else:
+            os.environ["OPSMETRICS_DUCKDB_PATH"] = previous
+
+
+def _slowest(run: dict) -> str:
+    return ", ".join(f"{name} {seconds} s" for name, seconds in run["slowest"])
+
+
 def _operations_section(result: dict) -> str:
-    share = result["incremental_seconds"] / result["full_seconds"] * 100
-    dbt_share = result["incremental_dbt_seconds"] / result["full_dbt_seconds"] * 100
+    full, incremental = result["full"], result["incremental"]
+    share = incremental["wall_seconds"] / full["wall_seconds"] * 100
+    dbt_share = incremental["dbt_seconds"] / full["dbt_seconds"] * 100
     lines = [
         f"## operations, scale {result['scale']}",
         "",
-        f"Run {result['date']}: `dbt run --select {' '.join(OPERATIONS_MODELS)}` (the "
-        "operations marts and all their parents; seed loaded beforehand, tests not "
-        f"timed), DuckDB threads 2, memory_limit {result['duckdb_memory_limit']}. "
-        "Wall time is the whole dbt process (Python start and project parsing "
-        "included); dbt time is dbt's own elapsed time for the run.",
+        f"Run {result['date']}: `dbt run --select {' '.join(OPERATIONS_MODELS)}`, first "
+        "with `--full-refresh` on the data loaded before the last day, then incrementally "
+        "after loading the last day and the late rows (their staging parents and the seed "
+        "were built beforehand, untimed; tests not timed). DuckDB threads 2, memory_limit "
+        f"{result['duckdb_memory_limit']}. Wall time is the whole dbt process (Python "
+        "start and project parsing included); dbt time is dbt's own elapsed time.",
         "",
         "| run | wall time | dbt time | peak RSS (dbt process) | requests |",
         "|---|---:|---:|---:|---:|",
-        f"| full build (all data loaded before the last day) | {result['full_seconds']} s | "
-        f"{result['full_dbt_seconds']} s | {result['full_peak_rss_mib']} MiB | "
-        f"{result['full_requests']:,} in the fact |",
-        f"| incremental, after loading the last day + late rows | "
-        f"{result['incremental_seconds']} s | {result['incremental_dbt_seconds']} s | "
-        f"{result['incremental_peak_rss_mib']} MiB | "
+        f"| full refresh | {full['wall_seconds']} s | {full['dbt_seconds']} s | "
+        f"{full['peak_rss_mib']} MiB | {result['full_requests']:,} in the fact |",
+        f"| incremental, after the last day + late rows | {incremental['wall_seconds']} s | "
+        f"{incremental['dbt_seconds']} s | {incremental['peak_rss_mib']} MiB | "
         f"{result['incremental_raw_requests']:,} raw rows loaded |",
         "",
-        f"The incremental run takes {share:.1f} % of the full build's wall time "
-        f"({dbt_share:.1f} % of its dbt time).",
+        f"The incremental run takes {dbt_share:.1f} % of the full build's dbt time "
+        f"({share:.1f} % of its wall time). Slowest nodes, full: {_slowest(full)}; "
+        f"incremental: {_slowest(incremental)}.",
         "",
-        "Machine: " + "; ".join(f"{k} {v}" for k, v in result["machine"].items()) + ".",
-        "",
+        _machine_line(result),
     ]
     return "\n".join(lines)
 
 
-SECTIONS = {"generate": _section, "operations": _operations_section}
+def _build_section(result: dict) -> str:
+    build = result["build"]
+    counts = build["summary"]
+    lines = [
+        f"## build, scale {result['scale']}",
+        "",
+        f"Run {result['date']}: `dbt build` of the whole project (every model, seed and "
+        f"test) on freshly loaded data: **{build['wall_seconds']} s** wall time "
+        f"({build['dbt_seconds']} s dbt time), **{build['peak_rss_mib']} MiB** peak RSS. "
+        f"{counts['passed']} nodes passed, {counts['warned']} warned, "
+        f"{counts['failed'] + counts['errored']} failed, {counts['skipped']} skipped. "
+        f"DuckDB threads 2, memory_limit {result['duckdb_memory_limit']}. Slowest nodes: "
+        f"{_slowest(build)}.",
+        "",
+        *_rows_table(result["rows"]),
+        _machine_line(result),
+    ]
+    return "\n".join(lines)
+
+
+def _machine_line(result: dict) -> str:
+    return "Machine: " + "; ".join(f"{k} {v}" for k, v in result["machine"].items()) + ".\n"
+
+
+SECTIONS = {
+    "generate": _section,
+    "quality": _section,
+    "operations": _operations_section,
+    "build": _build_section,
+}
 
 
 def record(result: dict, doc: Path = BENCHMARKS_DOC) -> None:

@@ -1,0 +1,77 @@
+"""Benchmark results are written to their own section of the benchmarks document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opsmetrics.bench import INTRO, record
+
+MACHINE = {"cores (nproc)": "2"}
+ROWS = {"api_requests": 1_000, "events": 500}
+RUN = {
+    "wall_seconds": 12.5,
+    "dbt_seconds": 10.0,
+    "peak_rss_mib": 900,
+    "summary": {"passed": 7, "warned": 0, "failed": 0, "errored": 0, "skipped": 0},
+    "slowest": [["fct_api_requests", 4.2]],
+}
+RESULTS = {
+    "generate": {"wall_seconds": 3.5, "peak_rss_mib": 100, "rows": ROWS},
+    "quality": {"wall_seconds": 60.0, "peak_rss_mib": 2000, "note": "141 passed.", "rows": ROWS},
+    "build": {"build": RUN, "rows": ROWS, "duckdb_memory_limit": "8GB"},
+    "operations": {
+        "full": RUN,
+        "full_requests": 9_000,
+        "incremental": {**RUN, "wall_seconds": 2.5, "dbt_seconds": 0.5},
+        "incremental_raw_requests": 300,
+        "duckdb_memory_limit": "8GB",
+    },
+}
+
+
+def result(benchmark: str, date: str = "2026-11-23 16:00 UTC") -> dict:
+    return {
+        "benchmark": benchmark,
+        "scale": "tiny",
+        "date": date,
+        "machine": MACHINE,
+        **RESULTS[benchmark],
+    }
+
+
+@pytest.mark.parametrize("benchmark", sorted(RESULTS))
+def test_record_writes_then_replaces_its_section(tmp_path: Path, benchmark: str) -> None:
+    doc = tmp_path / "benchmarks.md"
+    other = "build" if benchmark == "generate" else "generate"
+    record(result(other), doc)
+    record(result(benchmark, date="2026-11-23 16:00 UTC"), doc)
+    record(result(benchmark, date="2026-11-23 17:00 UTC"), doc)
+
+    text = doc.read_text()
+    assert text.startswith(INTRO)
+    sections = {s.split(",")[0]: s for s in text.split("\n## ")[1:]}
+    assert sorted(sections) == sorted([benchmark, other])
+    assert "Run 2026-11-23 17:00 UTC" in sections[benchmark]
+    assert "16:00" not in sections[benchmark]
+    assert sections[benchmark].rstrip().endswith("Machine: cores (nproc) 2.")
+
+
+def test_operations_section_reports_the_incremental_share(tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    record(result("operations"), doc)
+
+    text = doc.read_text()
+    assert "5.0 % of the full build's dbt time (20.0 % of its wall time)" in text
+    assert "fct_api_requests 4.2 s" in text
+    assert "| 9,000 in the fact |" in text
+
+
+def test_build_section_reports_node_counts(tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    record(result("build"), doc)
+
+    text = doc.read_text()
+    assert "7 nodes passed, 0 warned, 0 failed, 0 skipped" in text
+    assert "| **total** | 1,500 |" in text
