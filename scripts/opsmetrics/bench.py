@@ -403,10 +403,10 @@ def record(result: dict, doc: Path = BENCHMARKS_DOC) -> None:
     text = doc.read_text() if doc.exists() else INTRO
     heading = f"## {result['benchmark']}, scale {result['scale']}"
     pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    section = SECTIONS[result["benchmark"]](result)
+    section = SECTIONS[result["benchmark"]](result).rstrip("\n") + "\n\n"
     if pattern.search(text):
         text = pattern.sub(lambda _: section, text)
     else:
         text = text.rstrip("\n") + "\n\n" + section
     doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text)
+    doc.write_text(text.rstrip("\n") + "\n")

@@ -56,6 +56,7 @@ def test_record_writes_then_replaces_its_section(tmp_path: Path, benchmark: str)
     assert "Run 2026-11-23 17:00 UTC" in sections[benchmark]
     assert "16:00" not in sections[benchmark]
     assert sections[benchmark].rstrip().endswith("Machine: cores (nproc) 2.")
+    assert text.count("\n\n## ") == 2 and text.endswith(".\n")
 
 
 def test_operations_section_reports_the_incremental_share(tmp_path: Path) -> None:
