@@ -273,6 +273,23 @@ def create_table_sql(table: MetricTable, query_sql: str) -> str:
     )
 
 
+def _drop_time_zone(client: Any, table: MetricTable) -> None:
+    """Postgres has no date_trunc for dates: MetricFlow's truncated date dimensions come
+    back as timestamptz at midnight in the session's time zone. Cast back in a session
+    of the same zone they are the naive day (or month) starts the metric tables hold on
+    DuckDB, whatever the server's zone."""
+    columns = client.query(
+        "select column_name from information_schema.columns "
+        f"where table_schema = '{table.schema}' and table_name = '{table.table}' "
+        "and data_type = 'timestamp with time zone'"
+    )
+    for (column,) in columns.rows:
+        client.execute(
+            f"alter table {table.schema}.{table.table} "
+            f"alter column {column} type timestamp using {column}::timestamp"
+        )
+
+
 def export_metrics(target: str = "duckdb") -> dict[str, int]:
     """Materialise every saved query into its table in the warehouse of `target`.
 
@@ -299,6 +316,8 @@ def export_metrics(target: str = "duckdb") -> dict[str, int]:
             client.execute(f"create schema if not exists {table.schema}")
             client.execute(f"drop table if exists {table.schema}.{table.table}")
             client.execute(create_table_sql(table, query_sql))
+            if target == "postgres":
+                _drop_time_zone(client, table)
             count = client.query(f"select count(*) as row_count from {table.schema}.{table.table}")
             rows[f"{table.schema}.{table.table}"] = int(count.get_cell_value(0, 0))
     finally:

@@ -1,7 +1,8 @@
 """DuckDB and PostgreSQL build the same warehouse from the same data, row for row.
 
 Every relation the project writes (raw, seeds, staging incl. quarantine, intermediate,
-marts, and whatever schema comes next) is discovered from each warehouse's
+marts, the semantic layer's exported metric tables, and whatever schema comes next) is
+discovered from each warehouse's
 information_schema, so a new mart is compared without touching this file. Rows are
 compared order-independently (sorted by all columns); numbers to 1e-9 relative,
 timestamps, dates, strings and booleans exactly.
@@ -12,7 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -188,9 +192,26 @@ def _normalised_sorted(columns: list[str], rows: list[tuple]) -> list[tuple]:
     return sorted(normalised, key=sort_key)
 
 
+@pytest.fixture(scope="module")
+def metric_tables_exported(tiny_postgres: dict[str, str | int], tiny_warehouse: Path) -> None:
+    """`opsmetrics export-metrics` on both warehouses: MetricFlow compiles every saved
+    query in each dialect, so the metric tables join the row-for-row comparison."""
+    env = {**os.environ, "OPSMETRICS_DUCKDB_PATH": str(tiny_warehouse)}
+    for target in ("duckdb", "postgres"):
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "opsmetrics"), "export-metrics", "--target", target],
+            cwd=Path(__file__).parents[2],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, f"export-metrics on {target}:\n{output}"
+
+
 @pytest.fixture
 def both_warehouses(
-    tiny_postgres: dict[str, str | int], tiny_warehouse: Path
+    tiny_postgres: dict[str, str | int], tiny_warehouse: Path, metric_tables_exported: None
 ) -> Iterator[tuple[duckdb.DuckDBPyConnection, psycopg2.extensions.cursor]]:
     # Not read_only: dbt-duckdb, run in-process, keeps the file open read-write, and DuckDB
     # refuses a second connection to it with a different configuration.
@@ -233,7 +254,7 @@ def test_every_built_model_and_seed_is_discovered(both_warehouses) -> None:
 def test_every_relation_has_the_same_rows_on_duckdb_and_postgres(both_warehouses) -> None:
     duck, cursor = both_warehouses
     relations = sorted(duckdb_relations(duck) & postgres_relations(cursor))
-    assert any(schema == "staging" for schema, _ in relations)
+    assert {"staging", "marts", "metrics"} <= {schema for schema, _ in relations}
     differences = [
         difference
         for relation in relations
