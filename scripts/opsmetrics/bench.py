@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from opsmetrics import PROJECT_DIR
+from opsmetrics.settings import duckdb_memory_limit, duckdb_path
 
 BENCHMARKS_DOC = PROJECT_DIR / "docs" / "benchmarks.md"
 INTRO = """# Benchmarks
@@ -49,6 +50,17 @@ def machine() -> dict[str, str]:
         "memory": f"{memory:.1f} GiB",
         "python": platform.python_version(),
         "duckdb": duckdb.__version__,
+    }
+
+
+def _result(benchmark: str, scale: str, **fields: object) -> dict:
+    """A benchmark result: what ran, when, the measured `fields`, and on what machine."""
+    return {
+        "benchmark": benchmark,
+        "scale": scale,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        **fields,
+        "machine": machine(),
     }
 
 
@@ -85,15 +97,13 @@ def bench_generate(
         target = out or Path(scratch)
         wall, peak_mib = _generate_child(scale, seed, end, target)
         manifest = json.loads((target / "manifest.json").read_text())
-    result = {
-        "benchmark": "generate",
-        "scale": scale,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "wall_seconds": round(wall, 1),
-        "peak_rss_mib": round(peak_mib),
-        "rows": {name: t["rows"] for name, t in manifest["tables"].items()},
-        "machine": machine(),
-    }
+    result = _result(
+        "generate",
+        scale,
+        wall_seconds=round(wall, 1),
+        peak_rss_mib=round(peak_mib),
+        rows={name: t["rows"] for name, t in manifest["tables"].items()},
+    )
     record(result, doc)
     return result
 
@@ -102,7 +112,6 @@ def bench_quality(scale: str = "medium", doc: Path = BENCHMARKS_DOC) -> dict:
     """Time `run_quality` on the warehouse at OPSMETRICS_DUCKDB_PATH (built beforehand at
     `scale`) in a fresh process and record the result in `doc`."""
     from opsmetrics.contract import raw_tables
-    from opsmetrics.settings import duckdb_path
 
     warehouse = duckdb_path()
     with duckdb.connect(str(warehouse), read_only=True) as connection:
@@ -121,21 +130,19 @@ def bench_quality(scale: str = "medium", doc: Path = BENCHMARKS_DOC) -> dict:
         )
         wall, peak_mib = _run_child(code)
         outcome = json.loads(outcome_file.read_text())
-    result = {
-        "benchmark": "quality",
-        "scale": scale,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "wall_seconds": round(wall, 1),
-        "peak_rss_mib": round(peak_mib),
-        "note": (
+    result = _result(
+        "quality",
+        scale,
+        wall_seconds=round(wall, 1),
+        peak_rss_mib=round(peak_mib),
+        note=(
             f"Every suite of gx/suites.yml through one GX checkpoint, Data Docs included: "
             f"{outcome['passed']} expectations passed, {outcome['failed']} failed, "
             f"{outcome['errors']} engine errors. Rows are the raw tables validated; the "
             f"staging and mart suites read the tables the build left."
         ),
-        "rows": rows,
-        "machine": machine(),
-    }
+        rows=rows,
+    )
     record(result, doc)
     return result
 
@@ -270,17 +277,15 @@ def bench_operations(
                 ).fetchone()[0]
             new_rows = load_duckdb(after)["api_requests"]
             incremental = _run_dbt_child(["run", "--select", *OPERATIONS_MODELS], warehouse)
-    result = {
-        "benchmark": "operations",
-        "scale": scale,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "full": asdict(full),
-        "full_requests": full_rows,
-        "incremental": asdict(incremental),
-        "incremental_raw_requests": new_rows,
-        "duckdb_memory_limit": os.environ.get("OPSMETRICS_DUCKDB_MEMORY_LIMIT", "8GB"),
-        "machine": machine(),
-    }
+    result = _result(
+        "operations",
+        scale,
+        full=asdict(full),
+        full_requests=full_rows,
+        incremental=asdict(incremental),
+        incremental_raw_requests=new_rows,
+        duckdb_memory_limit=duckdb_memory_limit(),
+    )
     record(result, doc)
     return result
 
@@ -295,7 +300,6 @@ def bench_build(
     warehouse at OPSMETRICS_DUCKDB_PATH replacing its raw data (untimed), then build in a
     child process. The built warehouse is left for `bench quality`."""
     from opsmetrics.load import load_duckdb
-    from opsmetrics.settings import duckdb_path
 
     end = end_date or datetime.now(UTC).date()
     warehouse = duckdb_path()
@@ -304,15 +308,9 @@ def bench_build(
         _generate_child(scale, seed, end, data)
         rows = load_duckdb(data, replace=True)
     build = _run_dbt_child(["build"], warehouse)
-    result = {
-        "benchmark": "build",
-        "scale": scale,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "build": asdict(build),
-        "rows": rows,
-        "duckdb_memory_limit": os.environ.get("OPSMETRICS_DUCKDB_MEMORY_LIMIT", "8GB"),
-        "machine": machine(),
-    }
+    result = _result(
+        "build", scale, build=asdict(build), rows=rows, duckdb_memory_limit=duckdb_memory_limit()
+    )
     record(result, doc)
     return result
 

@@ -25,6 +25,12 @@ def duckdb_path() -> Path:
     return path
 
 
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory_limit (OPSMETRICS_DUCKDB_MEMORY_LIMIT), the bound profiles.yml
+    gives dbt; DuckDB spills to disk past it."""
+    return os.environ.get("OPSMETRICS_DUCKDB_MEMORY_LIMIT", "8GB")
+
+
 def postgres_params() -> dict[str, str | int]:
     """psycopg2 connection keywords from the OPSMETRICS_PG_* variables profiles.yml reads
     (same defaults), so the loader, the tests and dbt talk to the same server."""

@@ -23,7 +23,7 @@ from rich.console import Console
 from opsmetrics import PROJECT_DIR
 from opsmetrics.quality import duckdb_dialect
 from opsmetrics.quality.spec import TableSuite, table_suites
-from opsmetrics.settings import check_target, duckdb_path
+from opsmetrics.settings import check_target, duckdb_memory_limit, duckdb_path
 
 GX_DIR = PROJECT_DIR / "gx"
 PROJECT_CONFIG = GX_DIR / "great_expectations.yml"
@@ -177,7 +177,7 @@ def _datasource(context: AbstractDataContext, target: str) -> Any:
 def _duckdb_settings() -> dict[str, str]:
     """The same bounds as dbt's profile: DuckDB spills to disk past the memory limit."""
     return {
-        "memory_limit": os.environ.get("OPSMETRICS_DUCKDB_MEMORY_LIMIT", "8GB"),
+        "memory_limit": duckdb_memory_limit(),
         "threads": "2",
     }
 
