@@ -62,7 +62,11 @@ def load_command(
     from_dir: Annotated[Path, typer.Option("--from", help="Folder of <table>.parquet|csv.")],
     target: Target = "duckdb",
     replace: Annotated[
-        bool, typer.Option(help="Empty the raw tables first (a new data set, not a delivery).")
+        bool,
+        typer.Option(
+            help="Empty the raw tables first (a new data set, not a delivery); build the "
+            "incremental marts afresh afterwards (dbt build --full-refresh)."
+        ),
     ] = False,
 ) -> None:
     """Load raw files into the warehouse's raw schema (idempotent: rows already there are

@@ -16,6 +16,10 @@ from opsmetrics.settings import duckdb_path
 
 console = Console()
 
+# The demo replaces the raw data with a new data set, a new history: the incremental
+# marts must not keep rows of the previous one, so every model is built from scratch.
+BUILD_ARGS = ["build", "--full-refresh"]
+
 
 def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
     """Run the whole pipeline once; returns the process exit code."""
@@ -25,7 +29,7 @@ def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
     load_duckdb(out, replace=True)
     console.rule("3/4 dbt build")
     try:
-        result = run_dbt(["build"])
+        result = run_dbt(BUILD_ARGS)
     except DbtError as error:
         console.print(f"[red]{error}[/red]")
         return 1
