@@ -10,7 +10,6 @@ import json
 import os
 import platform
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -64,24 +63,37 @@ def _result(benchmark: str, scale: str, **fields: object) -> dict:
     }
 
 
-def _run_child(code: str) -> tuple[float, float]:
-    """Run Python `code` in a child; returns wall seconds and peak RSS in MiB."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def _run_child(code: str, env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run Python `code` in a child from the project directory; returns its wall seconds,
+    its own peak RSS in MiB (os.wait4: earlier children do not count) and its stdout.
+    A failing child raises CalledProcessError."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, stdout=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=PROJECT_DIR,
+        text=True,
+    )
+    output = child.stdout.read() if child.stdout else ""
+    _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
-    peak_kib = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
-    return wall, peak_kib / 1024
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise subprocess.CalledProcessError(child.returncode, code, output)
+    return wall, usage.ru_maxrss / 1024, output
 
 
 def _generate_child(scale: str, seed: int, end: date, out: Path) -> tuple[float, float]:
     """Generate a data set in a child; returns its wall seconds and peak RSS (MiB)."""
-    return _run_child(
+    wall, peak_mib, _ = _run_child(
         "import datetime, pathlib\n"
         "from opsmetrics.generate import generate\n"
         f"generate({scale!r}, {seed}, pathlib.Path({str(out)!r}), "
         f"end_date=datetime.date.fromisoformat({end.isoformat()!r}))\n"
     )
+    return wall, peak_mib
 
 
 def bench_generate(
@@ -128,7 +140,7 @@ def bench_quality(scale: str = "medium", doc: Path = BENCHMARKS_DOC) -> dict:
             f"pathlib.Path({str(outcome_file)!r}).write_text(json.dumps("
             "{'passed': r.passed, 'failed': r.failed, 'errors': r.errors}))\n"
         )
-        wall, peak_mib = _run_child(code)
+        wall, peak_mib, _ = _run_child(code)
         outcome = json.loads(outcome_file.read_text())
     result = _result(
         "quality",
@@ -200,26 +212,12 @@ def _run_dbt_child(args: list[str], warehouse: Path) -> DbtRun:
         "      'summary': dataclasses.asdict(summarise(result)), 'slowest': times[:5]}))\n"
     )
     env = {**os.environ, "OPSMETRICS_DUCKDB_PATH": str(warehouse)}
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-c", code],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        cwd=PROJECT_DIR,
-        text=True,
-    )
-    output = child.stdout.read() if child.stdout else ""
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise subprocess.CalledProcessError(child.returncode, ["dbt", *args], output)
+    wall, peak_mib, output = _run_child(code, env)
     outcome = json.loads(re.findall(r"^DBT_RESULT (.+)$", output, re.MULTILINE)[-1])
     return DbtRun(
         wall_seconds=round(wall, 1),
         dbt_seconds=round(outcome["elapsed"], 1),
-        peak_rss_mib=round(usage.ru_maxrss / 1024),
+        peak_rss_mib=round(peak_mib),
         summary=outcome["summary"],
         slowest=[(name, round(seconds, 1)) for name, seconds in outcome["slowest"]],
     )
