@@ -8,6 +8,7 @@ from pathlib import Path
 from opsmetrics import PROJECT_DIR
 
 DEFAULT_DUCKDB_PATH = "warehouse/opsmetrics.duckdb"
+DEFAULT_PUBLISHED_PATH = "warehouse/opsmetrics_published.duckdb"
 TARGETS = ("duckdb", "postgres")
 
 
@@ -23,6 +24,19 @@ def duckdb_path() -> Path:
         path = PROJECT_DIR / path
     os.environ["OPSMETRICS_DUCKDB_PATH"] = str(path)
     return path
+
+
+def published_duckdb_path() -> Path:
+    """The read-only snapshot BI tools and dashboards open (OPSMETRICS_PUBLISHED_PATH),
+    absolute; a relative path is taken from the project directory."""
+    path = Path(os.environ.get("OPSMETRICS_PUBLISHED_PATH", DEFAULT_PUBLISHED_PATH))
+    return path if path.is_absolute() else PROJECT_DIR / path
+
+
+def chromium_path() -> Path:
+    """Debian's chromium, which Playwright drives (OPSMETRICS_CHROMIUM); never a browser
+    Playwright downloads. scripts/ci/ensure_chromium.sh installs it."""
+    return Path(os.environ.get("OPSMETRICS_CHROMIUM", "/usr/bin/chromium"))
 
 
 def duckdb_memory_limit() -> str:
