@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from opsmetrics import load
+from opsmetrics.locking import lock_conflict_message
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 bench_app = typer.Typer(
@@ -57,6 +61,21 @@ def generate(
     console.print(f"wrote {rows:,} rows in {len(manifest['tables'])} tables to {out}")
 
 
+@contextmanager
+def _lock_conflicts_in_one_line(command: str) -> Iterator[None]:
+    """A warehouse locked by another process ends `command` on one line, exit code 2."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except Exception as error:
+        message = lock_conflict_message(error)
+        if message is None:
+            raise
+        console.print(f"[red]{command} failed:[/red] {message}", soft_wrap=True)
+        raise typer.Exit(2) from error
+
+
 @app.command("load")
 def load_command(
     from_dir: Annotated[Path, typer.Option("--from", help="Folder of <table>.parquet|csv.")],
@@ -64,18 +83,33 @@ def load_command(
     replace: Annotated[
         bool,
         typer.Option(
-            help="Empty the raw tables first (a new data set, not a delivery); build the "
-            "incremental marts afresh afterwards (dbt build --full-refresh)."
+            help="A new data set, not a delivery: rebuild each raw table from its file, "
+            "swapped in when every file has been read; build the incremental marts afresh "
+            "afterwards (dbt build --full-refresh)."
+        ),
+    ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            help="With --replace, let a missing or empty file empty a raw table that has "
+            "rows (refused otherwise)."
         ),
     ] = False,
 ) -> None:
-    """Load raw files into the warehouse's raw schema (idempotent: rows already there are
-    not inserted again)."""
-    try:
-        inserted = load.load(from_dir, target=target, replace=replace)
-    except load.LoadError as error:
-        console.print(f"[red]load failed:[/red] {error}")
-        raise typer.Exit(2) from error
+    """Load raw files into the warehouse's raw schema, all tables in one transaction
+    (idempotent: a file loaded before, or rows already there, are not inserted again)."""
+    failure: load.LoadError | None = None
+    with _lock_conflicts_in_one_line("load"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", load.LoadWarning)
+        try:
+            inserted = load.load(from_dir, target=target, replace=replace, allow_empty=allow_empty)
+        except load.LoadError as error:
+            failure = error
+    for warning in caught:
+        console.print(f"[yellow]warning:[/yellow] {warning.message}", soft_wrap=True)
+    if failure is not None:
+        console.print(f"[red]load failed:[/red] {failure}", soft_wrap=True)
+        raise typer.Exit(2) from failure
     _print_counts("rows inserted", inserted)
 
 
@@ -89,7 +123,9 @@ def demo(
     """Generate, load, dbt build and quality-check, then print a summary."""
     from opsmetrics.demo import run_demo
 
-    raise typer.Exit(run_demo(scale=scale, seed=seed, out=out, defect_rate=defect_rate))
+    with _lock_conflicts_in_one_line("demo"):
+        code = run_demo(scale=scale, seed=seed, out=out, defect_rate=defect_rate)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -102,6 +138,11 @@ def quality(target: Target = "duckdb") -> None:
     from opsmetrics.quality import print_report, run_quality
 
     result = run_quality(target=target)
+    for outcome in result.outcomes:
+        message = lock_conflict_message(Exception(outcome.observed))
+        if message is not None:
+            console.print(f"[red]quality failed:[/red] {message}", soft_wrap=True)
+            raise typer.Exit(2)
     print_report(result, console)
     raise typer.Exit(result.exit_code)
 
@@ -199,4 +240,6 @@ def export_metrics_command(target: Target = "duckdb") -> None:
     BI tools that read the warehouse (MetricFlow compiles the SQL, the warehouse runs it)."""
     from opsmetrics.semantic import export_metrics
 
-    _print_counts("metric tables", export_metrics(target=target))
+    with _lock_conflicts_in_one_line("export-metrics"):
+        tables = export_metrics(target=target)
+    _print_counts("metric tables", tables)

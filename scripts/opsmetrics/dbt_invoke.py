@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from opsmetrics import PROJECT_DIR
+from opsmetrics.locking import raise_if_locked
 from opsmetrics.settings import check_target, duckdb_path
 
 
@@ -26,7 +28,12 @@ class DbtSummary:
 def run_dbt(args: list[str], target: str = "duckdb") -> dbtRunnerResult:
     """Run `dbt <args>` on `target`; raise DbtError unless it succeeds."""
     check_target(target)
-    duckdb_path()  # pins OPSMETRICS_DUCKDB_PATH to an absolute path for dbt
+    warehouse = duckdb_path()  # pins OPSMETRICS_DUCKDB_PATH to an absolute path for dbt
+    if target == "duckdb":
+        try:
+            raise_if_locked(warehouse)
+        except duckdb.Error as error:
+            raise DbtError(f"dbt {' '.join(args)} failed: {error}") from error
     full_args = [
         *args,
         "--project-dir",

@@ -11,6 +11,7 @@ from rich.table import Table
 from opsmetrics.dbt_invoke import DbtError, DbtSummary, run_dbt, summarise
 from opsmetrics.generate import generate
 from opsmetrics.load import load_duckdb
+from opsmetrics.locking import lock_conflict_message
 from opsmetrics.quality import print_report, run_quality
 from opsmetrics.settings import duckdb_path
 
@@ -31,6 +32,8 @@ def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
     try:
         result = run_dbt(BUILD_ARGS)
     except DbtError as error:
+        if lock_conflict_message(error) is not None:
+            raise
         console.print(f"[red]{error}[/red]")
         return 1
     print_summary(duckdb_path(), summarise(result))

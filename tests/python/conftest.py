@@ -4,6 +4,7 @@ built from them (loaded + `dbt build`) that read-only tests share."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -168,3 +169,35 @@ def tiny_postgres(
         load_postgres(tiny_data_dir)
         run_dbt(["build"], target="postgres")
         yield postgres_params()
+
+
+@pytest.fixture
+def empty_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A DuckDB warehouse file of the test's own (not created yet), used by the loader."""
+    path = tmp_path / "own" / "warehouse.duckdb"
+    monkeypatch.setenv("OPSMETRICS_DUCKDB_PATH", str(path))
+    return path
+
+
+def warehouse_state(path: Path) -> dict[str, tuple[int, int]]:
+    """Every table of a DuckDB warehouse: (rows, order-independent checksum of the rows),
+    to tell "unchanged" from "changed" after a failed or killed load."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        tables = connection.execute(
+            "select schema_name, table_name from duckdb_tables() order by all"
+        ).fetchall()
+        return {
+            f"{schema}.{table}": connection.execute(
+                f'select count(*), coalesce(sum(hash(t)), 0) from "{schema}"."{table}" as t'
+            ).fetchone()
+            for schema, table in tables
+        }
+
+
+def copy_delivery(source: Path, target: Path, tables: list[str] | None = None) -> Path:
+    """A copy of the delivery folder `source` (only `tables`, when given)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.glob("*.parquet"):
+        if tables is None or path.stem in tables:
+            shutil.copy(path, target / path.name)
+    return target

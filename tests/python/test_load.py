@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from opsmetrics.contract import raw_tables
-from opsmetrics.load import LoadError, load_duckdb
+from opsmetrics.load import LoadError, LoadWarning, load_duckdb
 
 
 @pytest.fixture
@@ -58,12 +58,16 @@ def test_rows_are_stored_in_load_order(tiny_data_dir, fresh_warehouse):
             assert out_of_order == 0, name
 
 
-def test_a_missing_table_file_is_named(tiny_data_dir, tmp_path, fresh_warehouse):
+def test_a_missing_table_file_is_named_and_loaded_as_empty(
+    tiny_data_dir, tmp_path, fresh_warehouse
+):
     partial = tmp_path / "partial"
     shutil.copytree(tiny_data_dir, partial)
     (partial / "events.parquet").unlink()
-    with pytest.raises(LoadError, match="events"):
-        load_duckdb(partial)
+    with pytest.warns(LoadWarning, match=r"no file for events in .*: treated as empty"):
+        inserted = load_duckdb(partial)
+    assert inserted["events"] == 0
+    assert raw_counts(fresh_warehouse)["events"] == 0
 
 
 def test_a_missing_contract_column_is_named(tiny_data_dir, tmp_path, fresh_warehouse):
@@ -75,7 +79,7 @@ def test_a_missing_contract_column_is_named(tiny_data_dir, tmp_path, fresh_wareh
             f"copy (select * exclude (email) from read_parquet('{source}'))"
             f" to '{broken / 'users.parquet'}' (format parquet)"
         )
-    with pytest.raises(LoadError, match=r"users\.parquet lacks contract column\(s\): email"):
+    with pytest.raises(LoadError, match=r"users\.parquet: lacks contract column\(s\): email"):
         load_duckdb(broken)
 
 

@@ -1,0 +1,127 @@
+"""The load ledger: a file loaded before inserts nothing, also when it has no
+`_loaded_at` and also after a crash and a rerun; its rows share one recorded stamp."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import psycopg2
+import pytest
+from conftest import copy_delivery, fresh_postgres_database, warehouse_state
+from test_load_atomicity import kill_load_at_file
+
+from opsmetrics.contract import raw_tables
+from opsmetrics.load import load_duckdb
+from opsmetrics.load_postgres import load_postgres
+from opsmetrics.settings import postgres_params
+
+
+def without_loaded_at(delivery: Path, target: Path) -> Path:
+    """The delivery as a team would send it: no `_loaded_at` column."""
+    target.mkdir(parents=True)
+    with duckdb.connect() as connection:
+        for name in raw_tables():
+            connection.execute(
+                "copy (select * exclude (_loaded_at) from read_parquet($source)) "
+                f"to '{target / name}.parquet' (format parquet)",
+                {"source": str(delivery / f"{name}.parquet")},
+            )
+    return target
+
+
+def test_a_file_without_loaded_at_loaded_twice_inserts_nothing_the_second_time(
+    tiny_data_dir: Path, tiny_manifest: dict, empty_warehouse: Path, tmp_path: Path
+) -> None:
+    delivery = without_loaded_at(tiny_data_dir, tmp_path / "no_stamp")
+    first = load_duckdb(delivery)
+    state = warehouse_state(empty_warehouse)
+
+    second = load_duckdb(delivery)
+
+    assert first == {name: t["rows"] for name, t in tiny_manifest["tables"].items()}
+    assert set(second.values()) == {0}
+    assert warehouse_state(empty_warehouse) == state
+
+
+def test_rows_of_a_file_without_loaded_at_share_the_stamp_the_ledger_records(
+    tiny_data_dir: Path, empty_warehouse: Path, tmp_path: Path
+) -> None:
+    load_duckdb(without_loaded_at(tiny_data_dir, tmp_path / "no_stamp"))
+
+    with duckdb.connect(str(empty_warehouse), read_only=True) as connection:
+        stamps = connection.execute(
+            "select distinct customers._loaded_at, ledger.loaded_at_stamp, ledger.file_rows "
+            "from raw.customers, raw._load_ledger as ledger "
+            "where ledger.table_name = 'customers'"
+        ).fetchall()
+    assert len(stamps) == 1
+    stamp, recorded, file_rows = stamps[0]
+    assert stamp == recorded
+    assert file_rows == warehouse_state(empty_warehouse)["raw.customers"][0]
+
+
+def test_a_crash_then_a_rerun_then_another_rerun_loads_each_row_once(
+    tiny_data_dir: Path, tiny_manifest: dict, empty_warehouse: Path, tmp_path: Path
+) -> None:
+    delivery = without_loaded_at(tiny_data_dir, tmp_path / "no_stamp")
+    with pytest.warns(UserWarning, match="treated as empty"):
+        load_duckdb(copy_delivery(tiny_data_dir, tmp_path / "first", ["fx_rates"]))
+    kill_load_at_file(delivery, nth_file=8, mode="append")
+
+    rerun = load_duckdb(delivery)
+    again = load_duckdb(delivery)
+
+    assert rerun == {name: t["rows"] for name, t in tiny_manifest["tables"].items()}
+    assert set(again.values()) == {0}
+    state = warehouse_state(empty_warehouse)
+    assert {name: state[f"raw.{name}"][0] for name in raw_tables()} == rerun | {
+        "fx_rates": 2 * rerun["fx_rates"]
+    }
+
+
+def test_a_new_file_repeating_loaded_rows_inserts_only_its_new_rows(
+    tiny_data_dir: Path, empty_warehouse: Path, tmp_path: Path
+) -> None:
+    """A cumulative export: yesterday's rows again, plus today's."""
+    load_duckdb(tiny_data_dir)
+    cumulative = tmp_path / "cumulative"
+    cumulative.mkdir()
+    with duckdb.connect() as connection:
+        connection.execute(
+            "copy (select * from read_parquet($source) union all "
+            "select * replace ('cus_new_' || customer_id as customer_id, "
+            "_loaded_at + interval 1 day as _loaded_at) from read_parquet($source) limit 1000) "
+            f"to '{cumulative / 'customers.parquet'}' (format parquet)",
+            {"source": str(tiny_data_dir / "customers.parquet")},
+        )
+        file_rows = connection.execute(
+            "select count(*) from read_parquet($path)",
+            {"path": str(cumulative / "customers.parquet")},
+        ).fetchone()[0]
+    before = warehouse_state(empty_warehouse)["raw.customers"][0]
+
+    with pytest.warns(UserWarning, match="treated as empty"):
+        inserted = load_duckdb(cumulative)
+
+    assert inserted["customers"] == file_rows - before > 0
+    assert warehouse_state(empty_warehouse)["raw.customers"][0] == file_rows
+
+
+@pytest.mark.postgres
+def test_postgres_loads_a_file_without_loaded_at_once(
+    postgres_server: dict[str, str | int], tiny_data_dir: Path, tmp_path: Path
+) -> None:
+    delivery = without_loaded_at(tiny_data_dir, tmp_path / "no_stamp")
+
+    with fresh_postgres_database(postgres_server, f"opsmetrics_pytest_ledger_{os.getpid()}"):
+        first = load_postgres(delivery)
+        second = load_postgres(delivery)
+        with psycopg2.connect(**postgres_params()) as connection, connection.cursor() as cursor:
+            cursor.execute("select count(*), count(distinct _loaded_at) from raw.customers")
+            customers, stamps = cursor.fetchone()
+        connection.close()
+
+    assert set(second.values()) == {0}
+    assert (customers, stamps) == (first["customers"], 1)

@@ -1,0 +1,94 @@
+"""Values land at their true precision: a fractional survey score reaches raw as sent
+(staging decides about it), and a fraction in an integer column is refused, never
+rounded."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import psycopg2
+import pytest
+from conftest import copy_delivery, fresh_postgres_database, warehouse_state
+
+from opsmetrics.load import LoadError, load_duckdb
+from opsmetrics.load_postgres import load_postgres
+from opsmetrics.settings import postgres_params
+
+
+def with_values(source: Path, target: Path, table: str, replace: str) -> Path:
+    """A copy of the delivery where `table`'s first row gets `replace` (a select
+    REPLACE list over the row number `n`)."""
+    delivery = copy_delivery(source, target)
+    path = delivery / f"{table}.parquet"
+    with duckdb.connect() as connection:
+        connection.execute(
+            "create table changed as select * replace ("
+            + replace
+            + ") from (select *, row_number() over () as n from read_parquet($path))",
+            {"path": str(path)},
+        )
+        connection.execute(f"copy (select * exclude (n) from changed) to '{path}' (format parquet)")
+    return delivery
+
+
+def nps_of_nine_and_a_half(source: Path, target: Path) -> Path:
+    return with_values(
+        source,
+        target,
+        "survey_responses",
+        "case when n = 1 then 'nps' else survey_type end as survey_type, "
+        "case when n = 1 then 9.5 else score end as score",
+    )
+
+
+def test_a_fractional_nps_score_is_loaded_as_sent(
+    tiny_data_dir: Path, empty_warehouse: Path, tmp_path: Path
+) -> None:
+    load_duckdb(nps_of_nine_and_a_half(tiny_data_dir, tmp_path / "fraction"))
+
+    with duckdb.connect(str(empty_warehouse), read_only=True) as connection:
+        scores = connection.execute(
+            "select score from raw.survey_responses where score <> round(score)"
+        ).fetchall()
+    assert scores == [(9.5,)]
+
+
+def test_a_fraction_in_an_integer_column_is_refused_not_rounded(
+    tiny_data_dir: Path, empty_warehouse: Path, tmp_path: Path
+) -> None:
+    load_duckdb(tiny_data_dir)
+    before = warehouse_state(empty_warehouse)
+    delivery = with_values(
+        tiny_data_dir,
+        tmp_path / "seats",
+        "subscriptions",
+        "case when n = 3 then 2.5 else quantity end as quantity, "
+        "_loaded_at + interval 1 day as _loaded_at",
+    )
+
+    with pytest.raises(LoadError) as refused:
+        load_duckdb(delivery)
+
+    assert str(refused.value) == (
+        f"{delivery / 'subscriptions.parquet'}, row 3, column quantity: '2.5' is not a whole "
+        "number (contract type integer)"
+    )
+    assert warehouse_state(empty_warehouse) == before
+
+
+@pytest.mark.postgres
+def test_postgres_keeps_a_fractional_nps_score(
+    postgres_server: dict[str, str | int], tiny_data_dir: Path, tmp_path: Path
+) -> None:
+    delivery = nps_of_nine_and_a_half(tiny_data_dir, tmp_path / "fraction")
+
+    with fresh_postgres_database(postgres_server, f"opsmetrics_pytest_precision_{os.getpid()}"):
+        load_postgres(delivery)
+        with psycopg2.connect(**postgres_params()) as connection, connection.cursor() as cursor:
+            cursor.execute("select score from raw.survey_responses where score <> round(score)")
+            scores = cursor.fetchall()
+        connection.close()
+
+    assert scores == [(9.5,)]
