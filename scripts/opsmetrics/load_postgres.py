@@ -217,7 +217,7 @@ def _copy_to_staging(
     )
     copy = sql.SQL("copy {} from stdin with (format csv)").format(staging).as_string(cursor)
     try:
-        batches = reader.execute(select.sql, select.params).fetch_record_batch(BATCH_ROWS)
+        batches = reader.sql(select.sql, params=select.params).to_arrow_reader(BATCH_ROWS)
         for batch in batches:
             buffer = io.BytesIO()
             pa_csv.write_csv(batch, buffer, CSV_OPTIONS)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -201,3 +204,46 @@ def copy_delivery(source: Path, target: Path, tables: list[str] | None = None) -
         if tables is None or path.stem in tables:
             shutil.copy(path, target / path.name)
     return target
+
+
+# Loads the delivery argv[1] into target argv[4] (argv[3] == "replace": with --replace)
+# and, when the loader reads its argv[2]-th file, says "paused" and waits to be killed:
+# the tables before it have been written by then.
+PAUSING_LOADER = """
+import sys, time
+from pathlib import Path
+import opsmetrics.load as load
+import opsmetrics.load_postgres as load_postgres
+
+reads = []
+read_file = load.contract_select
+
+
+def pause_at_nth_file(*args, **kwargs):
+    reads.append(args)
+    if len(reads) == int(sys.argv[2]):
+        print("paused", flush=True)
+        time.sleep(600)
+    return read_file(*args, **kwargs)
+
+
+load.contract_select = load_postgres.contract_select = pause_at_nth_file
+load.load(Path(sys.argv[1]), target=sys.argv[4], replace=sys.argv[3] == "replace")
+"""
+
+
+def kill_load_at_file(delivery: Path, nth_file: int, mode: str, target: str = "duckdb") -> None:
+    """Run a load in a child process and SIGKILL it while it reads its nth file."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", PAUSING_LOADER, str(delivery), str(nth_file), mode, target],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    try:
+        assert child.stdout.readline().strip() == "paused"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+    assert child.returncode == -signal.SIGKILL

@@ -4,60 +4,21 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import psycopg2
 import pytest
-from conftest import copy_delivery, warehouse_state
+from conftest import copy_delivery, fresh_postgres_database, kill_load_at_file, warehouse_state
+from psycopg2 import sql
 from typer.testing import CliRunner
 
 from opsmetrics.cli import app
 from opsmetrics.contract import raw_tables
 from opsmetrics.load import LoadError, load_duckdb
-
-# Loads the delivery argv[1] (argv[3] == "replace": with --replace) and, when the loader
-# reads the argv[2]-th file, says "paused" and waits to be killed: the tables before it
-# have been written by then.
-PAUSING_LOADER = """
-import sys, time
-from pathlib import Path
-import opsmetrics.load as load
-
-reads = []
-read_file = load.contract_select
-
-
-def pause_at_nth_file(*args, **kwargs):
-    reads.append(args)
-    if len(reads) == int(sys.argv[2]):
-        print("paused", flush=True)
-        time.sleep(600)
-    return read_file(*args, **kwargs)
-
-
-load.contract_select = pause_at_nth_file
-load.load_duckdb(Path(sys.argv[1]), replace=sys.argv[3] == "replace")
-"""
-
-
-def kill_load_at_file(delivery: Path, nth_file: int, mode: str) -> None:
-    """Run a load in a child process and SIGKILL it while it reads its nth file."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", PAUSING_LOADER, str(delivery), str(nth_file), mode],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=os.environ.copy(),
-    )
-    try:
-        assert child.stdout.readline().strip() == "paused"
-    finally:
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-        child.stdout.close()
-    assert child.returncode == -signal.SIGKILL
+from opsmetrics.load_postgres import load_postgres
+from opsmetrics.settings import postgres_params
 
 
 @pytest.fixture
@@ -77,8 +38,10 @@ def test_replace_with_a_zero_byte_parquet_leaves_the_warehouse_unchanged(
     result = CliRunner().invoke(app, ["load", "--from", str(delivery), "--replace"])
 
     assert result.exit_code == 2
-    assert result.output.strip().splitlines()[-1].startswith(
-        f"load failed: {delivery / 'events.parquet'}: not a readable Parquet file"
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .startswith(f"load failed: {delivery / 'events.parquet'}: not a readable Parquet file")
     )
     assert "Traceback" not in result.output
     assert warehouse_state(loaded) == before
@@ -159,7 +122,7 @@ def test_a_failing_file_after_good_ones_leaves_the_warehouse_unchanged(
     (delivery / "survey_responses.parquet").write_bytes(b"not parquet at all")
     before = warehouse_state(loaded)
 
-    with pytest.raises(LoadError, match="survey_responses.parquet"):
+    with pytest.raises(LoadError, match=r"survey_responses\.parquet"):
         load_duckdb(delivery)
 
     assert warehouse_state(loaded) == before
@@ -185,3 +148,67 @@ def test_a_load_killed_midway_leaves_nothing_half_applied(
     assert warehouse_state(loaded) == before
     load_duckdb(delivery, replace=mode == "replace")
     assert warehouse_state(loaded) != before
+
+
+def postgres_state() -> dict[str, tuple[int, int]]:
+    """Every raw table of the Postgres database: (rows, checksum of the rows)."""
+    with psycopg2.connect(**postgres_params()) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "select table_name from information_schema.tables where table_schema = 'raw'"
+        )
+        state = {}
+        for (table,) in sorted(cursor.fetchall()):
+            cursor.execute(
+                sql.SQL("select count(*), coalesce(sum(hashtext(t::text)), 0) from {} as t").format(
+                    sql.Identifier("raw", table)
+                )
+            )
+            state[table] = cursor.fetchone()
+    connection.close()
+    return state
+
+
+@pytest.fixture
+def loaded_postgres(postgres_server: dict[str, str | int], tiny_data_dir: Path) -> Iterator[None]:
+    with fresh_postgres_database(postgres_server, f"opsmetrics_pytest_atomic_{os.getpid()}"):
+        load_postgres(tiny_data_dir)
+        yield
+
+
+@pytest.mark.postgres
+def test_postgres_a_failing_file_after_good_ones_changes_nothing(
+    loaded_postgres: None, tiny_data_dir: Path, tmp_path: Path
+) -> None:
+    delivery = copy_delivery(tiny_data_dir, tmp_path / "bad_last")
+    (delivery / "survey_responses.parquet").write_bytes(b"not parquet at all")
+    before = postgres_state()
+
+    with pytest.raises(LoadError, match=r"survey_responses\.parquet"):
+        load_postgres(delivery, replace=True)
+
+    assert postgres_state() == before
+
+
+@pytest.mark.postgres
+def test_postgres_replace_refuses_to_empty_a_table_from_a_header_only_csv(
+    loaded_postgres: None, tiny_data_dir: Path, tmp_path: Path
+) -> None:
+    delivery = copy_delivery(tiny_data_dir, tmp_path / "header_only")
+    write_header_only_csv(delivery, "customers")
+    before = postgres_state()
+
+    with pytest.raises(LoadError, match=r"customers\.csv has no rows: --replace would empty"):
+        load_postgres(delivery, replace=True)
+
+    assert postgres_state() == before
+
+
+@pytest.mark.postgres
+def test_postgres_a_load_killed_midway_leaves_nothing_half_applied(
+    loaded_postgres: None, tiny_data_dir: Path, tmp_path: Path
+) -> None:
+    before = postgres_state()
+
+    kill_load_at_file(tiny_data_dir, nth_file=6, mode="replace", target="postgres")
+
+    assert postgres_state() == before

@@ -86,8 +86,7 @@ def test_a_malformed_csv_line_is_named(
 
     assert code == 2
     assert lines == [
-        f"load failed: {delivery / 'customers.csv'}, line 3: Expected Number of Columns: 8 "
-        "Found: 9"
+        f"load failed: {delivery / 'customers.csv'}, line 3: Expected Number of Columns: 8 Found: 9"
     ]
 
 

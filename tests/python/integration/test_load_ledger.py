@@ -9,8 +9,7 @@ from pathlib import Path
 import duckdb
 import psycopg2
 import pytest
-from conftest import copy_delivery, fresh_postgres_database, warehouse_state
-from test_load_atomicity import kill_load_at_file
+from conftest import copy_delivery, fresh_postgres_database, kill_load_at_file, warehouse_state
 
 from opsmetrics.contract import raw_tables
 from opsmetrics.load import load_duckdb
