@@ -203,19 +203,15 @@ def _append(connection: duckdb.DuckDBPyConnection, select: FileSelect) -> tuple[
     )[0]
     if file_rows == 0:
         return 0, 0
-    rows = _run(
-        connection,
-        select,
-        f"""
-        insert into {target} ({columns})
-        select * from (
-            {select.sql}
-            except all
-            select {columns} from {target} where _loaded_at between $earliest and $latest
-        ) order by _loaded_at
-        """,
-        {"earliest": earliest, "latest": latest},
-    )[0][0]
+    bounds = {"earliest": earliest, "latest": latest}
+    in_range = f"select {columns} from {target} where _loaded_at between $earliest and $latest"
+    if connection.execute(f"select count(*) from ({in_range})", bounds).fetchone()[0] == 0:
+        # Nothing loaded within the file's range (a new day): no row can repeat one.
+        new_rows, params = select.sql, {}
+    else:
+        new_rows, params = f"{select.sql} except all {in_range}", bounds
+    statement = f"insert into {target} ({columns}) select * from ({new_rows}) order by _loaded_at"
+    rows = _run(connection, select, statement, params)[0][0]
     return rows, file_rows
 
 

@@ -229,13 +229,27 @@ def _copy_to_staging(
     return cursor.fetchone()[0]
 
 
+def _overlaps(
+    cursor: psycopg2.extensions.cursor, target: sql.Identifier, staging: sql.Identifier
+) -> bool:
+    """Whether the raw table holds rows within the staged rows' _loaded_at range."""
+    cursor.execute(
+        sql.SQL(
+            "select exists (select 1 from {target} where _loaded_at between"
+            " (select min(_loaded_at) from {staging}) and (select max(_loaded_at) from {staging}))"
+        ).format(target=target, staging=staging)
+    )
+    return cursor.fetchone()[0]
+
+
 def _apply(cursor: psycopg2.extensions.cursor, select: FileSelect, replace: bool) -> int:
     """Move the staged rows into the raw table; returns the rows inserted."""
     target = sql.Identifier(RAW_SCHEMA, select.table.name)
     staging = _staging(select.table.name)
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in select.table.column_names)
-    if replace or not select.has_loaded_at:
-        # Replacing, or every row carries this load's own stamp: nothing to compare with.
+    if replace or not select.has_loaded_at or not _overlaps(cursor, target, staging):
+        # Replacing, every row carries this load's own stamp, or nothing was loaded within
+        # the file's _loaded_at range: no row can repeat one already there.
         statement = "insert into {target} ({columns}) select {columns} from {staging}"
     else:
         statement = (

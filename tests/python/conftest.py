@@ -19,6 +19,7 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
+import opsmetrics
 from opsmetrics.dbt_invoke import run_dbt
 from opsmetrics.generate import generate
 from opsmetrics.load import load_duckdb
@@ -238,7 +239,8 @@ def kill_load_at_file(delivery: Path, nth_file: int, mode: str, target: str = "d
         [sys.executable, "-c", PAUSING_LOADER, str(delivery), str(nth_file), mode, target],
         stdout=subprocess.PIPE,
         text=True,
-        env=os.environ.copy(),
+        # The child imports the same opsmetrics as this process, wherever it was found.
+        env={**os.environ, "PYTHONPATH": str(Path(opsmetrics.__file__).parents[1])},
     )
     try:
         assert child.stdout.readline().strip() == "paused"
