@@ -92,3 +92,37 @@ def test_postgres_keeps_a_fractional_nps_score(
         connection.close()
 
     assert scores == [(9.5,)]
+
+
+def test_a_raw_table_loaded_before_the_contract_change_keeps_the_fraction_too(
+    tiny_data_dir: Path, empty_warehouse: Path, tmp_path: Path
+) -> None:
+    """Warehouses loaded when the score was an integer column get the contract's type."""
+    empty_warehouse.parent.mkdir(parents=True)
+    with duckdb.connect(str(empty_warehouse)) as connection:
+        connection.execute("create schema raw")
+        connection.execute(
+            "create table raw.survey_responses as select * replace "
+            "(cast(score as bigint) as score) from read_parquet($path)",
+            {"path": str(tiny_data_dir / "survey_responses.parquet")},
+        )
+    delivery = with_values(
+        tiny_data_dir,
+        tmp_path / "later",
+        "survey_responses",
+        "case when n = 1 then 'nps' else survey_type end as survey_type, "
+        "case when n = 1 then 9.5 else score end as score, "
+        "_loaded_at + interval 1 day as _loaded_at",
+    )
+
+    load_duckdb(delivery)
+
+    with duckdb.connect(str(empty_warehouse), read_only=True) as connection:
+        kind = connection.execute(
+            "select data_type from duckdb_columns() "
+            "where table_name = 'survey_responses' and column_name = 'score'"
+        ).fetchone()[0]
+        scores = connection.execute(
+            "select score from raw.survey_responses where score <> round(score)"
+        ).fetchall()
+    assert (kind, scores) == ("DOUBLE", [(9.5,)])
