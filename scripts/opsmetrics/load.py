@@ -61,15 +61,22 @@ def load_duckdb(from_dir: Path, replace: bool = False, allow_empty: bool = False
     path = duckdb_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     config = {"memory_limit": duckdb_memory_limit()}
-    with duckdb.connect(str(path), config=config) as connection:
-        connection.execute("set TimeZone = 'UTC'")
-        connection.execute("begin transaction")
-        try:
-            inserted = _load_delivery(connection, files, replace, allow_empty)
-        except BaseException:
-            connection.execute("rollback")
+    try:
+        with duckdb.connect(str(path), config=config) as connection:
+            connection.execute("set TimeZone = 'UTC'")
+            connection.execute("begin transaction")
+            try:
+                inserted = _load_delivery(connection, files, replace, allow_empty)
+            except BaseException:
+                connection.execute("rollback")
+                raise
+            connection.execute("commit")
+    except duckdb.Error as error:
+        if is_lock_conflict(error):
             raise
-        connection.execute("commit")
+        raise LoadError(f"{path}: {first_line(error)}") from error
+    except OSError as error:
+        raise LoadError(f"{error.filename or from_dir}: {error.strerror or error}") from error
     return inserted
 
 

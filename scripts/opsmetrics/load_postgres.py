@@ -71,6 +71,8 @@ def load_postgres(
             return _load_delivery(reader, cursor, files, replace, allow_empty)
     except psycopg2.Error as error:
         raise LoadError(f"PostgreSQL: {first_line(error)}") from error
+    except OSError as error:
+        raise LoadError(f"{error.filename or from_dir}: {error.strerror or error}") from error
     finally:
         connection.close()
 

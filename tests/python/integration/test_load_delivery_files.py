@@ -116,3 +116,15 @@ def test_a_value_that_breaks_its_column_type_is_named_with_line_and_column(
 def test_an_empty_folder_is_refused(empty_warehouse: Path, tmp_path: Path) -> None:
     with pytest.raises(LoadError, match="no file for any raw contract table"):
         load_duckdb(tmp_path)
+
+
+def test_a_warehouse_that_cannot_be_opened_is_one_line_with_exit_code_2(
+    tiny_data_dir: Path, empty_warehouse: Path
+) -> None:
+    empty_warehouse.mkdir(parents=True)  # a folder where the warehouse file should be
+
+    code, lines = run_load(tiny_data_dir)
+
+    assert code == 2
+    assert len(lines) == 1
+    assert lines[0].startswith(f"load failed: {empty_warehouse}: ")
