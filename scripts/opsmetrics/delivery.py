@@ -179,6 +179,10 @@ def _cast(column: str, contract_type: str, file_type: str) -> str:
     fraction in an integer column is an error, not a rounded value."""
     quoted = quote_identifier(column)
     target = DUCKDB_TYPES[contract_type]
+    if contract_type == "timestamp" and file_type == "VARCHAR":
+        # Through timestamptz, so a text offset is applied (a plain cast drops it); the
+        # loaders' sessions are in UTC.
+        return f"cast(cast({quoted} as TIMESTAMPTZ) as {target})"
     if contract_type == "integer" and file_type not in INTEGER_FILE_TYPES:
         return (
             f"case when cast({quoted} as DOUBLE) <> trunc(cast({quoted} as DOUBLE)) "

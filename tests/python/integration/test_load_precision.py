@@ -126,3 +126,22 @@ def test_a_raw_table_loaded_before_the_contract_change_keeps_the_fraction_too(
             "select score from raw.survey_responses where score <> round(score)"
         ).fetchall()
     assert (kind, scores) == ("DOUBLE", [(9.5,)])
+
+
+def test_a_csv_loaded_at_with_an_offset_is_stored_in_utc(
+    tiny_data_dir: Path, empty_warehouse: Path, tmp_path: Path
+) -> None:
+    delivery = copy_delivery(tiny_data_dir, tmp_path / "offset", ["fx_rates"])
+    (delivery / "customers.csv").write_text(
+        "customer_id,email,company_name,country,segment,acquisition_channel,signed_up_at,"
+        "_loaded_at\n"
+        "cus_1,a@example.com,Acme,FR,smb,content,2025-01-01T00:00:00Z,"
+        "2025-01-02T03:04:05+02:00\n"
+    )
+
+    with pytest.warns(UserWarning, match="treated as empty"):
+        load_duckdb(delivery)
+
+    with duckdb.connect(str(empty_warehouse), read_only=True) as connection:
+        loaded_at = connection.execute("select _loaded_at from raw.customers").fetchone()[0]
+    assert loaded_at.isoformat() == "2025-01-02T01:04:05"
