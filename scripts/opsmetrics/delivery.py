@@ -142,7 +142,7 @@ class FileSelect:
 
 def _csv_header(path: Path) -> list[str]:
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             header = next(csv.reader(handle), None)
     except UnicodeDecodeError as error:
         raise LoadError(f"{path}, line 1: not UTF-8 text ({error.reason})") from error
@@ -290,7 +290,7 @@ def _first_bad_value(
 
 def _csv_line_of(path: Path, column: str, value: str) -> int | str:
     """The line where the first record holding `value` in `column` starts."""
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None:
             return "?"

@@ -128,3 +128,18 @@ def test_a_warehouse_that_cannot_be_opened_is_one_line_with_exit_code_2(
     assert code == 2
     assert len(lines) == 1
     assert lines[0].startswith(f"load failed: {empty_warehouse}: ")
+
+
+def test_a_csv_saved_with_a_byte_order_mark_loads(
+    tiny_data_dir: Path, empty_warehouse: Path, tmp_path: Path
+) -> None:
+    """Spreadsheet tools write UTF-8 with a BOM; the first column is still found."""
+    delivery = copy_delivery(tiny_data_dir, tmp_path / "bom", ["fx_rates"])
+    header = ",".join(raw_tables()["customers"].column_names)
+    good = "cus_1,a@example.com,Acme,FR,smb,content,2025-01-01T00:00:00Z,2025-01-02 00:00:00"
+    (delivery / "customers.csv").write_bytes(f"\ufeff{header}\n{good}\n".encode())
+
+    with pytest.warns(LoadWarning, match="treated as empty"):
+        inserted = load_duckdb(delivery)
+
+    assert inserted["customers"] == 1
