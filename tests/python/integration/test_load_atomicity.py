@@ -1,5 +1,6 @@
 """A delivery lands completely or not at all: a bad file, an empty replacement or a kill
--9 in the middle of a load leave the DuckDB warehouse exactly as it was."""
+-9 in the middle of a load leave the warehouse (DuckDB, and Postgres where marked) exactly
+as it was."""
 
 from __future__ import annotations
 
