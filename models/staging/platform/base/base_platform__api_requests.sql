@@ -13,7 +13,7 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['request_id']) }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(['request_id'], 'api_requests') }} as duplicate_rank
     from validated
 
 )
