@@ -16,6 +16,7 @@ import os
 import re
 from typing import Any
 
+import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt.adapters.events.logging import AdapterLogger
 
@@ -86,7 +87,7 @@ def _raw_holds_real_addresses(conn: Any) -> bool:
             rows = conn.execute(
                 f"select distinct email from raw.{table} where email is not null"
             ).fetchall()
-        except Exception:  # noqa: BLE001 - the table is not there yet: nothing to judge
+        except duckdb.CatalogException:  # not loaded yet: nothing to judge
             continue
         if emails_outside_reserved_domains([row[0] for row in rows]):
             return True

@@ -46,7 +46,9 @@ versions_ranked as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['host', 'metric_name', 'sampled_at'], 'system_metrics') }}
+        {{ opsmetrics.duplicate_rank(
+            ['host', 'metric_name', 'sampled_at'], 'system_metrics'
+        ) }}
             as duplicate_rank
     from sample_versions
 
@@ -78,11 +80,15 @@ aggregated as (
         service,
         host,
         count(*) as samples,
-        {{ opsmetrics.exact_avg("case when metric_name = 'cpu_utilization' then metric_value end") }}
+        {{ opsmetrics.exact_avg(
+            "case when metric_name = 'cpu_utilization' then metric_value end"
+        ) }}
             as avg_cpu_utilization_pct,
         max(metric_value) filter (where metric_name = 'cpu_utilization')
             as max_cpu_utilization_pct,
-        {{ opsmetrics.exact_avg("case when metric_name = 'memory_utilization' then metric_value end") }}
+        {{ opsmetrics.exact_avg(
+            "case when metric_name = 'memory_utilization' then metric_value end"
+        ) }}
             as avg_memory_utilization_pct,
         max(metric_value) filter (where metric_name = 'memory_utilization')
             as max_memory_utilization_pct,

@@ -24,14 +24,15 @@ staging must pick the same copy on every build), loaded later with a rule broken
 (resent_invalid_row: the correction is quarantined, the original stays)."""
 LATER_COPIES = ("resent_row", "resent_invalid_row")
 TIE_COLUMNS = {
-    "customers": "company_name", "users": "customer_id", "subscriptions": "customer_id",
-    "transactions": "customer_id", "fx_rates": "rate_to_usd", "acquisition_costs": "currency",
+    "customers": "company_name", "users": "created_at", "subscriptions": "plan_id",
+    "transactions": "type", "fx_rates": "rate_to_usd", "acquisition_costs": "currency",
     "events": "anonymous_id", "survey_responses": "survey_type", "api_requests": "service",
     "health_checks": "service", "system_metrics": "service",
 }  # fmt: skip
-"""The column a tied copy changes: the first of staging's tie-break columns
-(macros/tie_break_columns.sql) that is not hashed, so the copy sorts after the original
-and the original is the one kept."""
+"""The column a tied copy changes: one of staging's tie-break columns
+(macros/tie_break_columns.sql) after which only equal columns come first, never hashed
+and never a foreign key (the copy must not look like an orphan in raw); the changed
+copy sorts after the original, so the original is the one kept."""
 NON_FINITE = ("cast('NaN' as double)", "cast('Infinity' as double)", "cast('-Infinity' as double)")
 
 

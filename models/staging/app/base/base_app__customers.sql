@@ -39,11 +39,11 @@ typed as (
 
 ),
 
-{#- The rules are row-level, so each version is judged before ranking. A customer is
+{# The rules are row-level, so each version is judged before ranking. A customer is
     master data other tables point at: when the latest version breaks a rule but an
     older version is valid, that older version is staged (duplicate_rank 1) next to the
     quarantined latest one, so one bad re-sent row does not remove the customer and all
-    their children. See docs/decisions.md, Issue 12. -#}
+    their children. See docs/decisions.md, Issue 12. #}
 validated as (
 
     select
@@ -68,7 +68,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.fallback_duplicate_rank(['customer_id'], 'customers') }} as duplicate_rank
+        {{ opsmetrics.fallback_duplicate_rank(
+            ['customer_id'], 'customers'
+        ) }} as duplicate_rank
     from validated
 
 )

@@ -45,8 +45,8 @@ typed as (
 
 ),
 
-{#- Judged before ranking, and ranked like customers (fallback_duplicate_rank): a user
-    is master data that events and survey answers point at. -#}
+{# Judged before ranking, and ranked like customers (fallback_duplicate_rank): a user
+    is master data that events and survey answers point at. #}
 validated as (
 
     select
@@ -61,7 +61,9 @@ validated as (
             when {{ opsmetrics.is_after_load('created_at') }} then 'future_timestamp'
             when
                 customer_id not in (select customers.customer_id from customers)
-                then {{ opsmetrics.foreign_key_reason('customer_id', 'customers_raw', 'customer_id') }}
+                then {{ opsmetrics.foreign_key_reason(
+                    'customer_id', 'customers_raw', 'customer_id'
+                ) }}
         end as quarantine_reason
     from typed
 
@@ -71,7 +73,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.fallback_duplicate_rank(['user_id'], 'users') }} as duplicate_rank
+        {{ opsmetrics.fallback_duplicate_rank(
+            ['user_id'], 'users'
+        ) }} as duplicate_rank
     from validated
 
 )

@@ -61,7 +61,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['subscription_id', 'valid_from'], 'subscriptions') }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(
+            ['subscription_id', 'valid_from'], 'subscriptions'
+        ) }} as duplicate_rank
     from typed
 
 ),
@@ -79,8 +81,8 @@ with_fx_rate as (
 
 ),
 
-{#- A cancellation ends a subscription: it needs no price, so its quantity, unit
-    amount, discount and currency may be missing (when given, they are checked). -#}
+{# A cancellation ends a subscription: it needs no price, so its quantity, unit
+    amount, discount and currency may be missing (when given, they are checked). #}
 validated as (
 
     select
@@ -123,7 +125,9 @@ validated as (
                 then 'invalid_value'
             when
                 customer_id not in (select customers.customer_id from customers)
-                then {{ opsmetrics.foreign_key_reason('customer_id', 'customers_raw', 'customer_id') }}
+                then {{ opsmetrics.foreign_key_reason(
+                    'customer_id', 'customers_raw', 'customer_id'
+                ) }}
             when currency is not null and rate_to_reporting is null then 'missing_fx_rate'
         end as quarantine_reason
     from with_fx_rate

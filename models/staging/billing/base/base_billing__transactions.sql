@@ -53,7 +53,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['transaction_id'], 'transactions') }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(
+            ['transaction_id'], 'transactions'
+        ) }} as duplicate_rank
     from typed
 
 ),
@@ -99,7 +101,9 @@ validated as (
                 then 'invalid_value'
             when
                 customer_id not in (select customers.customer_id from customers)
-                then {{ opsmetrics.foreign_key_reason('customer_id', 'customers_raw', 'customer_id') }}
+                then {{ opsmetrics.foreign_key_reason(
+                    'customer_id', 'customers_raw', 'customer_id'
+                ) }}
             when rate_to_reporting is null then 'missing_fx_rate'
         end as quarantine_reason
     from with_fx_rate

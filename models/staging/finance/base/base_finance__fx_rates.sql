@@ -30,13 +30,15 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['currency', 'rate_date'], 'fx_rates') }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(
+            ['currency', 'rate_date'], 'fx_rates'
+        ) }} as duplicate_rank
     from typed
 
 ),
 
-{#- The rules that need no neighbour; a rate passing them is a candidate for the spike
-    check below. -#}
+{# The rules that need no neighbour; a rate passing them is a candidate for the spike
+    check below. #}
 row_checked as (
 
     select
@@ -59,7 +61,7 @@ row_checked as (
 
 ),
 
-{#- Each kept candidate rate beside the currency's previous and next candidate rates. -#}
+{# Each kept candidate rate beside the currency's previous and next candidate rates. #}
 neighboured as (
 
     select
@@ -74,9 +76,9 @@ neighboured as (
 
 ),
 
-{#- A spike: more than max_fx_rate_daily_change_pct away from the previous rate and
+{# A spike: more than max_fx_rate_daily_change_pct away from the previous rate and
     from the next one (a rate that moves and stays there is a new level, not an error).
-    Without a next rate, the previous one alone decides. -#}
+    Without a next rate, the previous one alone decides. #}
 validated as (
 
     select
@@ -86,10 +88,14 @@ validated as (
             when
                 duplicate_rank = 1
                 and previous_rate_to_usd is not null
-                and {{ opsmetrics.is_implausible_rate_change('rate_to_usd', 'previous_rate_to_usd') }}
+                and {{ opsmetrics.is_implausible_rate_change(
+                    'rate_to_usd', 'previous_rate_to_usd'
+                ) }}
                 and (
                     next_rate_to_usd is null
-                    or {{ opsmetrics.is_implausible_rate_change('rate_to_usd', 'next_rate_to_usd') }}
+                    or {{ opsmetrics.is_implausible_rate_change(
+                        'rate_to_usd', 'next_rate_to_usd'
+                    ) }}
                 )
                 then 'implausible_value'
         end as quarantine_reason

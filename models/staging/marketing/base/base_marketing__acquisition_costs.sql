@@ -48,7 +48,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['cost_date', 'category', 'channel', 'campaign'], 'acquisition_costs') }}
+        {{ opsmetrics.duplicate_rank(
+            ['cost_date', 'category', 'channel', 'campaign'], 'acquisition_costs'
+        ) }}
             as duplicate_rank
     from typed
 

@@ -41,7 +41,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['event_id'], 'events') }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(
+            ['event_id'], 'events'
+        ) }} as duplicate_rank
     from typed
 
 ),
@@ -62,7 +64,9 @@ validated as (
             when
                 user_id is not null
                 and user_id not in (select users.user_id from users)
-                then {{ opsmetrics.foreign_key_reason('user_id', 'users_raw', 'user_id') }}
+                then {{ opsmetrics.foreign_key_reason(
+                    'user_id', 'users_raw', 'user_id'
+                ) }}
         end as quarantine_reason
     from deduplicated
 

@@ -71,7 +71,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['response_id'], 'survey_responses') }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(
+            ['response_id'], 'survey_responses'
+        ) }} as duplicate_rank
     from typed
 
 ),
@@ -99,11 +101,15 @@ validated as (
             when score <> floor(score) then 'invalid_value'
             when
                 customer_id not in (select customers.customer_id from customers)
-                then {{ opsmetrics.foreign_key_reason('customer_id', 'customers_raw', 'customer_id') }}
+                then {{ opsmetrics.foreign_key_reason(
+                    'customer_id', 'customers_raw', 'customer_id'
+                ) }}
             when
                 user_id is not null
                 and user_id not in (select users.user_id from users)
-                then {{ opsmetrics.foreign_key_reason('user_id', 'users_raw', 'user_id') }}
+                then {{ opsmetrics.foreign_key_reason(
+                    'user_id', 'users_raw', 'user_id'
+                ) }}
         end as quarantine_reason
     from deduplicated
 
