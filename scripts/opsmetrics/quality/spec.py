@@ -91,7 +91,7 @@ def _quarantined_share(source: str, table: str) -> Expectation:
             union all
             select 'delivery' as scope, cast(_loaded_at as date) as delivery_date,
                 count(*) as kept_rows, {own_fault} as quarantined_rows
-            from {base} where duplicate_rank = 1
+            from {base} where duplicate_rank = 1 and _loaded_at is not null
             group by cast(_loaded_at as date)
             having count(*) >= {min_rows}
         ) as scopes

@@ -45,6 +45,8 @@ scopes as (
         count(*) as kept_rows,
         count(quarantine_reason) as quarantined_rows
     from kept
+    {#- Rows without _loaded_at belong to no delivery; they count overall. #}
+    where delivery_date is not null
     group by delivery_date
     having count(*) >= {{ min_delivery_rows }}
 
