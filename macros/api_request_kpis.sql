@@ -10,7 +10,7 @@
         as error_rate_pct,
     cast(count(*) filter (where is_client_error) as double precision) * 100 / count(*)
         as client_error_rate_pct,
-    avg(response_time_ms) as avg_latency_ms,
+    {{ opsmetrics.exact_avg('response_time_ms') }} as avg_latency_ms,
     {{ opsmetrics.percentile_cont('response_time_ms', 0.5) }} as p50_latency_ms,
     {{ opsmetrics.percentile_cont('response_time_ms', 0.95) }} as p95_latency_ms,
     {{ opsmetrics.percentile_cont('response_time_ms', 0.99) }} as p99_latency_ms

@@ -37,6 +37,21 @@
     end;
     $$;
 
+    {#- The session's PII salt (hash_pii): the custom setting opsmetrics.pii_salt, set
+        outside SQL text (PGOPTIONS or the role's settings), so no literal holds it. #}
+    create or replace function {{ target.schema }}.opsmetrics_pii_salt()
+    returns text language plpgsql stable as $$
+    declare
+        salt text := current_setting('opsmetrics.pii_salt', true);
+    begin
+        if salt is null or salt = '' then
+            raise exception 'PII salt missing: set opsmetrics.pii_salt for the session '
+                '(PGOPTIONS=''-c opsmetrics.pii_salt=...'' or alter role ... set opsmetrics.pii_salt)';
+        end if;
+        return salt;
+    end;
+    $$;
+
     create or replace function {{ target.schema }}.opsmetrics_is_json(value text)
     returns boolean language plpgsql immutable as $$
     begin

@@ -24,6 +24,7 @@ from opsmetrics.dbt_invoke import run_dbt
 from opsmetrics.generate import generate
 from opsmetrics.load import load_duckdb
 from opsmetrics.load_postgres import load_postgres
+from opsmetrics.pii_salt import postgres_options
 from opsmetrics.settings import postgres_params
 
 END_DATE = date(2025, 6, 30)
@@ -136,6 +137,9 @@ def postgres_server() -> dict[str, str | int]:
         if os.environ.get(REQUIRE_POSTGRES_ENV) == "1":
             pytest.fail(reason)
         pytest.skip(reason)
+    # hash_pii reads the salt from the session setting opsmetrics.pii_salt (README, PII
+    # salt); libpq passes PGOPTIONS to every connection dbt and the loader open.
+    os.environ.setdefault("PGOPTIONS", postgres_options())
     return postgres_params()
 
 

@@ -29,6 +29,7 @@ request_versions as (
         status_code,
         response_time_ms,
         requested_at,
+        requested_at_text,
         quarantine_reason,
         _loaded_at
     from {{ ref('base_platform__api_requests_validated') }}
@@ -42,7 +43,7 @@ versions_ranked as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['request_id']) }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(['request_id'], 'api_requests') }} as duplicate_rank
     from request_versions
 
 ),

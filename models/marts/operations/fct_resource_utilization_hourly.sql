@@ -30,6 +30,7 @@ sample_versions as (
         metric_name,
         metric_value,
         sampled_at,
+        sampled_at_text,
         quarantine_reason,
         _loaded_at
     from {{ ref('base_platform__system_metrics_validated') }}
@@ -45,7 +46,9 @@ versions_ranked as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['host', 'metric_name', 'sampled_at']) }}
+        {{ opsmetrics.duplicate_rank(
+            ['host', 'metric_name', 'sampled_at'], 'system_metrics'
+        ) }}
             as duplicate_rank
     from sample_versions
 
@@ -77,11 +80,15 @@ aggregated as (
         service,
         host,
         count(*) as samples,
-        avg(metric_value) filter (where metric_name = 'cpu_utilization')
+        {{ opsmetrics.exact_avg(
+            "case when metric_name = 'cpu_utilization' then metric_value end"
+        ) }}
             as avg_cpu_utilization_pct,
         max(metric_value) filter (where metric_name = 'cpu_utilization')
             as max_cpu_utilization_pct,
-        avg(metric_value) filter (where metric_name = 'memory_utilization')
+        {{ opsmetrics.exact_avg(
+            "case when metric_name = 'memory_utilization' then metric_value end"
+        ) }}
             as avg_memory_utilization_pct,
         max(metric_value) filter (where metric_name = 'memory_utilization')
             as max_memory_utilization_pct,

@@ -31,8 +31,10 @@ check_versions as (
     select
         check_id,
         service,
+        response_time_ms,
         is_up,
         checked_at,
+        checked_at_text,
         quarantine_reason,
         _loaded_at
     from {{ ref('base_platform__health_checks_validated') }}
@@ -48,7 +50,7 @@ versions_ranked as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['check_id']) }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(['check_id'], 'health_checks') }} as duplicate_rank
     from check_versions
 
 ),

@@ -39,8 +39,10 @@ costs_by_channel_month as (
     select
         acquisition_channel,
         cast({{ dbt.date_trunc('month', 'cost_date') }} as date) as month_start_date,
-        sum(case when category = 'marketing' then amount else 0 end) as marketing_cost_amount,
-        sum(case when category = 'sales' then amount else 0 end) as sales_cost_amount
+        {{ opsmetrics.exact_sum("case when category = 'marketing' then amount else 0 end") }}
+            as marketing_cost_amount,
+        {{ opsmetrics.exact_sum("case when category = 'sales' then amount else 0 end") }}
+            as sales_cost_amount
     from acquisition_costs
     where category in ('marketing', 'sales')
     group by

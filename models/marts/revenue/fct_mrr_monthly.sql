@@ -61,7 +61,7 @@ acquisition_totals as (
 
     select
         month_start_date,
-        sum(acquisition_cost_amount) as acquisition_cost_amount
+        {{ opsmetrics.exact_sum('acquisition_cost_amount') }} as acquisition_cost_amount
     from acquisition
     group by month_start_date
 

@@ -10,16 +10,12 @@ transactions_by_day as (
 
     select
         cast(created_at as date) as revenue_date,
-        sum(
-            case
-                when transaction_type = 'charge' and status = 'succeeded' then amount else 0
-            end
-        ) as gross_charge_amount,
-        sum(
-            case
-                when transaction_type = 'refund' and status = 'succeeded' then amount else 0
-            end
-        ) as refund_amount,
+        {{ opsmetrics.exact_sum(
+            "case when transaction_type = 'charge' and status = 'succeeded' then amount else 0 end"
+        ) }} as gross_charge_amount,
+        {{ opsmetrics.exact_sum(
+            "case when transaction_type = 'refund' and status = 'succeeded' then amount else 0 end"
+        ) }} as refund_amount,
         count(
             case when transaction_type = 'charge' and status = 'succeeded' then 1 end
         ) as transaction_count,
@@ -32,9 +28,9 @@ transactions_by_day as (
         count(
             case when transaction_type = 'charge' and status = 'failed' then 1 end
         ) as failed_payment_count,
-        sum(
-            case when transaction_type = 'charge' and status = 'failed' then amount else 0 end
-        ) as failed_payment_amount
+        {{ opsmetrics.exact_sum(
+            "case when transaction_type = 'charge' and status = 'failed' then amount else 0 end"
+        ) }} as failed_payment_amount
     from transactions
     group by cast(created_at as date)
 

@@ -14,6 +14,7 @@ from opsmetrics import PROJECT_DIR
 from opsmetrics.contract import raw_tables
 
 SPEC_PATH = PROJECT_DIR / "gx" / "suites.yml"
+DBT_PROJECT_PATH = PROJECT_DIR / "dbt_project.yml"
 STAGING_SCHEMA = "staging"
 
 
@@ -53,15 +54,55 @@ def table_suites(spec: dict[str, Any] | None = None) -> list[TableSuite]:
 
 
 def _raw_expectations(table: str, staged_where: str | None) -> list[Expectation]:
-    """What the loader guarantees: exactly the contract's columns; and the row-count
-    reconciliation with staging."""
+    """What the loader guarantees: exactly the contract's columns; the row-count
+    reconciliation with staging; and the quarantined share below the error threshold."""
     contract = raw_tables()[table]
     return [
         gx.expectations.ExpectTableColumnsToMatchSet(
             column_set=contract.column_names, exact_match=True
         ),
         _reconciliation(contract.source, table, staged_where),
+        _quarantined_share(contract.source, table),
     ]
+
+
+def quarantine_thresholds(path: Path = DBT_PROJECT_PATH) -> tuple[float, int]:
+    """(error share in percent, fewest kept rows a delivery needs to be judged): the
+    dbt vars quarantine_error_pct and quarantine_min_delivery_rows, written once in
+    dbt_project.yml and read here so GX and dbt's quarantined_share test agree."""
+    project_vars = yaml.safe_load(path.read_text())["vars"]
+    return float(project_vars["quarantine_error_pct"]), int(
+        project_vars["quarantine_min_delivery_rows"]
+    )
+
+
+def _quarantined_share(source: str, table: str) -> Expectation:
+    """GX mirror of dbt's quarantined_share test at its error level: the share of kept
+    rows quarantined for their own fault (parent_quarantined counts at the parent),
+    overall and per delivery (UTC day of _loaded_at) of enough rows."""
+    error_pct, min_rows = quarantine_thresholds()
+    base = f"{STAGING_SCHEMA}.base_{source}__{table}"
+    own_fault = "count(case when quarantine_reason <> 'parent_quarantined' then 1 end)"
+    query = f"""
+        select * from (
+            select 'overall' as scope, cast(null as date) as delivery_date,
+                count(*) as kept_rows, {own_fault} as quarantined_rows
+            from {base} where duplicate_rank = 1
+            union all
+            select 'delivery' as scope, cast(_loaded_at as date) as delivery_date,
+                count(*) as kept_rows, {own_fault} as quarantined_rows
+            from {base} where duplicate_rank = 1 and _loaded_at is not null
+            group by cast(_loaded_at as date)
+            having count(*) >= {min_rows}
+        ) as scopes
+        where kept_rows > 0 and quarantined_rows * 100.0 / kept_rows > {error_pct}
+            and exists (select 1 from {{batch}})
+    """
+    return _unexpected_rows(
+        query,
+        f"quarantined share: at most {error_pct:g} % of {base}'s kept rows, overall "
+        f"and per delivery of at least {min_rows} rows",
+    )
 
 
 def _reconciliation(source: str, table: str, staged_where: str | None) -> Expectation:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from opsmetrics import PROJECT_DIR
+from opsmetrics.contract import raw_tables
 from opsmetrics.synth.common import (
     DAY,
     MINUTE,
@@ -167,7 +168,12 @@ def customers_table(ctx: Context, customers: Customers) -> TableBuild:
         key=("customer_id",),
         main="signed_up_at",
     )
-    build.defects = standard_defects(build, ctx, nullable=())
+    build.defects = [
+        *standard_defects(build, ctx, nullable=()),
+        # A correction re-sent with a value no rule accepts: quarantined (invalid_value),
+        # while the earlier valid version of the customer stays staged.
+        Defect("resent_invalid_row", (("segment", "'giant'"),)),
+    ]
     return build
 
 
@@ -345,5 +351,21 @@ def surveys_table(
             (("score", "case when _kind = 0 then 11 + _darg % 5 else -1 - _darg % 3 end"),),
         ),
         Defect("orphan_foreign_key", (("customer_id", "'cus_999999x'"),)),
+        *fractional_score_defects(),
     ]
     return build
+
+
+def fractional_score_defects() -> list[Defect]:
+    """A score between two whole points (9.5), which staging quarantines as invalid_value.
+    Only where the raw contract stores scores as double: an integer column would round it
+    away on the way in (the defect could not exist)."""
+    types = {c.name: c.data_type for c in raw_tables()["survey_responses"].columns}
+    if types["score"] != "double":
+        return []
+    return [
+        Defect(
+            "fractional_score",
+            (("score", "case when $expr >= 5 then $expr - 0.5 else $expr + 0.5 end"),),
+        )
+    ]

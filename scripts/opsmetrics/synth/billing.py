@@ -28,7 +28,14 @@ from opsmetrics.synth.common import (
     repeat_ranges,
     server_offsets,
 )
-from opsmetrics.synth.writer import Defect, TableBuild, standard_defects, unparseable_defect
+from opsmetrics.synth.writer import (
+    Defect,
+    TableBuild,
+    non_finite_defect,
+    standard_defects,
+    tied_defect,
+    unparseable_defect,
+)
 
 FX_LEVELS = {"EUR": 1.08, "GBP": 1.27, "CAD": 0.74, "AUD": 0.66, "JPY": 0.0067,
              "CHF": 1.12, "SEK": 0.095}  # fmt: skip
@@ -116,7 +123,19 @@ def fx_table(ctx: Context, fx: np.ndarray) -> TableBuild:
         main="rate_date",
         date_main=True,
     )
-    build.defects = [Defect("exact_duplicate"), Defect("resent_row"), unparseable_defect(build)]
+    build.defects = [
+        Defect("exact_duplicate"),
+        Defect("resent_row"),
+        tied_defect(build),
+        Defect("missing_loaded_at", (("_loaded_at", "NULL"),)),
+        unparseable_defect(build),
+        non_finite_defect("rate_to_usd"),
+        # A spike: one day's rate 10-1000 times the currency's level (never the first
+        # day, which has no previous rate to compare with).
+        Defect("implausible_value", (("rate_to_usd", "$expr * (10 + _darg % 990)"),), day > 0),
+        # A rate in a code that is no currency (XXX: "no currency", XTS: testing).
+        Defect("unknown_currency", (("currency", "'XXX'"), ("currency", "'XTS'"))),
+    ]
     return build
 
 
@@ -488,6 +507,7 @@ def subscriptions_table(ctx: Context, log: SubscriptionLog) -> TableBuild:
     build.defects = [
         *standard_defects(build, ctx, nullable=()),
         *money_defects("unit_amount"),
+        non_finite_defect("unit_amount", "discount_percent"),
         Defect(
             "out_of_range_value",
             (
@@ -495,7 +515,16 @@ def subscriptions_table(ctx: Context, log: SubscriptionLog) -> TableBuild:
                 ("quantity", "case when _darg % 4 = 1 then 0 else -1 - _quantity end"),
             ),
         ),
+        # 10^12 seats: far above max_plausible_quantity, and enough to overflow the
+        # numeric(18, 6) MRR if it were staged.
+        Defect("implausible_value", (("quantity", "1000000000000 + _darg"),)),
         Defect("orphan_foreign_key", (("customer_id", "'cus_999999x'"),)),
+        # Valid, not a defect staging rejects: a cancellation needs no price.
+        Defect(
+            "canceled_without_price",
+            tuple((c, "NULL") for c in ("quantity", "unit_amount", "discount_percent", "currency")),
+            log.status == CANCELED,
+        ),
     ]
     return build
 
@@ -672,6 +701,7 @@ def transactions_table(ctx: Context, txns: dict[str, np.ndarray]) -> TableBuild:
     build.defects = [
         *standard_defects(build, ctx, nullable=("subscription_id",)),
         *money_defects("amount"),
+        non_finite_defect("amount"),
         Defect("orphan_foreign_key", (("customer_id", "'cus_999999x'"),)),
     ]
     return build
@@ -740,5 +770,6 @@ def acquisition_costs_table(ctx: Context, customers: Customers, fx: np.ndarray) 
     build.defects = [
         *standard_defects(build, ctx, nullable=("campaign",)),
         *money_defects("amount"),
+        non_finite_defect("amount"),
     ]
     return build

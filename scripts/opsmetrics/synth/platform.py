@@ -23,7 +23,7 @@ from opsmetrics.synth.common import (
     lookup_sql,
     server_offsets,
 )
-from opsmetrics.synth.writer import Defect, TableBuild, standard_defects
+from opsmetrics.synth.writer import Defect, TableBuild, non_finite_defect, standard_defects
 
 SERVICES = ("api-gateway", "auth", "billing", "search", "reports")
 ENDPOINTS = (
@@ -182,6 +182,8 @@ def api_requests_table(ctx: Context, requests: dict[str, np.ndarray]) -> TableBu
     build.defects = [
         *standard_defects(build, ctx, nullable=("customer_id",)),
         Defect("out_of_range_value", (("response_time_ms", "-1 - $expr"),)),
+        non_finite_defect("response_time_ms"),
+        Defect("implausible_value", (("response_time_ms", "$expr + 1e9"),)),
     ]
     return build
 
@@ -238,6 +240,8 @@ def health_checks_table(ctx: Context, incidents: Incidents) -> TableBuild:
     build.defects = [
         *standard_defects(build, ctx, nullable=()),
         Defect("out_of_range_value", (("response_time_ms", "-1 - $expr"),)),
+        non_finite_defect("response_time_ms"),
+        Defect("implausible_value", (("response_time_ms", "$expr + 1e9"),)),
     ]
     return build
 
@@ -296,6 +300,12 @@ def system_metrics_table(ctx: Context, incidents: Incidents) -> TableBuild:
         Defect(
             "out_of_range_value",
             (("value", "case when _metric < 2 then 100 + $expr + 1 else -1 - $expr end"),),
+        ),
+        non_finite_defect("value"),
+        Defect(
+            "implausible_value",
+            (("value", "$expr + 1e12"),),
+            metric == METRICS.index("queue_depth"),
         ),
     ]
     return build

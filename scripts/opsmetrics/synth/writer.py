@@ -17,7 +17,23 @@ import pyarrow as pa
 from opsmetrics.contract import DUCKDB_TYPES, raw_tables
 from opsmetrics.synth.common import DAY, HOUR, MINUTE, Context, iso_sql
 
-DUPLICATE_CLASSES = ("exact_duplicate", "resent_row")
+DUPLICATE_CLASSES = ("exact_duplicate", "resent_row", "tied_duplicate", "resent_invalid_row")
+"""Classes that append a copy of a clean row instead of spoiling the row itself: verbatim
+(exact), loaded later (resent), loaded at the same instant with one value changed (tied:
+staging must pick the same copy on every build), loaded later with a rule broken
+(resent_invalid_row: the correction is quarantined, the original stays)."""
+LATER_COPIES = ("resent_row", "resent_invalid_row")
+TIE_COLUMNS = {
+    "customers": "company_name", "users": "created_at", "subscriptions": "plan_id",
+    "transactions": "type", "fx_rates": "rate_to_usd", "acquisition_costs": "currency",
+    "events": "anonymous_id", "survey_responses": "survey_type", "api_requests": "service",
+    "health_checks": "service", "system_metrics": "service",
+}  # fmt: skip
+"""The column a tied copy changes: one of staging's tie-break columns
+(macros/tie_break_columns.sql) after which only equal columns come first, never hashed
+and never a foreign key (the copy must not look like an orphan in raw); the changed
+copy sorts after the original, so the original is the one kept."""
+NON_FINITE = ("cast('NaN' as double)", "cast('Infinity' as double)", "cast('-Infinity' as double)")
 
 
 @dataclass(frozen=True)
@@ -61,10 +77,26 @@ def standard_defects(build: TableBuild, ctx: Context, nullable: tuple[str, ...])
     return [
         Defect("exact_duplicate"),
         Defect("resent_row"),
+        tied_defect(build),
         Defect("null_required_field", tuple((c, "NULL") for c in required)),
+        Defect("missing_loaded_at", (("_loaded_at", "NULL"),)),
         unparseable_defect(build),
         future_defect(build, ctx),
     ]
+
+
+def tied_defect(build: TableBuild) -> Defect:
+    """A copy loaded at the same instant as the original, one value changed so that it
+    sorts after it (text + '~', numbers + 1)."""
+    column = TIE_COLUMNS[build.name]
+    types = {c.name: c.data_type for c in raw_tables()[build.name].columns}
+    bad = "$expr || '~'" if types[column] == "varchar" else "$expr + 1"
+    return Defect("tied_duplicate", ((column, bad),))
+
+
+def non_finite_defect(*columns: str) -> Defect:
+    """NaN, +Infinity or -Infinity in one of the given double columns."""
+    return Defect("non_finite_number", tuple((c, v) for c in columns for v in NON_FINITE))
 
 
 def unparseable_defect(build: TableBuild) -> Defect:
@@ -117,15 +149,17 @@ def choose_defects(
 
 def _copies(
     build: TableBuild, rng: np.random.Generator, picked: dict[str, np.ndarray], end_us: int
-) -> dict[str, np.ndarray]:
-    """The appended rows: exact duplicates verbatim, resent rows with a later _loaded_at."""
-    rows = np.concatenate([picked.get(name, np.empty(0, np.int64)) for name in DUPLICATE_CLASSES])
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The appended rows and the class of each: exact and tied copies keep the original's
+    _loaded_at, resent ones are loaded later."""
+    names = [name for name in DUPLICATE_CLASSES if name in picked]
+    rows = np.concatenate([picked[name] for name in names] or [np.empty(0, np.int64)])
+    classes = [name for name in names for _ in picked[name]]
     copies = {name: values[rows] for name, values in build.base.items()}
-    resent = len(picked.get("exact_duplicate", ()))
-    later = rng.integers(HOUR, 2 * DAY, len(rows) - resent)
+    later = np.isin(np.array(classes, dtype=object), LATER_COPIES)
     loaded = copies["_loaded"]
-    loaded[resent:] = np.minimum(loaded[resent:] + later, end_us)
-    return copies
+    loaded[later] = np.minimum(loaded[later] + rng.integers(HOUR, 2 * DAY, later.sum()), end_us)
+    return copies, classes
 
 
 def _arrow(base: dict[str, np.ndarray], codes: np.ndarray, darg: np.ndarray) -> pa.Table:
@@ -140,7 +174,7 @@ def _arrow(base: dict[str, np.ndarray], codes: np.ndarray, darg: np.ndarray) -> 
 
 
 def _select_sql(build: TableBuild, override_classes: list[Defect]) -> str:
-    expressions = dict(build.columns)
+    expressions = {**build.columns, "_loaded_at": "_loaded"}
     for code, defect in enumerate(override_classes, start=1):
         count = len(defect.overrides)
         for variant, (column, bad) in enumerate(defect.overrides):
@@ -151,7 +185,6 @@ def _select_sql(build: TableBuild, override_classes: list[Defect]) -> str:
             expressions[column] = (
                 f"case when {condition} then {bad.replace('$expr', clean)} else {clean} end"
             )
-    expressions["_loaded_at"] = "_loaded"
     table = raw_tables()[build.name]
     selected = [
         f'cast({expressions[c.name]} as {DUCKDB_TYPES[c.data_type]}) as "{c.name}"'
@@ -168,19 +201,25 @@ def write_table(
     n = len(build)
     resendable = build.base["_loaded"] < ctx.end_us - MINUTE
     defects = [
-        replace(d, eligible=resendable) if d.name == "resent_row" else d for d in build.defects
+        replace(d, eligible=resendable if d.eligible is None else d.eligible & resendable)
+        if d.name in LATER_COPIES
+        else d
+        for d in build.defects
     ]
     _, picked = choose_defects(rng, n, defects, rate)
-    override_classes = [d for d in build.defects if d.name not in DUPLICATE_CLASSES]
+    override_classes = [d for d in build.defects if d.overrides]
+    code_of = {d.name: code for code, d in enumerate(override_classes, start=1)}
     sql_codes = np.zeros(n, dtype=np.int8)
-    for code, defect in enumerate(override_classes, start=1):
-        sql_codes[picked[defect.name]] = code
+    for defect in override_classes:
+        if defect.name not in DUPLICATE_CLASSES:
+            sql_codes[picked[defect.name]] = code_of[defect.name]
     darg = rng.integers(0, 1 << 30, n, dtype=np.int32)
-    copies = _copies(build, rng, picked, ctx.end_us)
+    copies, copy_classes = _copies(build, rng, picked, ctx.end_us)
     n_copies = len(copies["_loaded"])
     table = _arrow(build.base, sql_codes, darg)
     if n_copies:
-        copy_table = _arrow(copies, np.zeros(n_copies, np.int8), darg[:n_copies])
+        copy_codes = np.array([code_of.get(c, 0) for c in copy_classes], dtype=np.int8)
+        copy_table = _arrow(copies, copy_codes, darg[:n_copies])
         table = pa.concat_tables([table, copy_table])
     connection = duckdb.connect()
     try:

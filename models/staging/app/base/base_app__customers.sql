@@ -39,15 +39,11 @@ typed as (
 
 ),
 
-deduplicated as (
-
-    select
-        *,
-        {{ opsmetrics.duplicate_rank(['customer_id']) }} as duplicate_rank
-    from typed
-
-),
-
+{# The rules are row-level, so each version is judged before ranking. A customer is
+    master data other tables point at: when the latest version breaks a rule but an
+    older version is valid, that older version is staged (duplicate_rank 1) next to the
+    quarantined latest one, so one bad re-sent row does not remove the customer and all
+    their children. See docs/decisions.md, Issue 12. #}
 validated as (
 
     select
@@ -58,13 +54,25 @@ validated as (
                 or country_code is null or segment is null or acquisition_channel is null
                 or signed_up_at_text is null
                 then 'null_required_field'
+            when _loaded_at is null then 'missing_loaded_at'
             when signed_up_at is null then 'unparseable_timestamp'
             when {{ opsmetrics.is_after_load('signed_up_at') }} then 'future_timestamp'
             when segment not in ('smb', 'mid_market', 'enterprise') then 'invalid_value'
             when length(country_code) <> 2 then 'invalid_value'
         end as quarantine_reason
-    from deduplicated
+    from typed
+
+),
+
+deduplicated as (
+
+    select
+        *,
+        {{ opsmetrics.fallback_duplicate_rank(
+            ['customer_id'], 'customers'
+        ) }} as duplicate_rank
+    from validated
 
 )
 
-select * from validated
+select * from deduplicated

@@ -12,6 +12,12 @@ customers as (
 
 ),
 
+customers_raw as (
+
+    select * from {{ ref('base_app__customers') }}
+
+),
+
 pii_hashed as (
 
     select
@@ -39,15 +45,8 @@ typed as (
 
 ),
 
-deduplicated as (
-
-    select
-        *,
-        {{ opsmetrics.duplicate_rank(['user_id']) }} as duplicate_rank
-    from typed
-
-),
-
+{# Judged before ranking, and ranked like customers (fallback_duplicate_rank): a user
+    is master data that events and survey answers point at. #}
 validated as (
 
     select
@@ -57,14 +56,28 @@ validated as (
                 user_id is null or customer_id is null or email_hash is null
                 or created_at_text is null
                 then 'null_required_field'
+            when _loaded_at is null then 'missing_loaded_at'
             when created_at is null then 'unparseable_timestamp'
             when {{ opsmetrics.is_after_load('created_at') }} then 'future_timestamp'
             when
                 customer_id not in (select customers.customer_id from customers)
-                then 'orphan_foreign_key'
+                then {{ opsmetrics.foreign_key_reason(
+                    'customer_id', 'customers_raw', 'customer_id'
+                ) }}
         end as quarantine_reason
-    from deduplicated
+    from typed
+
+),
+
+deduplicated as (
+
+    select
+        *,
+        {{ opsmetrics.fallback_duplicate_rank(
+            ['user_id'], 'users'
+        ) }} as duplicate_rank
+    from validated
 
 )
 
-select * from validated
+select * from deduplicated

@@ -12,6 +12,18 @@ customers as (
 
 ),
 
+customers_raw as (
+
+    select * from {{ ref('base_app__customers') }}
+
+),
+
+currencies as (
+
+    select * from {{ ref('iso_4217_currencies') }}
+
+),
+
 plans as (
 
     select * from {{ ref('plans') }}
@@ -49,7 +61,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['subscription_id', 'valid_from']) }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(
+            ['subscription_id', 'valid_from'], 'subscriptions'
+        ) }} as duplicate_rank
     from typed
 
 ),
@@ -67,6 +81,8 @@ with_fx_rate as (
 
 ),
 
+{# A cancellation ends a subscription: it needs no price, so its quantity, unit
+    amount, discount and currency may be missing (when given, they are checked). #}
 validated as (
 
     select
@@ -74,14 +90,26 @@ validated as (
         case
             when
                 subscription_id is null or customer_id is null or plan_id is null
-                or status is null or billing_interval is null or currency is null
-                or quantity is null or unit_amount is null or discount_percent is null
-                or valid_from_text is null
+                or status is null or billing_interval is null or valid_from_text is null
+                or (
+                    status <> 'canceled'
+                    and (
+                        currency is null or quantity is null or unit_amount is null
+                        or discount_percent is null
+                    )
+                )
                 then 'null_required_field'
+            when _loaded_at is null then 'missing_loaded_at'
+            when
+                {{ opsmetrics.is_non_finite('unit_amount') }}
+                or {{ opsmetrics.is_non_finite('discount_percent') }}
+                or {{ opsmetrics.is_non_finite('quantity') }}
+                then 'non_finite_number'
             when valid_from is null then 'unparseable_timestamp'
             when {{ opsmetrics.is_after_load('valid_from') }} then 'future_timestamp'
             when
-                currency not in (select fx_rates.currency from fx_rates)
+                currency not in (select currencies.currency from currencies)
+                or currency not in (select fx_rates.currency from fx_rates)
                 then 'unknown_currency'
             when
                 unit_amount < 0
@@ -89,6 +117,7 @@ validated as (
                 then 'invalid_amount'
             when quantity <= 0 or discount_percent < 0 or discount_percent > 100
                 then 'out_of_range_value'
+            when quantity > {{ var('max_plausible_quantity') }} then 'implausible_value'
             when
                 status not in ('trialing', 'active', 'past_due', 'paused', 'canceled')
                 or billing_interval not in ('month', 'quarter', 'year')
@@ -96,8 +125,10 @@ validated as (
                 then 'invalid_value'
             when
                 customer_id not in (select customers.customer_id from customers)
-                then 'orphan_foreign_key'
-            when rate_to_reporting is null then 'missing_fx_rate'
+                then {{ opsmetrics.foreign_key_reason(
+                    'customer_id', 'customers_raw', 'customer_id'
+                ) }}
+            when currency is not null and rate_to_reporting is null then 'missing_fx_rate'
         end as quarantine_reason
     from with_fx_rate
 

@@ -12,6 +12,18 @@ customers as (
 
 ),
 
+customers_raw as (
+
+    select * from {{ ref('base_app__customers') }}
+
+),
+
+currencies as (
+
+    select * from {{ ref('iso_4217_currencies') }}
+
+),
+
 fx_rates as (
 
     select * from {{ ref('stg_finance__fx_rates') }}
@@ -41,7 +53,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['transaction_id']) }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(
+            ['transaction_id'], 'transactions'
+        ) }} as duplicate_rank
     from typed
 
 ),
@@ -69,10 +83,13 @@ validated as (
                 or status is null or currency is null or amount is null
                 or created_at_text is null
                 then 'null_required_field'
+            when _loaded_at is null then 'missing_loaded_at'
+            when {{ opsmetrics.is_non_finite('amount') }} then 'non_finite_number'
             when created_at is null then 'unparseable_timestamp'
             when {{ opsmetrics.is_after_load('created_at') }} then 'future_timestamp'
             when
-                currency not in (select fx_rates.currency from fx_rates)
+                currency not in (select currencies.currency from currencies)
+                or currency not in (select fx_rates.currency from fx_rates)
                 then 'unknown_currency'
             when
                 amount < 0
@@ -84,7 +101,9 @@ validated as (
                 then 'invalid_value'
             when
                 customer_id not in (select customers.customer_id from customers)
-                then 'orphan_foreign_key'
+                then {{ opsmetrics.foreign_key_reason(
+                    'customer_id', 'customers_raw', 'customer_id'
+                ) }}
             when rate_to_reporting is null then 'missing_fx_rate'
         end as quarantine_reason
     from with_fx_rate

@@ -6,6 +6,12 @@ source as (
 
 ),
 
+currencies as (
+
+    select * from {{ ref('iso_4217_currencies') }}
+
+),
+
 typed as (
 
     select
@@ -24,26 +30,76 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['currency', 'rate_date']) }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(
+            ['currency', 'rate_date'], 'fx_rates'
+        ) }} as duplicate_rank
     from typed
 
 ),
 
-validated as (
+{# The rules that need no neighbour; a rate passing them is a candidate for the spike
+    check below. #}
+row_checked as (
 
     select
         *,
         case
             when currency is null or rate_date_text is null or rate_to_usd is null
                 then 'null_required_field'
+            when _loaded_at is null then 'missing_loaded_at'
+            when {{ opsmetrics.is_non_finite('rate_to_usd') }} then 'non_finite_number'
             when rate_date is null then 'unparseable_timestamp'
             when rate_to_usd <= 0 then 'out_of_range_value'
             {#- USD is the quote currency: its rate is 1 by definition, never loaded. #}
             when currency = 'USD' then 'invalid_value'
+            when currency not in (select currencies.currency from currencies)
+                then 'unknown_currency'
             when {{ opsmetrics.is_after_load('rate_date') }}
                 then 'future_timestamp'
-        end as quarantine_reason
+        end as row_reason
     from deduplicated
+
+),
+
+{# Each kept candidate rate beside the currency's previous and next candidate rates. #}
+neighboured as (
+
+    select
+        *,
+        lag(rate_to_usd) over neighbours as previous_rate_to_usd,
+        lead(rate_to_usd) over neighbours as next_rate_to_usd
+    from row_checked
+    window neighbours as (
+        partition by currency, duplicate_rank = 1 and row_reason is null
+        order by rate_date
+    )
+
+),
+
+{# A spike: more than max_fx_rate_daily_change_pct away from the previous rate and
+    from the next one (a rate that moves and stays there is a new level, not an error).
+    Without a next rate, the previous one alone decides. #}
+validated as (
+
+    select
+        *,
+        case
+            when row_reason is not null then row_reason
+            when
+                duplicate_rank = 1
+                and previous_rate_to_usd is not null
+                and {{ opsmetrics.is_implausible_rate_change(
+                    'rate_to_usd', 'previous_rate_to_usd'
+                ) }}
+                and (
+                    next_rate_to_usd is null
+                    or {{ opsmetrics.is_implausible_rate_change(
+                        'rate_to_usd', 'next_rate_to_usd'
+                    ) }}
+                )
+                then 'implausible_value'
+        end as quarantine_reason
+    from neighboured
 
 )
 

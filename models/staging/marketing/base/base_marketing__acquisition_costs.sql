@@ -12,6 +12,12 @@ channels as (
 
 ),
 
+currencies as (
+
+    select * from {{ ref('iso_4217_currencies') }}
+
+),
+
 fx_rates as (
 
     select * from {{ ref('stg_finance__fx_rates') }}
@@ -42,7 +48,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['cost_date', 'category', 'channel', 'campaign']) }}
+        {{ opsmetrics.duplicate_rank(
+            ['cost_date', 'category', 'channel', 'campaign'], 'acquisition_costs'
+        ) }}
             as duplicate_rank
     from typed
 
@@ -70,10 +78,13 @@ validated as (
                 category is null or channel is null or currency is null or amount is null
                 or cost_date_text is null
                 then 'null_required_field'
+            when _loaded_at is null then 'missing_loaded_at'
+            when {{ opsmetrics.is_non_finite('amount') }} then 'non_finite_number'
             when cost_date is null then 'unparseable_timestamp'
             when {{ opsmetrics.is_after_load('cost_date') }} then 'future_timestamp'
             when
-                currency not in (select fx_rates.currency from fx_rates)
+                currency not in (select currencies.currency from currencies)
+                or currency not in (select fx_rates.currency from fx_rates)
                 then 'unknown_currency'
             when
                 amount < 0

@@ -13,7 +13,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['request_id']) }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(
+            ['request_id'], 'api_requests'
+        ) }} as duplicate_rank
     from validated
 
 )

@@ -12,7 +12,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['check_id']) }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(
+            ['check_id'], 'health_checks'
+        ) }} as duplicate_rank
     from validated
 
 )

@@ -12,7 +12,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['host', 'metric_name', 'sampled_at']) }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(
+            ['host', 'metric_name', 'sampled_at'], 'system_metrics'
+        ) }} as duplicate_rank
     from validated
 
 )

@@ -41,6 +41,8 @@ validated as (
                 host is null or service is null or metric_name is null
                 or metric_value is null or sampled_at_text is null
                 then 'null_required_field'
+            when _loaded_at is null then 'missing_loaded_at'
+            when {{ opsmetrics.is_non_finite('metric_value') }} then 'non_finite_number'
             when sampled_at is null then 'unparseable_timestamp'
             when {{ opsmetrics.is_after_load('sampled_at') }} then 'future_timestamp'
             when
@@ -52,6 +54,10 @@ validated as (
                 metric_value < 0
                 or (metric_name like '%utilization' and metric_value > 100)
                 then 'out_of_range_value'
+            when
+                metric_name = 'queue_depth'
+                and metric_value > {{ var('max_plausible_queue_depth') }}
+                then 'implausible_value'
         end as quarantine_reason
     from typed
 

@@ -12,6 +12,12 @@ users as (
 
 ),
 
+users_raw as (
+
+    select * from {{ ref('base_app__users') }}
+
+),
+
 typed as (
 
     select
@@ -35,7 +41,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['event_id']) }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(
+            ['event_id'], 'events'
+        ) }} as duplicate_rank
     from typed
 
 ),
@@ -49,13 +57,16 @@ validated as (
                 event_id is null or anonymous_id is null or event_name is null
                 or properties is null or occurred_at_text is null or received_at_text is null
                 then 'null_required_field'
+            when _loaded_at is null then 'missing_loaded_at'
             when occurred_at is null or received_at is null then 'unparseable_timestamp'
             when {{ opsmetrics.is_after_load('occurred_at') }} then 'future_timestamp'
             when not {{ opsmetrics.is_valid_json('properties') }} then 'malformed_json'
             when
                 user_id is not null
                 and user_id not in (select users.user_id from users)
-                then 'orphan_foreign_key'
+                then {{ opsmetrics.foreign_key_reason(
+                    'user_id', 'users_raw', 'user_id'
+                ) }}
         end as quarantine_reason
     from deduplicated
 

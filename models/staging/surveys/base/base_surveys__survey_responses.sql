@@ -18,6 +18,18 @@ users as (
 
 ),
 
+customers_raw as (
+
+    select * from {{ ref('base_app__customers') }}
+
+),
+
+users_raw as (
+
+    select * from {{ ref('base_app__users') }}
+
+),
+
 comment_removed as (
 
     {#- Free-text comments may hold PII or markup: only whether there was one, and
@@ -59,7 +71,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['response_id']) }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(
+            ['response_id'], 'survey_responses'
+        ) }} as duplicate_rank
     from typed
 
 ),
@@ -73,6 +87,8 @@ validated as (
                 response_id is null or survey_type is null or customer_id is null
                 or score is null or submitted_at_text is null
                 then 'null_required_field'
+            when _loaded_at is null then 'missing_loaded_at'
+            when {{ opsmetrics.is_non_finite('score') }} then 'non_finite_number'
             when submitted_at is null then 'unparseable_timestamp'
             when {{ opsmetrics.is_after_load('submitted_at') }} then 'future_timestamp'
             when survey_type not in ('nps', 'csat') then 'invalid_value'
@@ -80,13 +96,20 @@ validated as (
                 (survey_type = 'nps' and (score < 0 or score > 10))
                 or (survey_type = 'csat' and (score < 1 or score > 5))
                 then 'out_of_range_value'
+            {#- Scores are whole points on the survey's scale: 9.5 is no answer anyone
+                gave (rounding it would make it a promoter). #}
+            when score <> floor(score) then 'invalid_value'
             when
                 customer_id not in (select customers.customer_id from customers)
-                or (
-                    user_id is not null
-                    and user_id not in (select users.user_id from users)
-                )
-                then 'orphan_foreign_key'
+                then {{ opsmetrics.foreign_key_reason(
+                    'customer_id', 'customers_raw', 'customer_id'
+                ) }}
+            when
+                user_id is not null
+                and user_id not in (select users.user_id from users)
+                then {{ opsmetrics.foreign_key_reason(
+                    'user_id', 'users_raw', 'user_id'
+                ) }}
         end as quarantine_reason
     from deduplicated
 
