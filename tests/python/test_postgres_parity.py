@@ -40,6 +40,9 @@ DEFAULT_SCHEMA = {"duckdb": "main", "postgres": "public"}
 # only and is left out (its uniqueness is a dbt test on both). See docs/decisions.md.
 JSON_TEXT_COLUMNS = frozenset({"raw_record"})
 WAREHOUSE_RENDERED_COLUMNS = frozenset({"quarantined_row_id"})
+# The load ledger (raw._load_ledger) records when each warehouse was loaded: the same
+# files, rows and hashes on both, at different times.
+LOAD_TIME_COLUMNS = frozenset({"loaded_at", "loaded_at_stamp"})
 NAIVE_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(\.\d+)?)$")
 
 Relation = tuple[str, str]
@@ -92,7 +95,7 @@ def _json_value(value: Any) -> Any:
 
 
 def normalise(column: str, value: Any) -> Any:
-    if column in WAREHOUSE_RENDERED_COLUMNS:
+    if column in WAREHOUSE_RENDERED_COLUMNS | LOAD_TIME_COLUMNS:
         return None
     if column in JSON_TEXT_COLUMNS and value is not None:
         return _json_value(json.loads(value))
