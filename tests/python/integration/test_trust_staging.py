@@ -275,6 +275,19 @@ def test_cancellations_without_price_end_subscriptions_as_before(
         assert _differing_rows(connection, "marts", table) == 0, table
 
 
+def test_quarantining_every_cancellation_fails_the_build(edited_copy: Path) -> None:
+    """Issue scenario: every cancellation quarantined (here: unparseable valid_from) would
+    leave every subscription active forever; cancellations are ~20 % of the versions, so
+    the quarantined share errors."""
+    _execute(
+        edited_copy,
+        "update raw.subscriptions set valid_from = 'not-a-date-' || subscription_id "
+        "where lower(trim(status)) = 'canceled'",
+    )
+    with pytest.raises(DbtError, match="quarantined_share_base_billing__subscriptions"):
+        run_dbt(["build", "--select", "base_billing__subscriptions"])
+
+
 def test_a_request_without_loaded_at_is_neither_staged_nor_in_the_request_fact(
     edited_copy: Path,
 ) -> None:
