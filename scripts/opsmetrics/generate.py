@@ -79,8 +79,8 @@ def generate(
 
     Returns the manifest: scale, seed, end_date, defect_rate, per table the rows written
     and the injected defects per class, and under `planted` the keys of planted anomalies
-    (`slow_scale_ups`: scaling event ids responding after more than 30 s). `on_table` is called with each table's
-    name once it is written.
+    (`slow_scale_ups`: scaling event ids responding after more than 30 s). `on_table` is
+    called with each table's name once it is written.
     """
     end_date = end_date or datetime.now(UTC).date()
     _check_arguments(scale, seed, defect_rate, end_date)

@@ -344,9 +344,7 @@ def make_scaling_events(ctx: Context, incidents: Incidents) -> ScalingEvents:
     service = np.concatenate([peak_service, peak_service, incident_service, incident_service])
     extra = np.concatenate([peak_extra, peak_extra, incident_extra, incident_extra])
     n_peak, n_incident = len(peak_day), int(busy.sum())
-    direction = np.concatenate(
-        [np.full(n_peak, UP), np.full(n_peak, DOWN), np.full(n_incident, UP), np.full(n_incident, DOWN)]
-    )
+    direction = np.repeat([UP, DOWN, UP, DOWN], [n_peak, n_peak, n_incident, n_incident])
     triggered = np.concatenate([peak_up, peak_down, incident_up, incident_down])
     base = baseline[service]
     before = np.where(direction == UP, base, base + extra)
