@@ -19,7 +19,7 @@ last_good_checks as (
     inner join checks
         on
             outages.service = checks.service
-            and checks.checked_at < outages.started_at
+            and outages.started_at > checks.checked_at
     group by outages.service, outages.outage_number
 
 ),

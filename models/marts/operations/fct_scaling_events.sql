@@ -32,23 +32,31 @@ scale_ups_sequenced as (
 
 ),
 
+scale_ups_waits as (
+
+    select
+        event_id,
+        case
+            when earlier_capacity_ready_at > triggered_at then earlier_capacity_ready_at
+            else triggered_at
+        end as wait_started_at,
+        capacity_ready_at
+    from scale_ups_sequenced
+
+),
+
 scale_ups_under_provisioned as (
 
     select
         event_id,
         case
-            when earlier_capacity_ready_at >= capacity_ready_at then 0
-            when earlier_capacity_ready_at > triggered_at
-                then cast(
-                    {{ dbt.datediff('earlier_capacity_ready_at', 'capacity_ready_at', 'millisecond') }}
+            when wait_started_at >= capacity_ready_at then 0
+            else cast(
+                    {{ dbt.datediff('wait_started_at', 'capacity_ready_at', 'millisecond') }}
                     as double precision
                 ) / 1000
-            else cast(
-                {{ dbt.datediff('triggered_at', 'capacity_ready_at', 'millisecond') }}
-                as double precision
-            ) / 1000
         end as under_provisioned_seconds
-    from scale_ups_sequenced
+    from scale_ups_waits
 
 ),
 
@@ -65,7 +73,7 @@ final as (
         case
             when response_timed.direction = 'up'
                 then response_timed.response_seconds
-                <= {{ var('scale_up_response_target_seconds') }}
+                    <= {{ var('scale_up_response_target_seconds') }}
         end as is_within_target,
         cast(response_timed.triggered_at as date) as triggered_date,
         response_timed.triggered_at,

@@ -2,9 +2,10 @@
     hourly (mean CPU utilisation of the service's hosts, exact p95 latency of its requests)
     for hours with both; daily (uptime %, mean CSAT score or NPS of all responses that day)
     for days with both. A window ends on every day holding a point of the pair and covers
-    window_days calendar days up to it. Spearman is Pearson over the average ranks (ties
-    share the mean of their ranks), ranked within each window. A correlation is null when
-    either side is constant in the window (or fewer than two points). -#}
+    window_days calendar days up to it. Spearman is Pearson over the average ranks (ties,
+    values equal to 9 decimals, share the mean of their ranks), ranked within each window.
+    A correlation is null when either side is constant in the window (or fewer than two
+    points). -#}
 with
 
 requests as (select * from {{ ref('fct_api_requests') }}),
@@ -120,10 +121,22 @@ window_points as (
         on
             window_ends.service = points.service
             and window_ends.correlation_pair = points.correlation_pair
-            and points.point_date <= window_ends.window_end_date
+            and window_ends.window_end_date >= points.point_date
             and points.point_date > {{ dbt.dateadd(
                 'day', '-1 * window_ends.window_days', 'window_ends.window_end_date'
             ) }}
+
+),
+
+{# Ranked on values rounded to 9 decimals: two percentiles of the same latencies can
+    differ in the last bit, which would split a genuine tie. -#}
+window_points_rounded as (
+
+    select
+        *,
+        round(cast(x_value as numeric(38, 12)), 9) as x_rank_value,
+        round(cast(y_value as numeric(38, 12)), 9) as y_rank_value
+    from window_points
 
 ),
 
@@ -131,19 +144,21 @@ window_points_ranked as (
 
     select
         *,
-        rank() over (
-            partition by service, correlation_pair, window_end_date order by x_value
-        )
+        rank()
+            over (
+                partition by service, correlation_pair, window_end_date order by x_rank_value
+            )
         + cast(count(*) over (
-            partition by service, correlation_pair, window_end_date, x_value
+            partition by service, correlation_pair, window_end_date, x_rank_value
         ) - 1 as double precision) / 2 as x_rank,
-        rank() over (
-            partition by service, correlation_pair, window_end_date order by y_value
-        )
+        rank()
+            over (
+                partition by service, correlation_pair, window_end_date order by y_rank_value
+            )
         + cast(count(*) over (
-            partition by service, correlation_pair, window_end_date, y_value
+            partition by service, correlation_pair, window_end_date, y_rank_value
         ) - 1 as double precision) / 2 as y_rank
-    from window_points
+    from window_points_rounded
 
 ),
 

@@ -90,7 +90,7 @@ overlapping_entries as (
     inner join clean_entries as earlier
         on
             later.metric_name = earlier.metric_name
-            and earlier.period_start_date < later.period_start_date
+            and later.period_start_date > earlier.period_start_date
             and later.period_start_date <= earlier.period_end_date
 
 ),
