@@ -14,5 +14,7 @@
         {'source': 'platform', 'table': 'api_requests', 'staged': 'stg_platform__api_requests'},
         {'source': 'platform', 'table': 'health_checks', 'staged': 'stg_platform__health_checks'},
         {'source': 'platform', 'table': 'system_metrics', 'staged': 'stg_platform__system_metrics'},
+        {'source': 'platform', 'table': 'scaling_events', 'staged': 'stg_platform__scaling_events'},
+        {'source': 'manual', 'table': 'manual_metrics', 'staged': 'stg_manual__manual_metrics'},
     ]) }}
 {%- endmacro %}

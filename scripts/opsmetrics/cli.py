@@ -234,6 +234,29 @@ def kpis(
         raise typer.Exit(1)
 
 
+manual_app = typer.Typer(
+    no_args_is_help=True, help="Manually collected metrics (market size, ...): raw.manual_metrics."
+)
+app.add_typer(manual_app, name="manual-metrics")
+
+
+@manual_app.command("load")
+def manual_metrics_load_command(
+    csv: Annotated[Path, typer.Argument(help="CSV with the columns of raw.manual_metrics.")],
+    target: Target = "duckdb",
+) -> None:
+    """Load a hand-edited CSV into raw.manual_metrics (rows already loaded with the same
+    values are skipped; a corrected row replaces the earlier one at the next dbt build)."""
+    from opsmetrics.manual_inputs import ManualInputError, load_manual_csv
+
+    try:
+        inserted = load_manual_csv(csv, target=target)
+    except (ManualInputError, ValueError) as error:
+        console.print(f"[red]manual-metrics load failed:[/red] {error}")
+        raise typer.Exit(2) from error
+    console.print(f"raw.manual_metrics: {inserted} row(s) inserted from {csv}")
+
+
 @app.command("export-metrics")
 def export_metrics_command(target: Target = "duckdb") -> None:
     """Materialise every saved query into a table of the warehouse's `metrics` schema, for

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from opsmetrics.contract import raw_tables
-from opsmetrics.synth import accounts, billing, platform, product
+from opsmetrics.synth import accounts, billing, manual, platform, product
 from opsmetrics.synth.common import Context
 from opsmetrics.synth.scales import SCALES, get_scale
 from opsmetrics.synth.writer import TableBuild, write_table
@@ -37,8 +37,9 @@ def _check_arguments(scale: str, seed: int, defect_rate: float, end_date: date) 
         raise ValueError(f"end_date must be a date, got {end_date!r}")
 
 
-def _builds(ctx: Context) -> Iterator[TableBuild]:
-    """Every table in dependency order, built lazily so big arrays can be freed early."""
+def _builds(ctx: Context, planted: dict[str, list[str]]) -> Iterator[TableBuild]:
+    """Every table in dependency order, built lazily so big arrays can be freed early.
+    Planted KPI anomalies are recorded in `planted` (by kind, their natural keys)."""
     fx = billing.make_fx(ctx)
     yield billing.fx_table(ctx, fx)
     customers = accounts.make_customers(ctx)
@@ -60,6 +61,10 @@ def _builds(ctx: Context) -> Iterator[TableBuild]:
     )
     yield platform.health_checks_table(ctx, incidents)
     yield platform.system_metrics_table(ctx, incidents)
+    scaling = platform.make_scaling_events(ctx, incidents)
+    planted["slow_scale_ups"] = platform.slow_scale_up_ids(scaling)
+    yield platform.scaling_events_table(ctx, scaling)
+    yield manual.manual_metrics_table(ctx)
 
 
 def generate(
@@ -72,9 +77,10 @@ def generate(
 ) -> dict:
     """Write every contract table to `out/<table>.parquet` plus `out/manifest.json`.
 
-    Returns the manifest: scale, seed, end_date, defect_rate and, per table, the rows
-    written and the injected defects per class. `on_table` is called with each table's
-    name once it is written.
+    Returns the manifest: scale, seed, end_date, defect_rate, per table the rows written
+    and the injected defects per class, and under `planted` the keys of planted anomalies
+    (`slow_scale_ups`: scaling event ids responding after more than 30 s). `on_table` is
+    called with each table's name once it is written.
     """
     end_date = end_date or datetime.now(UTC).date()
     _check_arguments(scale, seed, defect_rate, end_date)
@@ -82,7 +88,8 @@ def generate(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tables: dict[str, dict] = {}
-    for build in _builds(ctx):
+    planted: dict[str, list[str]] = {}
+    for build in _builds(ctx, planted):
         rows, defects = write_table(build, ctx, out, defect_rate)
         tables[build.name] = {"rows": rows, "defects": defects}
         if on_table:
@@ -96,6 +103,7 @@ def generate(
         "end_date": end_date.isoformat(),
         "defect_rate": defect_rate,
         "tables": {name: tables[name] for name in raw_tables()},
+        "planted": planted,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

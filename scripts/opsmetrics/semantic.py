@@ -28,10 +28,22 @@ REGISTRY_FIELDS = (
     "warning_threshold",
     "critical_threshold",
     "direction",
+    "collection_frequency",
 )
 TIERS = ("strategic", "tactical", "operational")
 REVIEW_FREQUENCIES = ("daily", "weekly", "monthly", "quarterly")
+COLLECTION_FREQUENCIES = (
+    "5_minutes",
+    "15_minutes",
+    "hourly",
+    "daily",
+    "weekly",
+    "monthly",
+    "quarterly",
+)
 DIRECTIONS = ("higher_is_better", "lower_is_better")
+NORTH_STAR_KEY = "is_north_star"
+PARENT_KEY = "parent"
 KPIS_PAGE = PROJECT_DIR / "docs" / "kpis.md"
 
 
@@ -149,6 +161,7 @@ def registry_problems(manifest: dict[str, Any]) -> list[str]:
         for field, allowed in (
             ("tier", TIERS),
             ("review_frequency", REVIEW_FREQUENCIES),
+            ("collection_frequency", COLLECTION_FREQUENCIES),
             ("direction", DIRECTIONS),
         ):
             if meta[field] not in allowed:
@@ -170,14 +183,64 @@ def registry_problems(manifest: dict[str, Any]) -> list[str]:
                 f"{kpi.name}: warning {warning} must lie strictly between target {target} "
                 f"and critical {critical} ({meta['direction']})"
             )
+    problems += tree_problems(kpi_registry(manifest))
     for block in building_blocks(manifest):
         if not block.used_by:
             problems.append(f"{block.name}: neither a KPI (no meta) nor used by one")
     return problems
 
 
+def north_star(kpis: list[Kpi]) -> Kpi | None:
+    """The KPI whose meta says `is_north_star: true` (the first, if several do)."""
+    return next((kpi for kpi in kpis if kpi.meta.get(NORTH_STAR_KEY) is True), None)
+
+
+def tree_problems(kpis: list[Kpi]) -> list[str]:
+    """The metric tree's rules: exactly one north star, without a parent; every other KPI
+    has a parent that is a KPI, either the north star (a key result) or a key result (an
+    input), so the tree is two levels deep below the north star."""
+    by_name = {kpi.name: kpi for kpi in kpis}
+    stars = [kpi.name for kpi in kpis if kpi.meta.get(NORTH_STAR_KEY) is True]
+    if len(stars) != 1:
+        return [f"metric tree: {len(stars)} north stars ({', '.join(stars) or 'none'}), need one"]
+    star = stars[0]
+    problems = []
+    for kpi in kpis:
+        parent = kpi.meta.get(PARENT_KEY)
+        if kpi.name == star:
+            if parent is not None:
+                problems.append(f"{kpi.name}: the north star has no parent, got {parent!r}")
+            continue
+        if parent is None:
+            problems.append(f"{kpi.name}: missing parent")
+        elif parent not in by_name:
+            problems.append(f"{kpi.name}: parent {parent!r} is not a KPI")
+        elif parent != star and by_name[parent].meta.get(PARENT_KEY) != star:
+            problems.append(
+                f"{kpi.name}: parent {parent!r} is neither the north star {star!r} "
+                "nor one of its key results"
+            )
+    return problems
+
+
+def render_metric_tree(kpis: list[Kpi]) -> list[str]:
+    """The metric tree as a nested Markdown list: north star, key results, inputs."""
+    star = north_star(kpis)
+    if star is None:
+        return ["No north-star metric is designated (meta `is_north_star: true`)."]
+
+    def item(kpi: Kpi, depth: int) -> list[str]:
+        line = f"{'  ' * depth}- **{kpi.label}** (`{kpi.name}`, {kpi.meta.get('unit')})"
+        children = [other for other in kpis if other.meta.get(PARENT_KEY) == kpi.name]
+        nested = [row for child in children if depth < 2 for row in item(child, depth + 1)]
+        return [line, *nested]
+
+    return item(star, 0)
+
+
 def render_kpis_page(manifest: dict[str, Any]) -> str:
     """docs/kpis.md: the KPI registry table, then the building blocks."""
+    kpis = kpi_registry(manifest)
     lines = [
         "# KPI registry",
         "",
@@ -185,11 +248,20 @@ def render_kpis_page(manifest: dict[str, Any]) -> str:
         "the `{% docs kpi_... %}` formula blocks beside the marts. Do not edit by hand.",
         "Query any metric with `mf query --metrics <name> --group-by metric_time__month`.",
         "",
-        "| Metric | Label | Domain | Type | Tier | Owner | Review | Unit | Target | Warning "
-        "| Critical | Direction | Definition | Formula |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "## Metric tree",
+        "",
+        "The north star (meta `is_north_star: true`), its key results (meta `parent`: the",
+        "north star) and their inputs (meta `parent`: a key result).",
+        "",
+        *render_metric_tree(kpis),
+        "",
+        "## Registry",
+        "",
+        "| Metric | Label | Domain | Type | Tier | Owner | Review | Collected | Parent | Unit "
+        "| Target | Warning | Critical | Direction | Definition | Formula |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for kpi in kpi_registry(manifest):
+    for kpi in kpis:
         meta = kpi.meta
         cells = [
             f"`{kpi.name}`",
@@ -199,6 +271,8 @@ def render_kpis_page(manifest: dict[str, Any]) -> str:
             meta.get("tier"),
             meta.get("owner"),
             meta.get("review_frequency"),
+            meta.get("collection_frequency"),
+            "north star" if meta.get(NORTH_STAR_KEY) is True else f"`{meta.get(PARENT_KEY)}`",
             meta.get("unit"),
             meta.get("target"),
             meta.get("warning_threshold"),
@@ -243,6 +317,34 @@ class MetricTable:
     schema: str
     table: str
     metrics: tuple[str, ...]
+    trailing_window: TrailingWindow | None = None
+
+
+@dataclass(frozen=True)
+class TrailingWindow:
+    """Keep only the rows whose `column` (a time column of the saved query) lies within
+    `length` (e.g. '24 hours', '90 days') of its latest value among the rows kept."""
+
+    column: str
+    length: str
+
+
+TRAILING_WINDOW_KEY = "trailing_window"
+WINDOW_LENGTH = re.compile(r"^\d+ (minute|hour|day)s?$")
+
+
+def _trailing_window(saved_query: dict[str, Any]) -> TrailingWindow | None:
+    """The saved query's `config.meta.trailing_window` ({column, length}), validated."""
+    window = (saved_query.get("config") or {}).get("meta", {}).get(TRAILING_WINDOW_KEY)
+    if window is None:
+        return None
+    column, length = str(window.get("column", "")), str(window.get("length", ""))
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", column) or not WINDOW_LENGTH.match(length):
+        raise ValueError(
+            f"saved query {saved_query['name']}: trailing_window needs a column name and a "
+            f"length like '24 hours' or '90 days', got {window!r}"
+        )
+    return TrailingWindow(column, length)
 
 
 def metric_tables(manifest: dict[str, Any]) -> list[MetricTable]:
@@ -257,6 +359,7 @@ def metric_tables(manifest: dict[str, Any]) -> list[MetricTable]:
                 schema=config.get("schema_name") or "metrics",
                 table=config.get("alias") or saved_query["name"],
                 metrics=tuple(saved_query["query_params"]["metrics"]),
+                trailing_window=_trailing_window(saved_query),
             )
         )
     return tables
@@ -264,12 +367,19 @@ def metric_tables(manifest: dict[str, Any]) -> list[MetricTable]:
 
 def create_table_sql(table: MetricTable, query_sql: str) -> str:
     """CREATE TABLE AS over MetricFlow's SQL, without the rows where every metric is null
-    (offset and cumulative windows reach past the data by their window length)."""
+    (offset and cumulative windows reach past the data by their window length) and, for a
+    saved query with a trailing window, without the rows older than the window before the
+    latest remaining row (a window relative to the data, not to the clock)."""
     any_metric = " or ".join(f"{metric} is not null" for metric in table.metrics)
+    rows = f"select * from (\n{query_sql.strip().rstrip(';')}\n) as saved_query\nwhere {any_metric}"
+    if table.trailing_window is None:
+        return f"create table {table.schema}.{table.table} as\n{rows}"
+    column, length = table.trailing_window.column, table.trailing_window.length
     return (
         f"create table {table.schema}.{table.table} as\n"
-        f"select * from (\n{query_sql.strip().rstrip(';')}\n) as saved_query\n"
-        f"where {any_metric}"
+        f"with saved_query_rows as (\n{rows}\n)\n"
+        "select * from saved_query_rows\n"
+        f"where {column} > (select max({column}) from saved_query_rows) - interval '{length}'"
     )
 
 

@@ -33,6 +33,8 @@ NATURAL_KEYS = {
     "api_requests": ("request_id",),
     "health_checks": ("check_id",),
     "system_metrics": ("host", "metric_name", "sampled_at"),
+    "scaling_events": ("event_id",),
+    "manual_metrics": ("metric_name", "period_start"),
 }
 MAIN_TIME = {
     "customers": "signed_up_at",
@@ -44,6 +46,7 @@ MAIN_TIME = {
     "api_requests": "requested_at",
     "health_checks": "checked_at",
     "system_metrics": "sampled_at",
+    "scaling_events": "triggered_at",
 }
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?(Z|[+-]\d{2}:\d{2})$")
 END_OF_HISTORY = "timestamp '2025-07-01 00:00:00'"

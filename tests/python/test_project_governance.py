@@ -1,7 +1,9 @@
-"""House rules every model must keep: documented, keyed, and browsable in dbt docs."""
+"""House rules every model must keep: documented, keyed, and browsable in dbt docs; and
+every KPI governed (registry fields, metric tree)."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import duckdb
@@ -9,6 +11,7 @@ import pytest
 
 from opsmetrics import PROJECT_DIR
 from opsmetrics.dbt_invoke import run_dbt
+from opsmetrics.semantic import kpi_registry, registry_problems
 
 # Base models mirror raw rows (exact duplicates included): no key by design.
 KEYLESS_PREFIXES = ("base_",)
@@ -70,3 +73,38 @@ def test_dbt_docs_generate_works(tiny_warehouse):
     run_dbt(["docs", "generate"])
     catalog = json.loads((PROJECT_DIR / "target" / "catalog.json").read_text())
     assert any(key.endswith("fct_staging_reconciliation") for key in catalog["nodes"])
+
+
+def test_every_kpi_is_governed_and_sits_in_the_metric_tree(manifest):
+    """owner, tier, direction, target, thresholds, review cadence, collection frequency and
+    a parent (all but the one north star): registry_problems finds none missing."""
+    assert registry_problems(manifest) == []
+    stars = [kpi.name for kpi in kpi_registry(manifest) if kpi.meta.get("is_north_star")]
+    assert len(stars) == 1
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "owner",
+        "tier",
+        "direction",
+        "target",
+        "warning_threshold",
+        "critical_threshold",
+        "review_frequency",
+        "collection_frequency",
+        "parent",
+    ],
+)
+def test_governance_fails_when_a_kpi_lacks_a_field(manifest, field):
+    spoiled = copy.deepcopy(manifest)
+    spoiled["metrics"]["metric.opsmetrics.error_rate"]["config"]["meta"].pop(field)
+    assert any(problem.startswith("error_rate: missing") for problem in registry_problems(spoiled))
+    assert field in " ".join(registry_problems(spoiled))
+
+
+def test_governance_fails_without_exactly_one_north_star(manifest):
+    spoiled = copy.deepcopy(manifest)
+    spoiled["metrics"]["metric.opsmetrics.arr"]["config"]["meta"].pop("is_north_star")
+    assert "metric tree: 0 north stars (none), need one" in registry_problems(spoiled)

@@ -95,6 +95,12 @@ aggregated as (
         max(metric_value) filter (where metric_name = 'queue_depth') as max_queue_depth,
         max(metric_value) filter (where metric_name = 'active_connections')
             as max_active_connections,
+        count(case when metric_name = 'queue_depth' then 1 end) as queue_depth_samples,
+        avg(case when metric_name = 'queue_depth' then metric_value end) as avg_queue_depth,
+        count(case when metric_name = 'active_connections' then 1 end)
+            as active_connections_samples,
+        avg(case when metric_name = 'active_connections' then metric_value end)
+            as avg_active_connections,
         cast(hour_start as date) as hour_date,
         hour_start,
         max(_loaded_at) as last_loaded_at

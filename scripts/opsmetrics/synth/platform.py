@@ -309,3 +309,112 @@ def system_metrics_table(ctx: Context, incidents: Incidents) -> TableBuild:
         ),
     ]
     return build
+
+
+SCALE_UP_TARGET_SECONDS = 30
+"""The auto-scaling response target: new capacity serving within 30 s of the trigger."""
+SLOW_SCALE_UP_SHARE = 0.03
+UP, DOWN = 0, 1
+
+
+@dataclass(frozen=True)
+class ScalingEvents:
+    """Auto-scaling actions in trigger order: service, direction (UP/DOWN), instances
+    before and after, trigger and capacity-ready times (µs), and the planted slow
+    scale-ups (responding after more than SCALE_UP_TARGET_SECONDS)."""
+
+    service: np.ndarray
+    direction: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    triggered: np.ndarray
+    ready: np.ndarray
+    is_slow: np.ndarray
+
+
+def make_scaling_events(ctx: Context, incidents: Incidents) -> ScalingEvents:
+    """Scale-ups at each weekday's traffic ramp and at the start of every error burst and
+    latency spike, each followed by a scale-down once the load is gone. Scale-ups respond
+    in 3-28 s, except a planted few (at least two, one incident-triggered) taking 1-10 min."""
+    rng = ctx.rng("scaling_events")
+    n_services = len(SERVICES)
+    baseline = np.array([k + 1 for k in ctx.scale.hosts_per_service])
+    days = np.arange(ctx.days)
+    weekdays = days[((days + 3) % 7) < 5]
+    peak_service = np.tile(np.arange(n_services), len(weekdays))
+    peak_day = np.repeat(weekdays, n_services)
+    peak_up = ctx.start_us + peak_day * DAY + 9 * HOUR + rng.integers(0, 2 * HOUR, len(peak_day))
+    peak_down = ctx.start_us + peak_day * DAY + 20 * HOUR + rng.integers(0, 2 * HOUR, len(peak_day))
+    peak_extra = rng.integers(1, 3, len(peak_day))
+    busy = (incidents.kind == ERROR_BURST) | (incidents.kind == LATENCY_SPIKE)
+    incident_service = incidents.service[busy]
+    incident_up = incidents.start[busy] + rng.integers(MINUTE, 5 * MINUTE, busy.sum())
+    incident_down = incidents.end[busy] + rng.integers(5 * MINUTE, 20 * MINUTE, busy.sum())
+    incident_extra = np.full(busy.sum(), 2)
+    service = np.concatenate([peak_service, peak_service, incident_service, incident_service])
+    extra = np.concatenate([peak_extra, peak_extra, incident_extra, incident_extra])
+    n_peak, n_incident = len(peak_day), int(busy.sum())
+    direction = np.repeat([UP, DOWN, UP, DOWN], [n_peak, n_peak, n_incident, n_incident])
+    triggered = np.concatenate([peak_up, peak_down, incident_up, incident_down])
+    base = baseline[service]
+    before = np.where(direction == UP, base, base + extra)
+    after = np.where(direction == UP, base + extra, base)
+    seconds = np.clip(rng.lognormal(np.log(12), 0.4, len(service)), 3, 28)
+    seconds = np.where(direction == UP, seconds, rng.uniform(5, 60, len(service)))
+    ups = np.flatnonzero(direction == UP)
+    incident_ups = ups[ups >= 2 * n_peak]
+    slow = rng.choice(ups, max(2, round(SLOW_SCALE_UP_SHARE * len(ups))), replace=False)
+    if len(incident_ups) and not np.isin(slow, incident_ups).any():
+        slow[0] = rng.choice(incident_ups)
+    is_slow = np.zeros(len(service), dtype=bool)
+    is_slow[slow] = True
+    seconds[is_slow] = rng.uniform(60, 600, is_slow.sum())
+    ready = triggered + (seconds * SECOND).astype(np.int64)
+    keep = ready < ctx.end_us - 5 * MINUTE
+    order = np.argsort(triggered[keep], kind="stable")
+    return ScalingEvents(
+        *(values[keep][order] for values in (service, direction, before, after, triggered, ready)),
+        is_slow[keep][order],
+    )
+
+
+def slow_scale_up_ids(events: ScalingEvents) -> list[str]:
+    """event_id of every planted slow scale-up (ids number the events in trigger order)."""
+    return [f"sce_{i:08d}" for i in np.flatnonzero(events.is_slow) + 1]
+
+
+def scaling_events_table(ctx: Context, events: ScalingEvents) -> TableBuild:
+    rng = ctx.rng("scaling_events/table")
+    n = len(events.triggered)
+    fractional = rng.random(n) < 0.5
+    build = TableBuild(
+        name="scaling_events",
+        base={
+            "_id": np.arange(1, n + 1),
+            "_service": events.service,
+            "_direction": events.direction,
+            "_before": events.before,
+            "_after": events.after,
+            "_ts": floor_to_precision(events.triggered, fractional),
+            "_t_ready": floor_to_precision(events.ready, fractional),
+            "_loaded": loaded_after(rng, events.ready, ctx.end_us, 5),
+            "_off": server_offsets(rng, n),
+            "_frac": fractional,
+        },
+        columns={
+            "event_id": "printf('sce_%08d', _id)",
+            "service": lookup_sql(SERVICES, "_service"),
+            "direction": lookup_sql(("up", "down"), "_direction"),
+            "instances_before": "_before",
+            "instances_after": "_after",
+            "triggered_at": iso_sql("_ts"),
+            "capacity_ready_at": iso_sql("_t_ready"),
+        },
+        key=("event_id",),
+        main="triggered_at",
+    )
+    build.defects = [
+        *standard_defects(build, ctx, nullable=()),
+        Defect("out_of_range_value", (("instances_after", "-1 - $expr"),)),
+    ]
+    return build

@@ -1,0 +1,1 @@
+{{ opsmetrics.quarantine_union([('manual_metrics', 'base_manual__manual_metrics')]) }}
