@@ -21,6 +21,9 @@
                          'response_time_ms', 'requested_at_text'],
         'health_checks': ['service', 'response_time_ms', 'is_up', 'checked_at_text'],
         'system_metrics': ['service', 'metric_value', 'sampled_at_text'],
+        'scaling_events': ['service', 'direction', 'instances_before', 'instances_after',
+                           'triggered_at_text', 'capacity_ready_at_text'],
+        'manual_metrics': ['unit', 'source', 'entered_by', 'value', 'period_end_text'],
     } -%}
     {%- if raw_table not in columns -%}
         {{ exceptions.raise_compiler_error("tie_break_columns: unknown raw table " ~ raw_table) }}

@@ -40,7 +40,9 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['metric_name', 'period_start_text']) }}
+        {{ opsmetrics.duplicate_rank(
+            ['metric_name', 'period_start_text'], 'manual_metrics'
+        ) }}
             as duplicate_rank
     from typed
 
@@ -60,6 +62,7 @@ rules_checked as (
             when
                 deduplicated.period_start_date is null or deduplicated.period_end_date is null
                 then 'unparseable_timestamp'
+            when {{ opsmetrics.is_non_finite('deduplicated.value') }} then 'non_finite_number'
             when {{ opsmetrics.is_after_load('deduplicated.period_start_date') }}
                 then 'future_timestamp'
             when

@@ -29,7 +29,7 @@ deduplicated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(['event_id']) }} as duplicate_rank
+        {{ opsmetrics.duplicate_rank(['event_id'], 'scaling_events') }} as duplicate_rank
     from typed
 
 ),
