@@ -67,12 +67,12 @@ def _raw_expectations(table: str, staged_where: str | None) -> list[Expectation]
 
 
 def quarantine_thresholds(path: Path = DBT_PROJECT_PATH) -> tuple[float, int]:
-    """(error share in percent, fewest kept rows a delivery needs to be judged): the
-    dbt vars quarantine_error_pct and quarantine_min_delivery_rows, written once in
+    """(error share in percent, fewest kept rows a table or delivery needs to be judged): the
+    dbt vars quarantine_error_pct and quarantine_min_rows, written once in
     dbt_project.yml and read here so GX and dbt's quarantined_share test agree."""
     project_vars = yaml.safe_load(path.read_text())["vars"]
     return float(project_vars["quarantine_error_pct"]), int(
-        project_vars["quarantine_min_delivery_rows"]
+        project_vars["quarantine_min_rows"]
     )
 
 
@@ -88,6 +88,7 @@ def _quarantined_share(source: str, table: str) -> Expectation:
             select 'overall' as scope, cast(null as date) as delivery_date,
                 count(*) as kept_rows, {own_fault} as quarantined_rows
             from {base} where duplicate_rank = 1
+            having count(*) >= {min_rows}
             union all
             select 'delivery' as scope, cast(_loaded_at as date) as delivery_date,
                 count(*) as kept_rows, {own_fault} as quarantined_rows
@@ -101,7 +102,7 @@ def _quarantined_share(source: str, table: str) -> Expectation:
     return _unexpected_rows(
         query,
         f"quarantined share: at most {error_pct:g} % of {base}'s kept rows, overall "
-        f"and per delivery of at least {min_rows} rows",
+        f"and per delivery, each of at least {min_rows} rows",
     )
 
 

@@ -27,7 +27,8 @@ TIE_COLUMNS = {
     "customers": "company_name", "users": "created_at", "subscriptions": "plan_id",
     "transactions": "type", "fx_rates": "rate_to_usd", "acquisition_costs": "currency",
     "events": "anonymous_id", "survey_responses": "survey_type", "api_requests": "service",
-    "health_checks": "service", "system_metrics": "service",
+    "health_checks": "service", "system_metrics": "service", "scaling_events": "service",
+    "manual_metrics": "unit",
 }  # fmt: skip
 """The column a tied copy changes: one of staging's tie-break columns
 (macros/tie_break_columns.sql) after which only equal columns come first, never hashed

@@ -1,8 +1,8 @@
 {#- Warns when more than warn_pct percent of a base model's kept rows (duplicate_rank 1)
     are quarantined, errors above error_pct; judged over the whole table and for each
-    delivery (UTC day of _loaded_at) holding at least min_delivery_rows kept rows.
+    delivery (UTC day of _loaded_at), each scope only with at least min_rows kept rows.
     Thresholds default to the vars quarantine_warn_pct, quarantine_error_pct and
-    quarantine_min_delivery_rows; a table can pass its own. The test's result is the
+    quarantine_min_rows; a table can pass its own. The test's result is the
     worst breach (1 = above warn, 2 = above error), not a row count: each returned row
     is one scope (overall or a delivery) above warn_pct. Rows quarantined only because
     their parent was (parent_quarantined) count at the parent's table, not here: a few
@@ -11,7 +11,7 @@
     model,
     warn_pct=var('quarantine_warn_pct'),
     error_pct=var('quarantine_error_pct'),
-    min_delivery_rows=var('quarantine_min_delivery_rows')
+    min_rows=var('quarantine_min_rows')
 ) %}
 
 {{ config(fail_calc='coalesce(max(breach_level), 0)', warn_if='>= 1', error_if='>= 2') }}
@@ -38,6 +38,7 @@ scopes as (
         count(*) as kept_rows,
         count(quarantine_reason) as quarantined_rows
     from kept
+    having count(*) >= {{ min_rows }}
     union all
     select
         'delivery' as scope,
@@ -48,7 +49,7 @@ scopes as (
     {#- Rows without _loaded_at belong to no delivery; they count overall. #}
     where delivery_date is not null
     group by delivery_date
-    having count(*) >= {{ min_delivery_rows }}
+    having count(*) >= {{ min_rows }}
 
 ),
 
