@@ -79,9 +79,13 @@ def _warehouse_schema(schema: str, warehouse: str) -> str:
     return DEFAULT_SCHEMA[warehouse] if schema == "<default>" else schema
 
 
+NON_FINITE_JSON = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
 def _json_value(value: Any) -> Any:
     """A parsed JSON value with warehouse spelling removed: numbers as float, naive
-    timestamps with a space."""
+    timestamps with a space, non-finite doubles as floats (DuckDB writes them bare,
+    Postgres as the strings "NaN", "Infinity", "-Infinity")."""
     if isinstance(value, dict):
         return {key: _json_value(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -90,6 +94,8 @@ def _json_value(value: Any) -> Any:
         return value
     if isinstance(value, int | float):
         return float(value)
+    if value in NON_FINITE_JSON:
+        return NON_FINITE_JSON[value]
     match = NAIVE_TIMESTAMP.match(value)
     return f"{match.group(1)} {match.group(2)}" if match else value
 
@@ -114,8 +120,10 @@ def _sort_part(value: Any) -> tuple:
         return (0, "")
     if isinstance(value, bool):
         return (1, str(value))
+    if isinstance(value, float) and math.isnan(value):
+        return (2, math.inf, 1)  # NaN compares with nothing: sort it after +Infinity
     if isinstance(value, int | float):
-        return (2, float(f"{value:.9g}"))
+        return (2, float(f"{value:.9g}"), 0)
     if isinstance(value, dt.date):
         return (3, value.isoformat())
     if isinstance(value, dict | list):
