@@ -1,9 +1,10 @@
 """Manually collected numbers: a market-size and an addressable-accounts estimate per
 quarter, as an analyst enters them a few days into each quarter.
 
-The quarters run from six before the history starts to the last one already begun; the
-six earlier quarters carry the planted bad entries (unknown metric name, negative value,
-an overlapping period, ...), so the quarters the KPIs read stay clean.
+The quarters run from eight before the history starts to the last one already begun; the
+eight earlier quarters carry the planted bad entries (unknown metric name, negative value,
+an overlapping period, ...; eight leave room for every class beside the duplicates), so the
+quarters the KPIs read stay clean.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ METRICS = (
 )
 SOURCES = ("Analyst report", "Industry survey")
 ENTERED_BY = ("finance-analyst", "strategy-team")
-QUARTERS_BEFORE_HISTORY = 6
+QUARTERS_BEFORE_HISTORY = 8
 
 
 def _quarter_start(day: date) -> date:
