@@ -59,6 +59,7 @@ rules_checked as (
                 or deduplicated.value is null or deduplicated.period_start_text is null
                 or deduplicated.period_end_text is null
                 then 'null_required_field'
+            when deduplicated._loaded_at is null then 'missing_loaded_at'
             when
                 deduplicated.period_start_date is null or deduplicated.period_end_date is null
                 then 'unparseable_timestamp'

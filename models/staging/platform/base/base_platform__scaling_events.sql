@@ -44,6 +44,7 @@ validated as (
                 or instances_before is null or instances_after is null
                 or triggered_at_text is null or capacity_ready_at_text is null
                 then 'null_required_field'
+            when _loaded_at is null then 'missing_loaded_at'
             when
                 triggered_at is null or capacity_ready_at is null
                 then 'unparseable_timestamp'
