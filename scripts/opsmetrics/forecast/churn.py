@@ -118,10 +118,10 @@ def build_features(
     frame["subscriptions"] = frame["paying_subscription_count"].fillna(0.0)
     frame["tenure_months"] = by_customer.cumcount().astype(float)
     frame["log_events"] = np.log1p(frame["events"])
-    earlier = (
-        by_customer["events"].shift(1).fillna(0.0) + by_customer["events"].shift(2).fillna(0.0)
-    ) / 2
-    frame["usage_trend"] = frame["log_events"] - np.log1p(earlier)
+    earlier = pd.concat(
+        [by_customer["events"].shift(1), by_customer["events"].shift(2)], axis=1
+    ).mean(axis=1)
+    frame["usage_trend"] = (frame["log_events"] - np.log1p(earlier)).fillna(0.0)
     frame["failed_payments_3m"] = _rolling_sum(frame, frame["failed_payments"], 3)
     for survey in ("nps", "csat"):
         last = frame.groupby("customer_id", sort=False)[f"{survey}_score"].ffill()

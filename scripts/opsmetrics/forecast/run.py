@@ -258,7 +258,12 @@ def crossing_rows(
 
 def latest_day(warehouse: Warehouse) -> date:
     """The warehouse's last day of data (the revenue calendar's last day)."""
-    frame = warehouse.query(LATEST_DAY_SQL)
+    try:
+        frame = warehouse.query(LATEST_DAY_SQL)
+    except WarehouseError as error:
+        raise ForecastError(
+            f"cannot read marts.fct_mrr_daily ({error}): load data and run dbt build first"
+        ) from error
     latest = frame["latest"].iloc[0] if len(frame) else None
     if latest is None or pd.isna(latest):
         raise ForecastError("the warehouse holds no data (marts.fct_mrr_daily is empty)")
