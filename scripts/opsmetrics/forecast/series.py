@@ -24,7 +24,7 @@ MIN_MONTHLY_HISTORY = 12
 """Twelve complete months for a monthly series."""
 WEEK = 7
 
-QUEUE_DEPTH_THRESHOLDS = {"warning": 250.0, "critical": 400.0}
+QUEUE_DEPTH_THRESHOLDS = {"warning": 100.0, "critical": 250.0}
 """queue_depth is not a KPI (no registry meta): its capacity thresholds live here, set
 from the generated platform's busy-episode peaks (docs/decisions.md)."""
 

@@ -154,3 +154,14 @@ def test_forecast_on_postgres_matches_the_configured_series(
     run_forecast(target="postgres")
     assert len(query("select * from forecasts.metric_forecasts")) == count
     assert run.churn is not None and len(query("select * from forecasts.customer_churn_risk"))
+
+
+def test_demo_forecast_step_prints_the_headlines(
+    tiny_warehouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from opsmetrics.demo import forecast_step
+
+    assert forecast_step() == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "MRR at 2025-07-31" in printed and "95 %" in printed
+    assert "threshold crossing" in printed
