@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from opsmetrics.forecast import churn, models
-from opsmetrics.forecast.run import effective_horizon, latest_day, read_slices
+from opsmetrics.forecast.run import latest_day, read_slices
 from opsmetrics.forecast.series import MONTH, SERIES, SeriesSpec, last_complete_month, prepare
 from opsmetrics.forecast.warehouse import connect
 
@@ -101,9 +101,7 @@ def _score_all(
 ) -> list[dict]:
     rows = []
     for spec, by_value in slices:
-        horizon = effective_horizon(spec, None)
-        if spec.month_ends:
-            horizon = spec.horizon
+        horizon = spec.horizon
         for value, frame in by_value.items():
             series = prepare(frame, spec, latest)
             label = f"{spec.metric} ({spec.slice_name}, {spec.grain})"

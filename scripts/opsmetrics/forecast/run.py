@@ -113,7 +113,7 @@ def forecast_slice(
     y = series.to_numpy(dtype=float)
     steps = list(range(1, horizon + 1))
     if spec.month_ends:
-        steps = month_end_steps(series.index[-1].date(), spec.month_ends)
+        steps = month_end_steps(series.index[-1].date(), horizon)
         horizon = steps[-1]
     holdout = min(horizon if spec.grain == MONTH else min(horizon, 28), len(y) // 4)
     choice = models.choose(y, holdout, spec.period)

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import numpy as np
 import pandas as pd
 
 DAY, MONTH = "day", "month"
@@ -36,7 +35,8 @@ class SeriesSpec:
     `sql` returns (slice_value, period_date, value) rows; `fill` says what a missing day
     means ('zero': nothing happened; 'interpolate': not measured). `thresholds` is
     'registry' (the KPI's warning/critical meta), 'own' (QUEUE_DEPTH_THRESHOLDS) or None.
-    `month_ends` writes only the month-end rows of a daily forecast (month-end MRR).
+    `month_ends` writes only the month-end rows of a daily forecast (month-end MRR): those
+    within the horizon, at least the first.
     """
 
     metric: str
@@ -48,7 +48,7 @@ class SeriesSpec:
     floor: float | None = 0.0
     ceiling: float | None = None
     thresholds: str | None = None
-    month_ends: int = 0
+    month_ends: bool = False
 
     @property
     def period(self) -> int:
@@ -87,7 +87,7 @@ SERIES: tuple[SeriesSpec, ...] = (
         "select 'all' as slice_value, mrr_date as period_date, "
         "cast(mrr_amount as double precision) as value from marts.fct_mrr_daily",
         thresholds="registry",
-        month_ends=3,
+        month_ends=True,
     ),
     SeriesSpec(
         "mrr",
@@ -183,7 +183,7 @@ def last_complete_month(as_of: date) -> date:
 def prepare(rows: pd.DataFrame, spec: SeriesSpec, as_of: date) -> pd.Series:
     """One slice's values on a regular calendar ending at `as_of` (or, monthly, at its last
     complete month), from its first observation; missing periods filled per `spec.fill`
-    (interpolated gaps are reported as observed=False by `observed_count`)."""
+    (`observed_count` counts the periods really measured)."""
     values = rows.set_index(pd.to_datetime(rows["period_date"]))["value"].astype(float)
     values = values[values.index <= pd.Timestamp(as_of)].sort_index()
     values = values[~values.index.duplicated(keep="last")].dropna()
@@ -213,16 +213,13 @@ def future_dates(spec: SeriesSpec, last: pd.Timestamp, horizon: int) -> list[dat
     return [(last + pd.Timedelta(days=step)).date() for step in range(1, horizon + 1)]
 
 
-def month_end_steps(last: date, count: int) -> list[int]:
-    """The horizon days (1-based) of the next `count` month ends after `last`."""
+def month_end_steps(last: date, horizon: int) -> list[int]:
+    """The horizon days (1-based) of the month ends within `horizon` days after `last`
+    (at least the first one, even beyond the horizon)."""
     steps, month = [], pd.Timestamp(month_start(last))
-    while len(steps) < count:
+    while not steps or steps[-1] < horizon:
         month_end = month + pd.offsets.MonthEnd(0)
         if month_end.date() > last:
             steps.append((month_end.date() - last).days)
         month += pd.DateOffset(months=1)
-    return steps
-
-
-def has_gaps(series: pd.Series) -> bool:
-    return bool(np.isnan(series.to_numpy()).any())
+    return [step for step in steps if step <= horizon] or steps[:1]

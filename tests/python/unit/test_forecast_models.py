@@ -157,9 +157,10 @@ def test_threshold_crossing_band_brackets_the_point_crossing() -> None:
     assert beyond["crossing_date"] is None and beyond["crossing_date_earliest"] is None
 
 
-def test_month_end_steps_are_the_next_month_ends() -> None:
-    assert month_end_steps(date(2025, 6, 30), 3) == [31, 62, 92]
-    assert month_end_steps(date(2025, 6, 15), 2) == [15, 46]
+def test_month_end_steps_are_the_month_ends_within_the_horizon() -> None:
+    assert month_end_steps(date(2025, 6, 30), 92) == [31, 62, 92]
+    assert month_end_steps(date(2025, 6, 15), 50) == [15, 46]
+    assert month_end_steps(date(2025, 6, 15), 10) == [15]
 
 
 def test_unknown_metric_and_bad_as_of_are_clear_errors() -> None:
