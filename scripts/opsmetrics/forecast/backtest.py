@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -155,9 +156,11 @@ def _time_forecast_run() -> dict[str, float]:
     return {"wall_seconds": round(wall, 1), "peak_rss_mib": round(peak_mib)}
 
 
-def bench_forecast(scale: str = "medium", origins: int = 4) -> list[str]:
-    """Run the backtests and one timed forecast run; record the section; return a summary."""
-    from opsmetrics.bench import _result, record
+def bench_forecast(scale: str = "medium", origins: int = 4, doc: Path | None = None) -> list[str]:
+    """Run the backtests and one timed forecast run on the warehouse at
+    OPSMETRICS_DUCKDB_PATH (built at `scale`); record the section in `doc` (default
+    docs/benchmarks.md); return a short summary."""
+    from opsmetrics.bench import BENCHMARKS_DOC, _result, record
 
     timing = _time_forecast_run()
     scores = backtest_series(count=origins)
@@ -172,7 +175,7 @@ def bench_forecast(scale: str = "medium", origins: int = 4) -> list[str]:
         churn=[month.__dict__ for month in months],
         origins=origins,
     )
-    record(result)
+    record(result, doc or BENCHMARKS_DOC)
     lines = [
         f"forecast {scale}: one full run {timing['wall_seconds']} s, "
         f"peak RSS {timing['peak_rss_mib']} MiB"

@@ -304,10 +304,14 @@ class BacktestMonth:
 
 def backtest(features: pd.DataFrame, months: list[date]) -> list[BacktestMonth]:
     """Time-split backtest: for each month T, train before T, score T, compare with the
-    baseline 'contracted last month' on the same customers."""
+    baseline 'contracted last month' on the same customers. Months with too little
+    history before them to train are left out."""
     results = []
     for month in months:
-        _, scored = score_month(features, month)
+        try:
+            _, scored = score_month(features, month)
+        except ChurnError:
+            continue
         scored = scored[scored["churned_next_month"].notna()]
         labels = scored["churned_next_month"].to_numpy(dtype=float)
         model_scores = scored["churn_probability"].to_numpy(dtype=float)

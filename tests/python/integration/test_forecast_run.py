@@ -165,3 +165,18 @@ def test_demo_forecast_step_prints_the_headlines(
     printed = " ".join(capsys.readouterr().out.split())
     assert "MRR at 2025-07-31" in printed and "95 %" in printed
     assert "threshold crossing" in printed
+
+
+def test_bench_forecast_records_accuracy_for_both_models(
+    tiny_warehouse: Path, tmp_path: Path
+) -> None:
+    from opsmetrics.forecast.backtest import bench_forecast
+
+    doc = tmp_path / "benchmarks.md"
+    lines = bench_forecast(scale="tiny", origins=2, doc=doc)
+    text = doc.read_text()
+    assert "## forecast, scale tiny" in text
+    for model in ("| ets |", "| seasonal_naive |", "| chosen |"):
+        assert model in text
+    assert "95 % coverage" in text and "baseline AUC" in text
+    assert lines[0].startswith("forecast tiny: one full run")
