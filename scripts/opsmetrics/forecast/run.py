@@ -15,6 +15,7 @@ import pandas as pd
 
 from opsmetrics.forecast import churn, models
 from opsmetrics.forecast.series import (
+    CAPACITY_METRICS,
     MONTH,
     QUEUE_DEPTH_THRESHOLDS,
     SERIES,
@@ -379,17 +380,18 @@ def headlines(run: ForecastRun) -> list[str]:
         )
     crossed = run.crossings
     if len(crossed):
-        crossed = crossed[crossed["crossing_date"].notna()].sort_values("crossing_date")
+        capacity = crossed["metric"].isin(CAPACITY_METRICS) & crossed["crossing_date"].notna()
+        crossed = crossed[capacity].sort_values("crossing_date")
     if len(crossed):
         first = crossed.iloc[0]
         lines.append(
-            f"first threshold crossing: {first['metric']} {first['slice_value']} reaches its "
-            f"{first['threshold_kind']} threshold {first['threshold_value']:g} around "
+            f"first capacity threshold crossing: {first['metric']} {first['slice_value']} "
+            f"reaches its {first['threshold_kind']} threshold {first['threshold_value']:g} around "
             f"{first['crossing_date']} (95 %: {_when(first['crossing_date_earliest'])} to "
             f"{_when(first['crossing_date_latest'])})"
         )
     else:
-        lines.append("no threshold crossing predicted within the horizons")
+        lines.append("no capacity threshold crossing predicted within the 90-day horizon")
     if run.churn is not None or run.churn_message:
         lines.append(f"churn risk: {run.churn_message}")
     return lines

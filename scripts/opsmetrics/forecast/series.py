@@ -167,7 +167,7 @@ SERIES: tuple[SeriesSpec, ...] = (
         thresholds="own",
     ),
 )
-METRICS = tuple(dict.fromkeys(spec.metric for spec in SERIES))
+CAPACITY_METRICS = ("cpu_utilization", "memory_utilization", "queue_depth")
 
 
 def month_start(day: date) -> date:
