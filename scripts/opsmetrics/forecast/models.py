@@ -108,17 +108,20 @@ def fit_ets(y: np.ndarray, horizon: int, period: int | None) -> Prediction:
     endog is a pandas Series: statsmodels 0.15 labels ETS predictions by its index."""
     if _is_constant(y):
         return _flat(ETS, y[-1], horizon)
-    model = ETSModel(
-        pd.Series(np.asarray(y, dtype=float)),
-        error="add",
-        trend="add",
-        seasonal="add" if period else None,
-        seasonal_periods=period,
-        initialization_method="heuristic",
-    )
+    # The heuristic needs 10 observations (and two seasons); shorter series, the monthly
+    # ones' holdout fits, estimate the few initial states instead.
+    heuristic = len(y) >= max(10, 2 * (period or 1) + 10)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
+            model = ETSModel(
+                pd.Series(np.asarray(y, dtype=float)),
+                error="add",
+                trend="add",
+                seasonal="add" if period else None,
+                seasonal_periods=period,
+                initialization_method="heuristic" if heuristic else "estimated",
+            )
             fitted = model.fit(disp=False, maxiter=200)
             prediction = fitted.get_prediction(start=len(y), end=len(y) + horizon - 1)
             frames = {level: prediction.summary_frame(alpha=1 - level / 100) for level in LEVELS}

@@ -180,3 +180,12 @@ def test_accuracy_measures_on_hand_computed_values() -> None:
     band = models.Prediction("x", point, point - 1, point + 1, point - 3, point + 4)
     assert models.coverage(actual, band, 80) == pytest.approx(100 / 3)
     assert models.coverage(actual, band, 95) == pytest.approx(200 / 3)
+
+
+def test_short_monthly_series_fits_with_estimated_initial_states() -> None:
+    months = np.array([10.0, 12.0, 13.5, 15.0, 17.2, 18.9, 21.0, 22.4, 24.8])
+    prediction = models.fit(models.ETS, months, 3, 1)
+    assert_ordered(prediction)
+    assert prediction.point[0] > months[-1]
+    choice = models.choose(np.r_[months, 26.5, 28.0, 30.1], 3, 1)
+    assert np.isfinite(choice.mase[models.ETS])
