@@ -12,7 +12,7 @@ export OPSMETRICS_DUCKDB_PATH ?= warehouse/opsmetrics.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo generate load build docs docs-serve test lint format semantic-check kpis export-metrics quality test-postgres clean
+.PHONY: help venv demo generate load build docs docs-serve test lint format semantic-check kpis export-metrics quality test-postgres clean forecast
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ export-metrics: $(STAMP) ## Materialise every saved query into the warehouse's m
 
 test-postgres: $(STAMP) ## The Postgres suite on a throw-away server (or OPSMETRICS_PG_HOST's)
 	OPSMETRICS_REQUIRE_POSTGRES=1 scripts/ci/with_postgres.sh $(BIN)/pytest -m postgres
+
+forecast: $(STAMP) ## Forecast the KPIs, capacity crossings and churn risk into schema forecasts (TARGET)
+	$(BIN)/opsmetrics forecast --target $(TARGET)
 
 clean: ## Remove the warehouse, generated data and dbt artefacts
 	rm -rf warehouse data target logs

@@ -389,7 +389,14 @@ def _machine_line(result: dict) -> str:
     return "Machine: " + "; ".join(f"{k} {v}" for k, v in result["machine"].items()) + ".\n"
 
 
+def _forecast_section(result: dict) -> str:
+    from opsmetrics.forecast.backtest import render_section
+
+    return render_section(result)
+
+
 SECTIONS = {
+    "forecast": _forecast_section,
     "generate": _section,
     "quality": _section,
     "operations": _operations_section,

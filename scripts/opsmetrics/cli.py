@@ -203,6 +203,56 @@ def bench_build_command(scale: Scale = "medium", seed: Seed = 42, end_date: EndD
     )
 
 
+@app.command("forecast")
+def forecast_command(
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Train on data up to this day, YYYY-MM-DD (default: the last day)."),
+    ] = None,
+    horizon: Annotated[
+        int | None,
+        typer.Option(help="Days ahead for every daily series (default: each series' own)."),
+    ] = None,
+    target: Target = "duckdb",
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this metric (repeatable); churn_risk for the churn score."),
+    ] = None,
+) -> None:
+    """Forecast the KPIs (ETS vs seasonal naive, 80/95 % intervals), predict capacity
+    threshold crossings and score churn risk into the warehouse's `forecasts` schema.
+    A rerun for the same --as-of replaces that run's rows."""
+    from opsmetrics.forecast.run import ForecastError, headlines, parse_as_of, run_forecast
+
+    try:
+        run = run_forecast(parse_as_of(as_of), horizon, target, metric)
+    except ForecastError as error:
+        console.print(f"[red]forecast failed:[/red] {error}")
+        raise typer.Exit(2) from error
+    for line in headlines(run):
+        console.print(line)
+
+
+@bench_app.command("forecast")
+def bench_forecast_command(
+    scale: Scale = "medium",
+    origins: Annotated[int, typer.Option(help="Rolling origins (cut-off dates).")] = 4,
+) -> None:
+    """Rolling-origin backtest of every forecast series (MAPE, MASE, interval coverage, ETS
+    vs seasonal naive), the churn score's time-split backtest, and the time of one full
+    forecast run, on the warehouse (built at SCALE); records docs/benchmarks.md."""
+    from opsmetrics.forecast.backtest import bench_forecast
+    from opsmetrics.forecast.run import ForecastError
+
+    try:
+        lines = bench_forecast(scale=scale, origins=origins)
+    except ForecastError as error:
+        console.print(f"[red]bench forecast failed:[/red] {error}")
+        raise typer.Exit(2) from error
+    for line in lines:
+        console.print(line)
+
+
 def _print_counts(title: str, counts: dict[str, int]) -> None:
     table = Table(title=title)
     table.add_column("table")

@@ -40,7 +40,8 @@ def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
     console.rule("4/4 quality (Great Expectations)")
     quality = run_quality()
     print_report(quality, console)
-    return quality.exit_code
+    forecast_exit = forecast_step()
+    return quality.exit_code or forecast_exit
 
 
 def print_summary(warehouse: Path, dbt_summary: DbtSummary) -> None:
@@ -71,3 +72,19 @@ def print_summary(warehouse: Path, dbt_summary: DbtSummary) -> None:
         f"dbt: {dbt_summary.passed} passed, {dbt_summary.warned} warned, "
         f"{dbt_summary.failed + dbt_summary.errored} failed"
     )
+
+
+def forecast_step() -> int:
+    """Forecast every series and score churn (opsmetrics forecast); print the headlines:
+    next month-end MRR with its interval, the first capacity threshold crossing."""
+    from opsmetrics.forecast.run import ForecastError, headlines, run_forecast
+
+    console.rule("forecasts")
+    try:
+        run = run_forecast()
+    except ForecastError as error:
+        console.print(f"[red]forecast failed:[/red] {error}")
+        return 1
+    for line in headlines(run):
+        console.print(line)
+    return 0

@@ -66,6 +66,9 @@ SEATS = {"smb": (1, 3.0), "mid_market": (5, 15.0), "enterprise": (20, 80.0)}
 MAX_SEATS = 120
 """Keeps every clean charge under 1,000,000 USD (staging's "absurd amount" line)."""
 CHURN_BY_SEGMENT = np.array([1.3, 0.8, 0.5])
+STRAIN_STEPS = 3
+"""Steps (about months) after a downgrade or a failed payment during which churn is likelier."""
+STRAIN_CHURN_FACTOR = 3.0
 
 NONE, CANCEL, UPGRADE, DOWNGRADE, LATE_RECOVER, LATE_CANCEL, PAUSE = range(7)
 REACTIVATE_SAME, REACTIVATE_NEW = 1, 2
@@ -180,6 +183,8 @@ class _Slots:
     script: np.ndarray
     comeback: np.ndarray
     step: np.ndarray
+    strain: np.ndarray
+    """Steps left during which a recent downgrade or failed payment raises churn risk."""
     used: int = 0
     rows: list[dict[str, np.ndarray]] = field(default_factory=list)
 
@@ -189,7 +194,9 @@ class _Slots:
             return np.full(capacity, value, dtype=np.int64)
 
         script = np.full((capacity, 2), NONE, dtype=np.int64)
-        return cls(*(ints() for _ in range(6)), ints(DONE), ints(), ints(), script, ints(), ints())
+        return cls(
+            *(ints() for _ in range(6)), ints(DONE), ints(), ints(), script, ints(), ints(), ints()
+        )
 
     def allocate(self, count: int) -> np.ndarray:
         slots = np.arange(self.used, self.used + count)
@@ -320,6 +327,7 @@ def _draw_events(
         0.022
         * np.exp(-0.9 * customers.satisfaction[customer])
         * CHURN_BY_SEGMENT[customers.segment[customer]]
+        * np.where(slots.strain[live] > 0, STRAIN_CHURN_FACTOR, 1.0)
     )
     cumulative = np.stack([churn + p for p in (0.0, 0.045, 0.065, 0.086, 0.095, 0.107)], axis=1)
     events = 1 + (rng.random(len(live))[:, None] > cumulative).sum(axis=1)
@@ -380,6 +388,8 @@ def _step_live(ctx: Context, rng: np.random.Generator, slots: _Slots, customers:
     events = _draw_events(rng, slots, live, customers)
     slots.step[live] += 1
     slots.cursor[live] = when
+    slots.strain[live] = np.maximum(slots.strain[live] - 1, 0)
+    slots.strain[live[np.isin(events, (DOWNGRADE, LATE_RECOVER))]] = STRAIN_STEPS
     for event in (UPGRADE, DOWNGRADE):
         mask = events == event
         changed = _change_plan(rng, slots, live[mask], up=event == UPGRADE)

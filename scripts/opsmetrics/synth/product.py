@@ -77,6 +77,10 @@ MARKETING_PATHS = 6
 LOGIN_METHODS = ("password", "sso", "google")
 DEVICES = ("desktop", "mobile", "tablet")
 EVENTS_PER_SESSION = 6.5
+USAGE_FADE_DAYS = 60
+USAGE_FADE_DROP = 0.6
+"""Share of a churning customer's sessions dropped in its last USAGE_FADE_DAYS: usage fades
+before churn, a signal the churn-risk score can find."""
 HASH = np.uint64(0x9E3779B97F4A7C15)
 MASK_48 = np.uint64((1 << 48) - 1)
 
@@ -150,6 +154,10 @@ def make_events(
     start = users.created[who] + (rng.random(len(who)) * (until[who] - users.created[who])).astype(
         np.int64
     )
+    fading = (ended[customer[who]] - start < USAGE_FADE_DAYS * DAY) & (
+        rng.random(len(who)) < USAGE_FADE_DROP
+    )
+    who, start = who[~fading], start[~fading]
     new_device = rng.random(len(who)) < 0.25
     session_anon = np.where(new_device, next_anon + np.arange(len(who)), anon0[who])
     next_anon += len(who)

@@ -1,0 +1,265 @@
+"""`opsmetrics bench forecast`: measured accuracy of the forecasts and of the churn score.
+
+Rolling origin: for each series and each of several cut-off dates (`origins_for`),
+both models are fitted on the data up to the cut-off and scored on the horizon after
+it: MASE (scaled by the training data's seasonal-naive MAE), MAPE and the share of
+actuals inside the 80 % and 95 % intervals. "chosen" is what `opsmetrics forecast` would
+have written at that cut-off (the per-series choice by holdout MASE).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from opsmetrics.forecast import churn, models
+from opsmetrics.forecast.run import latest_day, read_slices
+from opsmetrics.forecast.series import MONTH, SERIES, SeriesSpec, last_complete_month, prepare
+from opsmetrics.forecast.warehouse import connect
+
+CHOSEN = "chosen"
+CHURN_BACKTEST_MONTHS = 6
+
+
+@dataclass(frozen=True)
+class Score:
+    """One model's accuracy at one cut-off of one series."""
+
+    metric: str
+    slice_value: str
+    model: str
+    origin: date
+    mase: float
+    mape: float
+    coverage_80: float
+    coverage_95: float
+    points: int
+
+
+def origins_for(spec: SeriesSpec, series: pd.Series, horizon: int, count: int) -> list[int]:
+    """Positions of the cut-offs: the last leaves exactly `horizon` periods to score, the
+    earlier ones step back by `horizon` (daily series: at most 28 days, so that the 90-day
+    capacity series keep several origins); each keeps at least the minimum history."""
+    step = horizon if spec.grain == MONTH else min(horizon, 28)
+    last = len(series) - horizon
+    cuts = [last - k * step for k in range(count)]
+    return sorted(cut for cut in cuts if cut >= spec.min_history)
+
+
+def score_slice(
+    spec: SeriesSpec, slice_value: str, series: pd.Series, horizon: int, count: int
+) -> list[Score]:
+    """Every model's scores at every cut-off of one slice."""
+    y = series.to_numpy(dtype=float)
+    scores = []
+    for cut in origins_for(spec, series, horizon, count):
+        train, test = y[:cut], y[cut : cut + horizon]
+        scale = models.mase_scale(train, spec.period)
+        holdout = min(horizon if spec.grain == MONTH else min(horizon, 28), len(train) // 4)
+        chosen = models.choose(train, holdout, spec.period).model
+        predictions = {}
+        for model in models.MODELS:
+            try:
+                predictions[model] = models.fit(model, train, horizon, spec.period).clipped(
+                    spec.floor, spec.ceiling
+                )
+            except models.ModelError:
+                continue
+        if chosen in predictions:
+            predictions[CHOSEN] = predictions[chosen]
+        for model, prediction in predictions.items():
+            scores.append(
+                Score(
+                    metric=spec.metric,
+                    slice_value=slice_value,
+                    model=model,
+                    origin=series.index[cut - 1].date(),
+                    mase=models.mase(test, prediction.point, scale),
+                    mape=models.mape(test, prediction.point),
+                    coverage_80=models.coverage(test, prediction, 80),
+                    coverage_95=models.coverage(test, prediction, 95),
+                    points=len(test),
+                )
+            )
+    return scores
+
+
+def backtest_series(target: str = "duckdb", count: int = 4) -> pd.DataFrame:
+    """Rolling-origin scores of every configured series on the warehouse of `target`."""
+    with connect(target) as warehouse:
+        latest = latest_day(warehouse)
+        slices = [(spec, read_slices(warehouse, spec)) for spec in SERIES]
+    with models.one_blas_thread():
+        return pd.DataFrame(_score_all(slices, latest, count))
+
+
+def _score_all(
+    slices: list[tuple[SeriesSpec, dict[str, pd.DataFrame]]], latest: date, count: int
+) -> list[dict]:
+    rows = []
+    for spec, by_value in slices:
+        horizon = spec.horizon
+        for value, frame in by_value.items():
+            series = prepare(frame, spec, latest)
+            label = f"{spec.metric} ({spec.slice_name}, {spec.grain})"
+            rows += [
+                {**score.__dict__, "series": label}
+                for score in score_slice(spec, value, series, horizon, count)
+            ]
+    return rows
+
+
+def summarise(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per series family and model: mean MASE and MAPE over slices and cut-offs, coverage
+    pooled over every scored point."""
+    frame = scores.copy()
+    frame["inside_80"] = frame["coverage_80"] * frame["points"] / 100
+    frame["inside_95"] = frame["coverage_95"] * frame["points"] / 100
+    grouped = frame.groupby(["series", "model"], sort=True)
+    summary = grouped.agg(
+        slices=("slice_value", "nunique"),
+        origins=("origin", "nunique"),
+        mase=("mase", "mean"),
+        mape=("mape", "mean"),
+        inside_80=("inside_80", "sum"),
+        inside_95=("inside_95", "sum"),
+        points=("points", "sum"),
+    )
+    summary["coverage_80"] = summary["inside_80"] / summary["points"] * 100
+    summary["coverage_95"] = summary["inside_95"] / summary["points"] * 100
+    return summary.drop(columns=["inside_80", "inside_95"]).reset_index()
+
+
+def churn_backtest(target: str = "duckdb") -> list[churn.BacktestMonth]:
+    """The churn score's time-split backtest over the last CHURN_BACKTEST_MONTHS months
+    whose next month is complete (their label is known)."""
+    with connect(target) as warehouse:
+        features = churn.read_features(warehouse)
+        latest = latest_day(warehouse)
+    labelled = features.loc[features["churned_next_month"].notna(), "month_start_date"]
+    last = min(labelled.max(), pd.Timestamp(last_complete_month(latest)))
+    months = sorted(m.date() for m in labelled.unique() if m <= last)[-CHURN_BACKTEST_MONTHS:]
+    return churn.backtest(features, months)
+
+
+def _time_forecast_run() -> dict[str, float]:
+    """One full `opsmetrics forecast` in a child process: wall seconds and peak RSS."""
+    from opsmetrics.bench import _run_child
+
+    wall, peak_mib, _ = _run_child(
+        "from opsmetrics.forecast.run import run_forecast\nrun_forecast()\n"
+    )
+    return {"wall_seconds": round(wall, 1), "peak_rss_mib": round(peak_mib)}
+
+
+def bench_forecast(scale: str = "medium", origins: int = 4, doc: Path | None = None) -> list[str]:
+    """Run the backtests and one timed forecast run on the warehouse at
+    OPSMETRICS_DUCKDB_PATH (built at `scale`); record the section in `doc` (default
+    docs/benchmarks.md); return a short summary."""
+    from opsmetrics.bench import BENCHMARKS_DOC, _result, record
+
+    timing = _time_forecast_run()
+    scores = backtest_series(count=origins)
+    summary = summarise(scores)
+    months = churn_backtest()
+    result = _result(
+        "forecast",
+        scale,
+        forecast_run=timing,
+        summary=summary.to_dict(orient="records"),
+        per_slice=_per_slice(scores).to_dict(orient="records"),
+        churn=[month.__dict__ for month in months],
+        origins=origins,
+    )
+    record(result, doc or BENCHMARKS_DOC)
+    lines = [
+        f"forecast {scale}: one full run {timing['wall_seconds']} s, "
+        f"peak RSS {timing['peak_rss_mib']} MiB"
+    ]
+    for row in summary[summary["model"] != CHOSEN].itertuples():
+        lines.append(
+            f"{row.series} {row.model}: MASE {row.mase:.2f}, 95 % coverage {row.coverage_95:.0f} %"
+        )
+    if months:
+        lines.append(
+            f"churn: AUC {np.nanmean([m.auc for m in months]):.3f} vs baseline "
+            f"{np.nanmean([m.baseline_auc for m in months]):.3f}"
+        )
+    return lines
+
+
+def _per_slice(scores: pd.DataFrame) -> pd.DataFrame:
+    """Mean MASE per slice and model (cut-offs averaged), one column per model."""
+    table = scores.pivot_table(
+        index=["metric", "slice_value"], columns="model", values="mase", aggfunc="mean"
+    )
+    return table.reset_index()
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def render_section(result: dict) -> str:
+    """The docs/benchmarks.md section of `bench forecast`."""
+    timing = result["forecast_run"]
+    lines = [
+        f"## forecast, scale {result['scale']}",
+        "",
+        f"Run {result['date']}, measured while other jobs ran on the shared machine. One full "
+        f"`opsmetrics forecast` (every series, model choice, both forecasting tables and the "
+        f"churn score) took **{timing['wall_seconds']} s** wall time (Python start included), "
+        f"**{timing['peak_rss_mib']} MiB** peak RSS.",
+        "",
+        f"Rolling-origin backtest, {result['origins']} cut-offs per series (the last one a "
+        "full horizon before the last day, the earlier ones 28 days apart for daily series, "
+        "one horizon apart for monthly ones). MASE: mean absolute error over the horizon "
+        "divided by the training data's in-sample seasonal-naive MAE (lower is better, < 1 "
+        "beats the baseline's in-sample error); MAPE over non-zero actuals; coverage: share "
+        "of actuals inside the interval, pooled over slices, cut-offs and horizon days. "
+        "`chosen` is the per-series choice `opsmetrics forecast` makes (holdout MASE).",
+        "",
+        "| series | model | slices | MASE | MAPE % | 80 % coverage | 95 % coverage | points |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in result["summary"]:
+        lines.append(
+            f"| {row['series']} | {row['model']} | {row['slices']} | {_fmt(row['mase'])} | "
+            f"{_fmt(row['mape'], 1)} | {_fmt(row['coverage_80'], 1)} | "
+            f"{_fmt(row['coverage_95'], 1)} | {row['points']} |"
+        )
+    lines += [
+        "",
+        "Per slice, mean MASE over the cut-offs:",
+        "",
+        "| metric | slice | ets | seasonal_naive | chosen |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for row in result["per_slice"]:
+        lines.append(
+            f"| {row['metric']} | {row['slice_value']} | {_fmt(row.get(models.ETS))} | "
+            f"{_fmt(row.get(models.SEASONAL_NAIVE))} | {_fmt(row.get(CHOSEN))} |"
+        )
+    lines += [
+        "",
+        "Churn risk, time-split backtest (train on the months before T, score the customers "
+        "active at the end of T, label: churned in T + 1); baseline: contracted last month.",
+        "",
+        "| month T | customers | churners | AUC | baseline AUC | precision top decile | "
+        "baseline precision top decile |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for month in result["churn"]:
+        lines.append(
+            f"| {month['month']:%Y-%m} | {month['customers']} | {month['churners']} | "
+            f"{_fmt(month['auc'], 3)} | {_fmt(month['baseline_auc'], 3)} | "
+            f"{_fmt(month['precision_top_decile'], 3)} | "
+            f"{_fmt(month['baseline_precision_top_decile'], 3)} |"
+        )
+    machine = "; ".join(f"{k} {v}" for k, v in result["machine"].items())
+    lines += ["", f"Machine: {machine}.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,191 @@
+"""The forecasting models and series preparation on synthetic series with known answers."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from opsmetrics.forecast import models
+from opsmetrics.forecast.run import (
+    NOT_ENOUGH_HISTORY,
+    OK,
+    ForecastError,
+    Threshold,
+    crossing_rows,
+    forecast_slice,
+    parse_as_of,
+    select_specs,
+)
+from opsmetrics.forecast.series import SERIES, month_end_steps, observed_count, prepare
+
+WEEKLY = np.array([0.0, 6.0, 9.0, 7.0, 3.0, -10.0, -15.0])
+AS_OF = date(2025, 6, 30)
+REVENUE = next(spec for spec in SERIES if spec.metric == "revenue")
+LATENCY = next(spec for spec in SERIES if spec.metric == "latency_p95_ms")
+CPU = next(spec for spec in SERIES if spec.metric == "cpu_utilization")
+
+
+def trend_season(n: int, noise: float = 1.0, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """n observed days of 100 + 0.5 t + a weekly pattern + N(0, noise), and the next 28
+    days of the noiseless truth."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n + 28)
+    truth = 100 + 0.5 * t + WEEKLY[t % 7]
+    return truth[:n] + rng.normal(0, noise, n), truth[n:]
+
+
+def rows_for(values: np.ndarray, end: date = AS_OF) -> pd.DataFrame:
+    days = [end - timedelta(days=len(values) - 1 - i) for i in range(len(values))]
+    return pd.DataFrame({"slice_value": "all", "period_date": days, "value": values})
+
+
+def assert_ordered(prediction: models.Prediction) -> None:
+    stacked = np.stack(
+        [
+            prediction.lower_95,
+            prediction.lower_80,
+            prediction.point,
+            prediction.upper_80,
+            prediction.upper_95,
+        ]
+    )
+    assert np.isfinite(stacked).all()
+    assert (np.diff(stacked, axis=0) >= -1e-9).all()
+
+
+def test_ets_recovers_trend_and_weekly_seasonality_within_tolerance() -> None:
+    y, truth = trend_season(140)
+    prediction = models.fit_ets(y, 28, 7)
+    assert np.max(np.abs(prediction.point - truth)) < 3.0
+    # Whole weeks cancel the seasonal pattern: week 4's mean minus week 1's is 21 slopes.
+    slope = (prediction.point[21:].mean() - prediction.point[:7].mean()) / 21
+    assert slope == pytest.approx(0.5, abs=0.05)
+    weekly = prediction.point[:7] - 0.5 * np.arange(7)
+    expected = WEEKLY[np.arange(140, 147) % 7]
+    assert np.abs((weekly - weekly.mean()) - (expected - expected.mean())).max() < 2.0
+    assert_ordered(prediction)
+
+
+def test_ets_beats_seasonal_naive_on_a_trending_series_and_is_chosen() -> None:
+    y, _ = trend_season(140)
+    choice = models.choose(y, 28, 7)
+    assert choice.model == models.ETS
+    assert choice.mase[models.ETS] < choice.mase[models.SEASONAL_NAIVE]
+
+
+def test_intervals_widen_with_the_horizon_for_both_models() -> None:
+    rng = np.random.default_rng(3)
+    walk = 200 + np.cumsum(rng.normal(0.2, 2.0, 120)) + WEEKLY[np.arange(120) % 7]
+    for model in models.MODELS:
+        prediction = models.fit(model, walk, 30, 7)
+        width = prediction.upper_95 - prediction.lower_95
+        assert width[-1] > width[0] * 1.5, model
+        assert (np.diff(width) >= -1e-6).all(), model
+        inner = prediction.upper_80 - prediction.lower_80
+        assert (inner < width).all(), model
+        assert_ordered(prediction)
+
+
+def test_constant_series_forecasts_the_constant_without_spread() -> None:
+    result = forecast_slice(REVENUE, "all", rows_for(np.full(90, 42.0)), AS_OF, 30)
+    assert result.status == OK
+    prediction = result.prediction
+    assert np.allclose(prediction.point, 42.0)
+    assert np.allclose(prediction.lower_95, 42.0) and np.allclose(prediction.upper_95, 42.0)
+
+
+def test_gaps_are_interpolated_and_only_measured_days_count_as_history() -> None:
+    y, _ = trend_season(120)
+    rows = rows_for(y)
+    with_gaps = rows.drop(index=[30, 31, 32, 70]).reset_index(drop=True)
+    series = prepare(with_gaps, LATENCY, AS_OF)
+    assert len(series) == 120 and not series.isna().any()
+    assert series.iloc[31] == pytest.approx((y[29] + y[33]) / 2, rel=0.02)
+    assert observed_count(with_gaps, AS_OF) == 116
+    result = forecast_slice(LATENCY, "all", with_gaps, AS_OF, 30)
+    assert result.status == OK and len(result.dates) == 30
+    assert_ordered(result.prediction)
+
+
+def test_sparse_series_with_a_long_span_is_not_enough_history() -> None:
+    y, _ = trend_season(120)
+    every_third = rows_for(y).iloc[::3].reset_index(drop=True)
+    result = forecast_slice(LATENCY, "all", every_third, AS_OF, 30)
+    assert result.status == NOT_ENOUGH_HISTORY
+    assert result.prediction is None
+    assert "40 days of history, 56 needed" in result.message
+
+
+def test_too_short_series_gives_not_enough_history_not_a_forecast() -> None:
+    y, _ = trend_season(55)
+    result = forecast_slice(REVENUE, "all", rows_for(y), AS_OF, 30)
+    assert result.status == NOT_ENOUGH_HISTORY
+    assert result.prediction is None and result.dates == []
+    assert "55 days of history, 56 needed" in result.message
+
+
+def test_zero_filled_series_treats_a_missing_day_as_zero() -> None:
+    rows = rows_for(np.full(60, 5.0)).drop(index=[10]).reset_index(drop=True)
+    series = prepare(rows, REVENUE, AS_OF)
+    assert series.iloc[10] == 0.0
+
+
+def test_forecast_is_kept_inside_the_metric_range() -> None:
+    y = np.clip(np.linspace(70, 99.5, 120) + WEEKLY[np.arange(120) % 7] / 3, 0, 100)
+    result = forecast_slice(CPU, "api", rows_for(y), AS_OF, 90)
+    assert result.prediction.upper_95.max() <= 100.0
+    assert_ordered(result.prediction)
+
+
+def test_threshold_crossing_band_brackets_the_point_crossing() -> None:
+    y = np.linspace(40, 70, 120) + WEEKLY[np.arange(120) % 7] / 5
+    result = forecast_slice(CPU, "api", rows_for(y), AS_OF, 90)
+    warning = Threshold("warning", 75.0, "lower_is_better", "test")
+    never = Threshold("critical", 1000.0, "lower_is_better", "test")
+    row, beyond = crossing_rows(result, [warning, never], AS_OF, pd.Timestamp("2025-07-01"))
+    assert row["crossing_date_earliest"] <= row["crossing_date"]
+    assert (
+        row["crossing_date_latest"] is None or row["crossing_date"] <= row["crossing_date_latest"]
+    )
+    point = result.prediction.point
+    first = int(np.flatnonzero(point >= 75.0)[0])
+    assert row["crossing_date"] == result.dates[first]
+    assert point[first - 1] < 75.0 if first else True
+    assert beyond["crossing_date"] is None and beyond["crossing_date_earliest"] is None
+
+
+def test_month_end_steps_are_the_month_ends_within_the_horizon() -> None:
+    assert month_end_steps(date(2025, 6, 30), 92) == [31, 62, 92]
+    assert month_end_steps(date(2025, 6, 15), 50) == [15, 46]
+    assert month_end_steps(date(2025, 6, 15), 10) == [15]
+
+
+def test_unknown_metric_and_bad_as_of_are_clear_errors() -> None:
+    with pytest.raises(ForecastError, match="unknown metric nope"):
+        select_specs(["nope"])
+    with pytest.raises(ForecastError, match="is not a date"):
+        parse_as_of("2025-02-30")
+    assert {spec.metric for spec in select_specs(["cpu_utilization"])} == {"cpu_utilization"}
+
+
+def test_accuracy_measures_on_hand_computed_values() -> None:
+    actual = np.array([10.0, 20.0, 0.0])
+    point = np.array([12.0, 15.0, 1.0])
+    assert models.mape(actual, point) == pytest.approx((0.2 + 0.25) / 2 * 100)
+    assert models.mase(actual, point, 2.0) == pytest.approx((2 + 5 + 1) / 3 / 2)
+    assert models.mase_scale(np.array([1.0, 2.0, 4.0, 8.0]), 2) == pytest.approx(4.5)
+    band = models.Prediction("x", point, point - 1, point + 1, point - 3, point + 4)
+    assert models.coverage(actual, band, 80) == pytest.approx(100 / 3)
+    assert models.coverage(actual, band, 95) == pytest.approx(200 / 3)
+
+
+def test_short_monthly_series_fits_with_estimated_initial_states() -> None:
+    months = np.array([10.0, 12.0, 13.5, 15.0, 17.2, 18.9, 21.0, 22.4, 24.8])
+    prediction = models.fit(models.ETS, months, 3, 1)
+    assert_ordered(prediction)
+    assert prediction.point[0] > months[-1]
+    choice = models.choose(np.r_[months, 26.5, 28.0, 30.1], 3, 1)
+    assert np.isfinite(choice.mase[models.ETS])
