@@ -200,3 +200,8 @@ def export_metrics_command(target: Target = "duckdb") -> None:
     from opsmetrics.semantic import export_metrics
 
     _print_counts("metric tables", export_metrics(target=target))
+
+
+from opsmetrics.alerts.cli import app as alerts_app  # noqa: E402
+
+app.add_typer(alerts_app, name="alerts")
