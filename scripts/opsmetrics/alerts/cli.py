@@ -39,7 +39,7 @@ def parse_as_of(value: str | None) -> datetime:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[red]alerts:[/red] {message}", soft_wrap=True, highlight=False)
+    console.print(f"alerts: {message}", soft_wrap=True, highlight=False, markup=False)
     return typer.Exit(code)
 
 
@@ -126,8 +126,9 @@ def _report_delivery(report: DeliveryReport) -> None:
     console.print(f"notifications sent: {report.sent}")
     for channel, reason in sorted(report.failures.items()):
         console.print(
-            f"[red]channel {channel}:[/red] {report.pending[channel]} pending ({reason})",
+            f"channel {channel}: {report.pending[channel]} pending ({reason})",
             highlight=False,
+            markup=False,
         )
     if report.failures:
         raise typer.Exit(1)
@@ -151,7 +152,8 @@ def print_firing(evaluation: Evaluation) -> None:
             f"({finding.grain} from {finding.window_start:%Y-%m-%d %H:%M}): "
             f"{finding.outcome.detail}",
             highlight=False,
+            markup=False,
             soft_wrap=True,
         )
     for note in evaluation.notes:
-        console.print(f"[yellow]not evaluated:[/yellow] {note}", highlight=False)
+        console.print(f"not evaluated: {note}", highlight=False, markup=False, soft_wrap=True)
