@@ -14,17 +14,17 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 import pytest
 from aiosmtpd.controller import Controller
+from conftest import use_warehouse
 from typer.testing import CliRunner
 
 from opsmetrics.cli import app
 from opsmetrics.dbt_invoke import release_duckdb
 from opsmetrics.semantic import export_metrics
-
-from conftest import use_warehouse
 
 AS_OF = "2025-07-01T00:00"
 SLACK_SECRET = "T000-slack-secret"
@@ -61,7 +61,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[str] = []
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         self.messages.append(envelope.content.decode("utf8", "replace"))  # type: ignore[attr-defined]
         return "250 OK"
 
@@ -76,9 +76,9 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
 
 
 class Receiver(BaseHTTPRequestHandler):
-    received: list[tuple[str, dict]] = []
+    received: ClassVar[list[tuple[str, dict]]]
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
         body = self.rfile.read(length).decode()
         path = self.path.split("?")[0]
