@@ -222,6 +222,16 @@ def _seasonal_positions(index: pd.DatetimeIndex, grain: str, seasonality: str) -
     return np.asarray(index.day_of_week * 24 + index.hour)
 
 
+def _large_enough(observed: float, expected: float, condition: Anomaly) -> bool:
+    """The move is at least `min_change_pct` % of the expected value and `min_delta`."""
+    move = abs(observed - expected)
+    if condition.min_change_pct is not None and move < condition.min_change_pct / 100 * abs(
+        expected
+    ):
+        return False
+    return condition.min_delta is None or move >= condition.min_delta
+
+
 def _judge(z: float, limit: float, direction: str) -> bool:
     if direction == "up":
         return z > limit
@@ -255,7 +265,7 @@ def anomaly(
     z, median, scale = robust_z(observed, history)
     band = condition.z * scale
     outcome = (median, median - band, median + band)
-    if _judge(z, condition.z, condition.direction):
+    if _judge(z, condition.z, condition.direction) and _large_enough(observed, median, condition):
         return Outcome(
             "firing",
             observed,
@@ -289,7 +299,8 @@ def _stl_anomaly(
     expected = float(observed - residuals[-1])
     band = condition.z * scale
     lower, upper = expected + median - band, expected + median + band
-    if _judge(z, condition.z, condition.direction):
+    large = _large_enough(observed, expected, condition)
+    if _judge(z, condition.z, condition.direction) and large:
         return Outcome(
             "firing",
             observed,

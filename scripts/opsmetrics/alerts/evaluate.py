@@ -75,18 +75,28 @@ def lookback(rule: Rule) -> int:
     return 0
 
 
-def judge(
-    rule: Rule,
-    series: pd.Series,
-    at: int,
-    levels: dict[str, Any] | None,
-    other: pd.Series | None = None,
-) -> Outcome:
-    """The rule's condition on a regular series at position `at` (after the rule's
-    window: the rolling sum or mean of `window` periods)."""
+@dataclass(frozen=True)
+class Prepared:
+    """A rule's series ready to judge at any position: windowed values, their period
+    starts, and the second metric of a correlation aligned on them."""
+
+    values: np.ndarray
+    index: pd.DatetimeIndex
+    other: np.ndarray | None
+
+
+def prepare(rule: Rule, series: pd.Series, other: pd.Series | None = None) -> Prepared:
+    """Apply the rule's window (the rolling sum or mean of `window` periods)."""
     series = windowed(rule, series)
-    values = series.to_numpy(dtype=float)
-    condition = rule.condition
+    aligned = None
+    if other is not None:
+        aligned = windowed(rule, other).reindex(series.index).to_numpy(dtype=float)
+    return Prepared(series.to_numpy(dtype=float), pd.DatetimeIndex(series.index), aligned)
+
+
+def judge_at(rule: Rule, prepared: Prepared, at: int, levels: dict[str, Any] | None) -> Outcome:
+    """The rule's condition at position `at` (it reads only positions up to `at`)."""
+    values, condition = prepared.values, rule.condition
     if isinstance(condition, Threshold):
         return conditions.threshold(values, at, condition, levels)
     if isinstance(condition, Change):
@@ -94,12 +104,23 @@ def judge(
     if isinstance(condition, Trend):
         return conditions.trend(values, at, condition)
     if isinstance(condition, Anomaly):
-        return conditions.anomaly(values, pd.DatetimeIndex(series.index), at, condition, rule.grain)
+        return conditions.anomaly(values, prepared.index, at, condition, rule.grain)
     if isinstance(condition, Correlation):
-        assert other is not None
-        aligned = windowed(rule, other).reindex(series.index).to_numpy(dtype=float)
-        return conditions.correlation(values, aligned, at, condition)
+        if prepared.other is None:
+            return Outcome("no_data", detail=f"no {condition.with_metric} for the period")
+        return conditions.correlation(values, prepared.other, at, condition)
     raise ValueError(f"{rule.id}: {condition.kind} is not judged on a series")
+
+
+def judge(
+    rule: Rule,
+    series: pd.Series,
+    at: int,
+    levels: dict[str, Any] | None,
+    other: pd.Series | None = None,
+) -> Outcome:
+    """The rule's condition on a regular series at position `at`."""
+    return judge_at(rule, prepare(rule, series, other), at, levels)
 
 
 def windowed(rule: Rule, series: pd.Series) -> pd.Series:
@@ -164,9 +185,8 @@ def evaluate_rule(
             outcome = Outcome("no_data", detail="no row for the period")
         else:
             other = None
-            if others is not None:
-                other_frame = others.get(value, pd.DataFrame({"period": [], "value": []}))
-                other = conditions.regular_series(other_frame, rule.grain, period)
+            if others is not None and value in others:
+                other = conditions.regular_series(others[value], rule.grain, period)
             outcome = judge(rule, series, len(series) - 1, levels, other)
             if outcome.status == "no_data":
                 outcome = Outcome("insufficient", detail="the metric is undefined for the period")

@@ -94,6 +94,11 @@ class Anomaly(Strict):
     last `history` periods without seasonality)."""
     min_history: int = Field(6, ge=3)
     direction: Literal["both", "up", "down"] = "both"
+    min_change_pct: float | None = Field(None, gt=0)
+    min_delta: float | None = Field(None, gt=0)
+    """Also require the value to differ from the expected one by this % of it, or by
+    this much in the metric's unit: small histories give small MADs, and a tiny move is
+    no incident however rare."""
 
 
 class Correlation(Strict):
@@ -134,7 +139,8 @@ class Source(Strict):
     table: str
     time_column: str
     numerator: str
-    denominator: str | None = None
+    denominator: str | list[str] | None = None
+    """A column, or columns whose sums add up to the denominator."""
     weight: str | None = None
     multiplier: float = 1.0
     min_denominator: int = Field(0, ge=0)
@@ -156,10 +162,20 @@ class Source(Strict):
 
     @field_validator("time_column", "numerator", "denominator", "weight", "slice_column")
     @classmethod
-    def _column(cls, value: str | None) -> str | None:
-        if value is not None and not IDENTIFIER.match(value):
-            raise ValueError(f"not a column name: {value!r}")
+    def _column(cls, value: str | list[str] | None) -> str | list[str] | None:
+        for name in [value] if isinstance(value, str) else value or []:
+            if not IDENTIFIER.match(name):
+                raise ValueError(f"not a column name: {name!r}")
         return value
+
+    @property
+    def denominator_sql(self) -> str | None:
+        """sum(column) [+ sum(other column) …] of the denominator, or of the weight."""
+        columns = self.denominator or self.weight
+        if columns is None:
+            return None
+        names = [columns] if isinstance(columns, str) else columns
+        return " + ".join(f"sum({name})" for name in names)
 
 
 class Slice(Strict):

@@ -121,13 +121,13 @@ def _read_mart(
     warehouse: Warehouse, rule: Rule, source: Source, since: pd.Timestamp, until: pd.Timestamp
 ) -> tuple[str, dict[str, pd.DataFrame]]:
     value = f"sum({source.numerator}) * {source.multiplier!r}"
-    divisor = source.denominator or source.weight
+    divisor = source.denominator_sql
     if source.weight:
         value = f"sum({source.numerator} * {source.weight}) * {source.multiplier!r}"
     if divisor:
-        value = f"{value} / nullif(sum({divisor}), 0)"
+        value = f"{value} / nullif({divisor}, 0)"
         if source.min_denominator:
-            volume = f"sum({divisor}) >= {int(source.min_denominator)}"
+            volume = f"{divisor} >= {int(source.min_denominator)}"
             value = f"case when {volume} then {value} end"
     slice_select = source.slice_column or "'all'"
     extra, params = _slice_filter(rule, source.slice_column)

@@ -12,6 +12,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -23,7 +24,8 @@ from conftest import use_warehouse
 from typer.testing import CliRunner
 
 from opsmetrics.cli import app
-from opsmetrics.dbt_invoke import release_duckdb
+from opsmetrics.dbt_invoke import release_duckdb, run_dbt
+from opsmetrics.demo import evaluate_alerts
 from opsmetrics.semantic import export_metrics
 
 AS_OF = "2025-07-01T00:00"
@@ -380,6 +382,48 @@ def test_dry_run_writes_nothing(warehouse_copy: Path) -> None:
         warehouse_copy,
         "select count(*) from information_schema.tables where table_schema = 'alerts'",
     ) == [(0,)]
+
+
+def test_kpi_within_band_flags_a_month_below_the_metrics_critical_uptime(
+    tiny_warehouse: Path, tmp_path: Path
+) -> None:
+    """The generic test reads uptime_pct's critical threshold (99) from the registry."""
+    path = tmp_path / "band.duckdb"
+    shutil.copy(tiny_warehouse, path)
+    use_warehouse(path)
+    select = ["test", "--select", "fct_service_uptime_monthly,test_name:kpi_within_band"]
+
+    def failures() -> int:
+        result = run_dbt(select)
+        return sum(int(r.failures or 0) for r in result.result.results)
+
+    with duckdb.connect(str(path)) as connection:
+        below = connection.execute(
+            "select count(*) from marts.fct_service_uptime_monthly where uptime_pct < 99"
+        ).fetchone()[0]
+    assert failures() == below
+    with duckdb.connect(str(path)) as connection:
+        connection.execute(
+            "update marts.fct_service_uptime_monthly set uptime_pct = 98.99 "
+            "where uptime_pct >= 99 and service = 'auth'"
+        )
+        changed = connection.execute(
+            "select count(*) from marts.fct_service_uptime_monthly where uptime_pct = 98.99"
+        ).fetchone()[0]
+    assert changed > 0 and failures() == below + changed
+
+
+def test_the_demo_step_exports_evaluates_and_prints_the_alerts(
+    tiny_warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(tiny_warehouse, path)
+    use_warehouse(path)
+    evaluate_alerts(datetime(2025, 7, 1))
+    printed = capsys.readouterr().out
+    assert "alerts firing at 2025-07-01 00:00 UTC" in printed
+    assert "logo_churn_rate" in printed and "recorded in alerts.alert_events" in printed
+    assert rows(path, "select count(*) from alerts.alert_events")[0][0] > 0
 
 
 @pytest.mark.postgres

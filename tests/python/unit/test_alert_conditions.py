@@ -165,3 +165,19 @@ def test_correlation_with_a_flat_driver_compares_with_the_mean() -> None:
     missing_driver = flat.copy()
     missing_driver[10] = NAN
     assert conditions.correlation(cpu, missing_driver, 10, rule).status == "no_data"
+
+
+def test_anomaly_minimum_move_silences_rare_but_tiny_departures() -> None:
+    """A history with a tiny spread makes any small move 'rare': min_change_pct and
+    min_delta require the move to matter as well."""
+    history = values(10, 10.1, 9.9, 10, 10.1, 9.9, 10, 10.05)
+    series = np.append(history, 11.0)  # z ≈ +13, a 10 % move
+    plain = Anomaly(kind="anomaly", seasonality="none", history=8, min_history=6)
+    relative = plain.model_copy(update={"min_change_pct": 20})
+    absolute = plain.model_copy(update={"min_delta": 2})
+    assert conditions.anomaly(series, days(9), 8, plain, "1d").status == "firing"
+    assert conditions.anomaly(series, days(9), 8, relative, "1d").status == "ok"
+    assert conditions.anomaly(series, days(9), 8, absolute, "1d").status == "ok"
+    series[8] = 13.0
+    assert conditions.anomaly(series, days(9), 8, relative, "1d").status == "firing"
+    assert conditions.anomaly(series, days(9), 8, absolute, "1d").status == "firing"
