@@ -63,6 +63,8 @@ class KindScore:
     clean_periods: int = 0
     false_periods: int = 0
     rules: set[str] = field(default_factory=set)
+    missed: list[str] = field(default_factory=list)
+    """Kinds of the planted anomalies no rule detected (in 'all' only)."""
 
     @property
     def precision(self) -> float | None:
@@ -207,7 +209,13 @@ def backtest(context: Context, rules: list[Rule], manifest: dict[str, Any]) -> d
     all_detected = set().union(*detected.values()) if detected else set()
     scores["all"].in_scope = len(all_scope)
     scores["all"].detected = len(all_detected & all_scope)
+    for number in sorted(all_scope - all_detected):
+        scores["all"].missed.append(planted[number].kind)
     return dict(scores)
+
+
+RECALL_TARGET = 0.9
+PRECISION_TARGET = 0.8
 
 
 def bench_warehouse(scale: str) -> Path:
@@ -307,6 +315,22 @@ def alerts_section(result: dict) -> str:
             f"{_ratio(score['detected'], score['in_scope'])} | {score['clean_periods']:,} | "
             f"{score['false_periods'] / max(score['clean_periods'], 1):.4f} |"
         )
+    total = result["scores"]["all"]
+    recall = total["detected"] / max(total["in_scope"], 1)
+    precision = total["true_episodes"] / max(total["episodes"], 1)
+    met = recall >= RECALL_TARGET and precision >= PRECISION_TARGET
+    lines += [
+        "",
+        f"Targets (issue 17): recall >= {RECALL_TARGET} and precision >= {PRECISION_TARGET} "
+        f"over all kinds: {'met' if met else 'not met'} (recall {recall:.2f}, precision "
+        f"{precision:.2f}). Planted anomalies no rule detected: "
+        + (
+            ", ".join(f"{missed.count(k)} {k}" for k in sorted(set(missed)))
+            if (missed := total.get("missed", []))
+            else "none"
+        )
+        + ".",
+    ]
     machine = "; ".join(f"{k} {v}" for k, v in result["machine"].items())
     lines += ["", f"Machine: {machine}.", ""]
     return "\n".join(lines)
