@@ -210,7 +210,7 @@ def robust_z(value: float, history: np.ndarray) -> tuple[float, float, float]:
     return (value - median) / scale, median, scale
 
 
-def _seasonal_positions(index: pd.DatetimeIndex, grain: str, seasonality: str) -> np.ndarray | None:
+def seasonal_positions(index: pd.DatetimeIndex, grain: str, seasonality: str) -> np.ndarray | None:
     if seasonality == "auto":
         seasonality = {"1d": "weekday", "1h": "hour_of_week", "5m": "hour_of_week"}.get(
             grain, "none"
@@ -250,7 +250,7 @@ def anomaly(
         return Outcome("no_data", detail="no value for the period")
     if condition.method == "stl":
         return _stl_anomaly(values, at, condition, grain, observed)
-    positions = _seasonal_positions(index, grain, condition.seasonality)
+    positions = seasonal_positions(index, grain, condition.seasonality)
     if positions is None:
         lo = max(at - condition.history, 0)
         history = values[lo:at]

@@ -65,7 +65,7 @@ def lookback(rule: Rule) -> int:
     if isinstance(condition, Anomaly):
         if condition.method == "stl":
             return max(condition.history, 2) * conditions.STL_PERIOD.get(rule.grain, 1)
-        seasonal = conditions._seasonal_positions(
+        seasonal = conditions.seasonal_positions(
             pd.DatetimeIndex([]), rule.grain, condition.seasonality
         )
         week = conditions.PERIODS_PER_WEEK.get(rule.grain, 1) if seasonal is not None else 1
@@ -259,7 +259,7 @@ def forecast_findings(
     frame = frame[frame["run_at"] == latest]
     today = as_of.normalize()
     findings = []
-    for row in store._records(frame):
+    for row in store.records(frame):
         crossing = pd.Timestamp(row["crossing_date"]) if row["crossing_date"] else None
         days = (crossing - today).days if crossing is not None else None
         bound = float(row["threshold_value"])
@@ -357,7 +357,3 @@ def record(warehouse: Warehouse, evaluation: Evaluation, policies: Policies) -> 
     )
     store.apply(warehouse, changes)
     return changes
-
-
-def as_float(value: Any) -> float | None:
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value

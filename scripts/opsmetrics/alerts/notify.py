@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import apprise
 
 from opsmetrics.alerts.policies import Policies
-from opsmetrics.alerts.store import SCHEMA, _records
+from opsmetrics.alerts.store import SCHEMA, records
 from opsmetrics.alerts.warehouse import Warehouse
 
 
@@ -61,7 +61,7 @@ def deliver(
     report = DeliveryReport()
     if not warehouse.exists(SCHEMA, "alert_notifications"):
         return report
-    pending = _records(
+    pending = records(
         warehouse.frame(
             f"select * from {SCHEMA}.alert_notifications where status = 'pending' "
             "order by created_at, fingerprint, channel"

@@ -17,7 +17,6 @@ from opsmetrics.alerts.warehouse import Warehouse
 from opsmetrics.semantic import MetricTable
 
 TIME_COLUMNS = {"1d": "metric_time__day", "30d": "metric_time__month"}
-TOTAL = ("total", "all")
 
 
 @dataclass(frozen=True)

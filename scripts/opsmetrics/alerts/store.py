@@ -118,7 +118,7 @@ def open_events(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
     if not warehouse.exists(SCHEMA, "alert_events"):
         return {}
     frame = warehouse.frame(f"select * from {SCHEMA}.alert_events where state = 'firing'")
-    return {row["fingerprint"]: row for row in _records(frame)}
+    return {row["fingerprint"]: row for row in records(frame)}
 
 
 def last_notified(warehouse: Warehouse) -> dict[tuple[str, datetime], datetime]:
@@ -129,10 +129,10 @@ def last_notified(warehouse: Warehouse) -> dict[tuple[str, datetime], datetime]:
         f"select fingerprint, first_seen_at, max(created_at) as last_at "
         f"from {SCHEMA}.alert_notifications group by fingerprint, first_seen_at"
     )
-    return {(row["fingerprint"], row["first_seen_at"]): row["last_at"] for row in _records(frame)}
+    return {(row["fingerprint"], row["first_seen_at"]): row["last_at"] for row in records(frame)}
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     for record in records:
         for key, value in record.items():
