@@ -69,6 +69,11 @@ kpis: $(STAMP) ## Regenerate docs/kpis.md, the KPI registry, from the semantic l
 export-metrics: $(STAMP) ## Materialise every saved query into the warehouse's metrics schema
 	$(BIN)/opsmetrics export-metrics
 
+.PHONY: alerts
+alerts: $(STAMP) ## Export the metric tables, evaluate the alert rules and notify (TARGET)
+	$(BIN)/opsmetrics export-metrics --target $(TARGET)
+	$(BIN)/opsmetrics alerts evaluate --target $(TARGET)
+
 test-postgres: $(STAMP) ## The Postgres suite on a throw-away server (or OPSMETRICS_PG_HOST's)
 	OPSMETRICS_REQUIRE_POSTGRES=1 scripts/ci/with_postgres.sh $(BIN)/pytest -m postgres
 

@@ -316,3 +316,38 @@ def export_metrics_command(target: Target = "duckdb") -> None:
     with _lock_conflicts_in_one_line("export-metrics"):
         tables = export_metrics(target=target)
     _print_counts("metric tables", tables)
+
+
+from opsmetrics.alerts.cli import app as alerts_app  # noqa: E402
+
+app.add_typer(alerts_app, name="alerts")
+
+
+@bench_app.command("alerts")
+def bench_alerts_command(
+    scale: Scale = "small",
+    seed: Seed = 42,
+    end_date: EndDate = None,
+    build: Annotated[
+        bool, typer.Option(help="Generate, load, build and export first (else reuse).")
+    ] = True,
+    manifest: Annotated[
+        Path | None, typer.Option(help="With --no-build: the data's manifest.json.")
+    ] = None,
+) -> None:
+    """Backtest the default alert rules against the generator's planted anomalies:
+    precision, recall and false-positive rate per rule kind (warehouse/bench_alerts_SCALE)."""
+    from opsmetrics.alerts.backtest import bench_alerts
+    from opsmetrics.alerts.warehouse import WarehouseError
+
+    try:
+        result = bench_alerts(scale, seed, _end_date(end_date), build, manifest)
+    except (ValueError, WarehouseError) as error:
+        console.print(f"[red]bench alerts:[/red] {error}")
+        raise typer.Exit(2) from error
+    total = result["scores"]["all"]
+    console.print(
+        f"alerts {scale}: {total['true_episodes']}/{total['episodes']} true episodes, "
+        f"{total['detected']}/{total['in_scope']} planted anomalies detected "
+        "(docs/benchmarks.md)"
+    )

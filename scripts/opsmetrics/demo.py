@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -41,6 +42,7 @@ def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
     quality = run_quality()
     print_report(quality, console)
     forecast_exit = forecast_step()
+    evaluate_alerts()
     return quality.exit_code or forecast_exit
 
 
@@ -88,3 +90,27 @@ def forecast_step() -> int:
     for line in headlines(run):
         console.print(line)
     return 0
+
+
+def evaluate_alerts(as_of: datetime | None = None) -> None:
+    """Export the metric tables, evaluate the default alert rules at `as_of` (default
+    now) and record them in alerts.alert_events (nothing is sent: no channel is
+    configured in the demo); print the alerts that fire."""
+    from opsmetrics.alerts.cli import print_firing
+    from opsmetrics.alerts.evaluate import evaluate, record
+    from opsmetrics.alerts.warehouse import Warehouse
+    from opsmetrics.dbt_invoke import release_duckdb
+    from opsmetrics.semantic import export_metrics
+
+    console.rule("alerts (default rules on the demo data)")
+    export_metrics()
+    release_duckdb()
+    with Warehouse() as warehouse:
+        moment = as_of or datetime.now(UTC).replace(tzinfo=None)
+        evaluation, context, _ = evaluate(warehouse, moment)
+        changes = record(warehouse, evaluation, context.policies)
+    print_firing(evaluation)
+    console.print(
+        f"recorded in alerts.alert_events: {len(changes.new)} new, "
+        f"{len(changes.resolved)} resolved; send them with `opsmetrics alerts notify`"
+    )

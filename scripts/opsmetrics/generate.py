@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from opsmetrics.contract import raw_tables
-from opsmetrics.synth import accounts, billing, manual, platform, product
+from opsmetrics.synth import accounts, anomalies, billing, manual, platform, product
 from opsmetrics.synth.common import Context
 from opsmetrics.synth.scales import SCALES, get_scale
 from opsmetrics.synth.writer import TableBuild, write_table
@@ -37,17 +37,27 @@ def _check_arguments(scale: str, seed: int, defect_rate: float, end_date: date) 
         raise ValueError(f"end_date must be a date, got {end_date!r}")
 
 
-def _builds(ctx: Context, planted: dict[str, list[str]]) -> Iterator[TableBuild]:
+def _builds(
+    ctx: Context, planted: dict[str, list[str]], planted_anomalies: list[dict]
+) -> Iterator[TableBuild]:
     """Every table in dependency order, built lazily so big arrays can be freed early.
-    Planted KPI anomalies are recorded in `planted` (by kind, their natural keys)."""
+    Planted KPI anomalies are recorded in `planted` (by kind, their natural keys); every
+    planted incident and anomaly with its window is appended to `planted_anomalies`."""
+    hosts = platform.host_names(ctx)
+    plan = anomalies.plan(ctx, len(hosts))
     fx = billing.make_fx(ctx)
     yield billing.fx_table(ctx, fx)
     customers = accounts.make_customers(ctx)
+    anomalies.signup_dip(plan, customers.signed_up)
     yield accounts.customers_table(ctx, customers)
     log = billing.simulate_subscriptions(ctx, customers, fx)
     life = billing.lifecycle(log, len(customers))
-    yield billing.subscriptions_table(ctx, log)
-    yield billing.transactions_table(ctx, billing.make_transactions(ctx, log, customers, fx))
+    spiked, cancelled = anomalies.churn_spike(ctx, plan, log)
+    yield billing.subscriptions_table(ctx, spiked)
+    transactions = billing.make_transactions(ctx, log, customers, fx)
+    anomalies.revenue_drop(ctx, plan, transactions)
+    anomalies.drop_after_churn(transactions, cancelled)
+    yield billing.transactions_table(ctx, transactions)
     yield billing.acquisition_costs_table(ctx, customers, fx)
     users = accounts.make_users(ctx, customers, life.converted, life.ended)
     yield accounts.users_table(ctx, users, customers)
@@ -60,7 +70,12 @@ def _builds(ctx: Context, planted: dict[str, list[str]]) -> Iterator[TableBuild]
         ctx, platform.make_requests(ctx, incidents, customers.signed_up)
     )
     yield platform.health_checks_table(ctx, incidents)
-    yield platform.system_metrics_table(ctx, incidents)
+    metrics = platform.system_metrics_table(ctx, incidents)
+    anomalies.host_running_hot(plan, metrics.base, platform.METRICS.index("cpu_utilization"))
+    yield metrics
+    planted_anomalies += anomalies.manifest_entries(
+        plan, platform.incident_windows(incidents), hosts[plan.host_hot_index]
+    )
     scaling = platform.make_scaling_events(ctx, incidents)
     planted["slow_scale_ups"] = platform.slow_scale_up_ids(scaling)
     yield platform.scaling_events_table(ctx, scaling)
@@ -78,9 +93,11 @@ def generate(
     """Write every contract table to `out/<table>.parquet` plus `out/manifest.json`.
 
     Returns the manifest: scale, seed, end_date, defect_rate, per table the rows written
-    and the injected defects per class, and under `planted` the keys of planted anomalies
-    (`slow_scale_ups`: scaling event ids responding after more than 30 s). `on_table` is
-    called with each table's name once it is written.
+    and the injected defects per class, under `planted` the keys of planted anomalies
+    (`slow_scale_ups`: scaling event ids responding after more than 30 s), and
+    `planted_anomalies`: every planted incident and business anomaly with its exact UTC
+    window (synth/anomalies.py). `on_table` is called with each table's name once it is
+    written.
     """
     end_date = end_date or datetime.now(UTC).date()
     _check_arguments(scale, seed, defect_rate, end_date)
@@ -89,7 +106,8 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     tables: dict[str, dict] = {}
     planted: dict[str, list[str]] = {}
-    for build in _builds(ctx, planted):
+    planted_anomalies: list[dict] = []
+    for build in _builds(ctx, planted, planted_anomalies):
         rows, defects = write_table(build, ctx, out, defect_rate)
         tables[build.name] = {"rows": rows, "defects": defects}
         if on_table:
@@ -104,6 +122,7 @@ def generate(
         "defect_rate": defect_rate,
         "tables": {name: tables[name] for name in raw_tables()},
         "planted": planted,
+        "planted_anomalies": planted_anomalies,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

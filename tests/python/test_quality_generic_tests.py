@@ -41,6 +41,8 @@ SEED_TESTS = """
               arguments: {{min_value: 1, inclusive: false}}
           - expression_is_true:
               arguments: {{expression: ">= 0"}}
+          - kpi_within_band:
+              arguments: {{lower: 0, upper: 10}}
 """
 
 
@@ -97,7 +99,13 @@ def test_statuses(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, s
 
 @pytest.mark.parametrize(
     "generic_test",
-    ["unique_combination_of_columns", "expression_is_true", "accepted_range", "recency"],
+    [
+        "unique_combination_of_columns",
+        "expression_is_true",
+        "accepted_range",
+        "recency",
+        "kpi_within_band",
+    ],
 )
 def test_generic_test_passes_good_rows_and_fails_bad_rows(
     test_statuses: dict[tuple[str, str], list[str]], generic_test: str

@@ -71,9 +71,7 @@ def quarantine_thresholds(path: Path = DBT_PROJECT_PATH) -> tuple[float, int]:
     dbt vars quarantine_error_pct and quarantine_min_rows, written once in
     dbt_project.yml and read here so GX and dbt's quarantined_share test agree."""
     project_vars = yaml.safe_load(path.read_text())["vars"]
-    return float(project_vars["quarantine_error_pct"]), int(
-        project_vars["quarantine_min_rows"]
-    )
+    return float(project_vars["quarantine_error_pct"]), int(project_vars["quarantine_min_rows"])
 
 
 def _quarantined_share(source: str, table: str) -> Expectation:

@@ -683,7 +683,7 @@ def transactions_table(ctx: Context, txns: dict[str, np.ndarray]) -> TableBuild:
     build = TableBuild(
         name="transactions",
         base={
-            "_id": np.arange(1, n + 1),
+            "_id": txns.get("id", np.arange(1, n + 1)),
             "_customer": txns["customer"] + 1,
             "_sub": txns["sub"] + 1,
             "_type": txns["type"],

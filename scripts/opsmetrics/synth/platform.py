@@ -246,12 +246,29 @@ def health_checks_table(ctx: Context, incidents: Incidents) -> TableBuild:
     return build
 
 
+def host_names(ctx: Context) -> list[str]:
+    """Every host, `<service>-<nn>`, in service order."""
+    hosts = np.repeat(np.arange(len(SERVICES)), ctx.scale.hosts_per_service)
+    host_number = np.concatenate([np.arange(1, k + 1) for k in ctx.scale.hosts_per_service])
+    return [f"{SERVICES[s]}-{i:02d}" for s, i in zip(hosts, host_number, strict=True)]
+
+
+def incident_windows(incidents: Incidents) -> list[tuple[str, str, int, int]]:
+    """(kind, service, start µs, end µs) of every incident."""
+    names = {OUTAGE: "outage", ERROR_BURST: "error_burst", LATENCY_SPIKE: "latency_spike"}
+    return [
+        (names[int(kind)], SERVICES[int(service)], int(start), int(end))
+        for kind, service, start, end in zip(
+            incidents.kind, incidents.service, incidents.start, incidents.end, strict=True
+        )
+    ]
+
+
 def system_metrics_table(ctx: Context, incidents: Incidents) -> TableBuild:
     """Per host and metric, a sample every `metric_minutes`; CPU follows traffic."""
     rng = ctx.rng("system_metrics")
     hosts = np.repeat(np.arange(len(SERVICES)), ctx.scale.hosts_per_service)
-    host_number = np.concatenate([np.arange(1, k + 1) for k in ctx.scale.hosts_per_service])
-    host_names = [f"{SERVICES[s]}-{i:02d}" for s, i in zip(hosts, host_number, strict=True)]
+    names = host_names(ctx)
     step = ctx.scale.metric_minutes * MINUTE
     ticks = np.arange(ctx.start_us, ctx.end_us - MINUTE, step)
     n_hosts, n_metrics = len(hosts), len(METRICS)
@@ -286,7 +303,7 @@ def system_metrics_table(ctx: Context, incidents: Incidents) -> TableBuild:
             "_frac": fractional,
         },
         columns={
-            "host": lookup_sql(host_names, "_host"),
+            "host": lookup_sql(names, "_host"),
             "service": lookup_sql(SERVICES, "_service"),
             "metric_name": lookup_sql(METRICS, "_metric"),
             "value": "_value",

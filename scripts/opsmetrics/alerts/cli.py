@@ -1,0 +1,159 @@
+"""`opsmetrics alerts …`: validate, evaluate, notify."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from opsmetrics.alerts import ALERTS_DIR, AlertConfigError
+
+if TYPE_CHECKING:
+    from opsmetrics.alerts.evaluate import Evaluation
+    from opsmetrics.alerts.notify import DeliveryReport
+
+app = typer.Typer(no_args_is_help=True, help="Alert rules: validate, evaluate, notify.")
+console = Console()
+
+RulesDir = Annotated[Path, typer.Option(help="Folder of rule files (*.yml).")]
+PoliciesFile = Annotated[Path, typer.Option(help="Severity policies and channels.")]
+Target = Annotated[str, typer.Option(help="duckdb | postgres")]
+AsOf = Annotated[
+    str | None,
+    typer.Option(help="Evaluate as if now were this UTC time (YYYY-MM-DD[THH:MM]); default now."),
+]
+
+
+def parse_as_of(value: str | None) -> datetime:
+    """A naive UTC datetime; an offset in the text is converted to UTC."""
+    if value is None:
+        return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"alerts: {message}", soft_wrap=True, highlight=False, markup=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def validate(
+    rules_dir: RulesDir = ALERTS_DIR / "rules", policies: PoliciesFile = ALERTS_DIR / "policies.yml"
+) -> None:
+    """Check every rule file and the policies (file:line of each problem; exit 2)."""
+    from opsmetrics.alerts.evaluate import known_metrics
+    from opsmetrics.alerts.policies import load_policies
+    from opsmetrics.alerts.rules import load_rules
+
+    try:
+        load_policies(policies)
+        rules = load_rules(rules_dir, known_metrics())
+    except AlertConfigError as error:
+        raise _fail(str(error)) from None
+    console.print(f"{len(rules)} rules valid in {rules_dir}")
+
+
+@app.command()
+def evaluate(
+    as_of: AsOf = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="Judge every rule and print; write and send nothing.")
+    ] = False,
+    notify: Annotated[bool, typer.Option(help="Deliver pending notifications afterwards.")] = True,
+    target: Target = "duckdb",
+    rules_dir: RulesDir = ALERTS_DIR / "rules",
+    policies: PoliciesFile = ALERTS_DIR / "policies.yml",
+) -> None:
+    """Judge every rule at its latest complete period, record alerts in
+    alerts.alert_events (idempotent) and notify their channels."""
+    from opsmetrics.alerts.evaluate import evaluate as run_evaluation
+    from opsmetrics.alerts.evaluate import record
+    from opsmetrics.alerts.notify import deliver
+    from opsmetrics.alerts.warehouse import Warehouse, WarehouseError
+
+    try:
+        moment = parse_as_of(as_of)
+    except ValueError:
+        raise _fail(f"--as-of {as_of!r} is not an ISO date or time") from None
+    try:
+        with Warehouse(target, read_only=dry_run) as warehouse:
+            evaluation, context, rules = run_evaluation(warehouse, moment, rules_dir, policies)
+            print_firing(evaluation)
+            if dry_run:
+                console.print(f"dry run: {len(rules)} rules judged, nothing written")
+                return
+            changes = record(warehouse, evaluation, context.policies)
+            console.print(
+                f"{len(changes.new)} new, {len(changes.updated)} still firing, "
+                f"{len(changes.resolved)} resolved; "
+                f"{len(changes.notifications)} notifications queued"
+            )
+            if notify:
+                _report_delivery(deliver(warehouse, context.policies, os.environ))
+    except AlertConfigError as error:
+        raise _fail(str(error)) from None
+    except (WarehouseError, ValueError) as error:
+        raise _fail(str(error)) from None
+
+
+@app.command("notify")
+def notify_command(
+    target: Target = "duckdb", policies: PoliciesFile = ALERTS_DIR / "policies.yml"
+) -> None:
+    """Deliver the pending notifications (exit 1 when a channel still fails)."""
+    from opsmetrics.alerts.notify import deliver
+    from opsmetrics.alerts.policies import load_policies
+    from opsmetrics.alerts.warehouse import Warehouse, WarehouseError
+
+    try:
+        loaded = load_policies(policies)
+        with Warehouse(target) as warehouse:
+            _report_delivery(deliver(warehouse, loaded, os.environ))
+    except AlertConfigError as error:
+        raise _fail(str(error)) from None
+    except WarehouseError as error:
+        raise _fail(str(error)) from None
+
+
+def _report_delivery(report: DeliveryReport) -> None:
+    console.print(f"notifications sent: {report.sent}")
+    for channel, reason in sorted(report.failures.items()):
+        console.print(
+            f"channel {channel}: {report.pending[channel]} pending ({reason})",
+            highlight=False,
+            markup=False,
+        )
+    if report.failures:
+        raise typer.Exit(1)
+
+
+def print_firing(evaluation: Evaluation) -> None:
+    """The firing alerts, most severe first: severity, metric, slice, value vs bound."""
+    from opsmetrics.alerts.rules import SEVERITIES
+
+    firing = sorted(
+        evaluation.firing,
+        key=lambda f: (SEVERITIES.index(f.severity), f.metric, f.slice_value, f.rule_id),
+    )
+    console.print(f"alerts firing at {evaluation.as_of:%Y-%m-%d %H:%M} UTC: {len(firing)}")
+    for finding in firing:
+        where = (
+            "" if finding.slice_value == "all" else f" [{finding.slice_name}={finding.slice_value}]"
+        )
+        console.print(
+            f"  {finding.severity:<8} {finding.metric}{where} {finding.rule_kind} "
+            f"({finding.grain} from {finding.window_start:%Y-%m-%d %H:%M}): "
+            f"{finding.outcome.detail}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    for note in evaluation.notes:
+        console.print(f"not evaluated: {note}", highlight=False, markup=False, soft_wrap=True)

@@ -1,0 +1,183 @@
+"""The alert condition kinds on hand-made series: each fires on what it is meant to see
+and stays silent (or says why it cannot judge) on the edges."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from opsmetrics.alerts import conditions
+from opsmetrics.alerts.rules import Anomaly, Change, Correlation, Threshold, Trend
+
+NAN = math.nan
+LEVELS = {
+    "target": 0.5,
+    "warning_threshold": 1.0,
+    "critical_threshold": 2.0,
+    "direction": "lower_is_better",
+}
+
+
+def values(*items: float) -> np.ndarray:
+    return np.array(items, dtype=float)
+
+
+def days(count: int, start: str = "2025-01-06") -> pd.DatetimeIndex:
+    return pd.date_range(start, periods=count, freq="D")
+
+
+def test_regular_series_turns_missing_days_into_nan_up_to_the_judged_period() -> None:
+    frame = pd.DataFrame(
+        {"period": pd.to_datetime(["2025-01-01", "2025-01-03"]), "value": [1.0, 3.0]}
+    )
+    series = conditions.regular_series(frame, "1d", pd.Timestamp("2025-01-05"))
+    assert list(series.index.day) == [1, 2, 3, 4, 5]
+    assert series.isna().tolist() == [False, True, False, True, True]
+
+
+def test_threshold_fires_only_when_every_period_of_the_run_is_beyond() -> None:
+    rule = Threshold(kind="threshold", op=">", value=5, for_periods=2)
+    assert conditions.threshold(values(1, 6, 7), 2, rule).status == "firing"
+    assert conditions.threshold(values(6, 1, 7), 2, rule).status == "ok"
+    assert conditions.threshold(values(7), 0, rule).status == "insufficient"  # first period
+    assert conditions.threshold(values(6, NAN, 7), 2, rule).status == "insufficient"
+    assert conditions.threshold(values(6, 7, NAN), 2, rule).status == "no_data"
+
+
+def test_registry_levels_give_critical_beyond_critical_and_high_beyond_warning() -> None:
+    rule = Threshold(kind="threshold", levels="registry")
+    critical = conditions.threshold(values(2.5), 0, rule, LEVELS)
+    warning = conditions.threshold(values(1.5), 0, rule, LEVELS)
+    fine = conditions.threshold(values(0.7), 0, rule, LEVELS)
+    assert (critical.status, critical.severity, critical.upper) == ("firing", "critical", 2.0)
+    assert (warning.status, warning.severity, warning.upper) == ("firing", "high", 1.0)
+    assert fine.status == "ok"
+    higher_is_better = {**LEVELS, "direction": "higher_is_better", "warning_threshold": 99.5,
+                        "critical_threshold": 99.0, "target": 99.9}  # fmt: skip
+    assert conditions.threshold(values(98), 0, rule, higher_is_better).severity == "critical"
+    assert conditions.threshold(values(99.9), 0, rule, higher_is_better).status == "ok"
+
+
+def test_change_against_previous_week_and_year_with_zero_and_missing_bases() -> None:
+    drop = Change(kind="change", compare_to="previous", op="<", percent=-10)
+    outcome = conditions.change(values(100, 85), 1, drop, "1d")
+    assert outcome.status == "firing" and outcome.expected == 100 and outcome.lower == 90
+    assert conditions.change(values(100, 95), 1, drop, "1d").status == "ok"
+    assert conditions.change(values(0, 5), 1, drop, "1d").status == "insufficient"
+    assert conditions.change(values(NAN, 5), 1, drop, "1d").status == "insufficient"
+    assert conditions.change(values(5), 0, drop, "1d").status == "insufficient"  # first period
+    week = Change(kind="change", compare_to="week", op="<", percent=-10)
+    series = values(100, 1, 1, 1, 1, 1, 1, 80)
+    assert conditions.change(series, 7, week, "1d").status == "firing"
+    year = Change(kind="change", compare_to="year", op=">", percent=50)
+    monthly = values(10, *[1] * 11, 16)
+    assert conditions.change(monthly, 12, year, "30d").status == "firing"
+    negative_base = conditions.change(values(-100, -120), 1, drop, "1d")
+    assert negative_base.status == "firing"  # -120 is 20 % below -100
+
+
+def test_trend_consecutive_and_slope() -> None:
+    falling = Trend(kind="trend", direction="falling", periods=4)
+    assert conditions.trend(values(9, 8, 7, 6), 3, falling).status == "firing"
+    assert conditions.trend(values(9, 8, 8, 6), 3, falling).status == "ok"  # flat step
+    assert conditions.trend(values(8, 7, 6), 2, falling).status == "insufficient"
+    assert conditions.trend(values(9, NAN, 7, 6), 3, falling).status == "insufficient"
+    slope = Trend(kind="trend", direction="rising", periods=5, method="slope", slope_pct=5)
+    assert conditions.trend(values(100, 107, 111, 120, 126), 4, slope).status == "firing"
+    assert conditions.trend(values(100, 101, 100, 101, 100), 4, slope).status == "ok"
+    assert conditions.trend(values(0, 0, 0, 0, 0), 4, slope).status == "insufficient"
+
+
+def test_robust_z_uses_mean_deviation_when_mad_is_zero_and_handles_flat_history() -> None:
+    z, median, _ = conditions.robust_z(10.0, values(1, 1, 1, 1, 2))
+    assert median == 1 and z == pytest.approx((10 - 1) / (0.2 / 0.7979))
+    assert conditions.robust_z(1.0, values(1, 1, 1))[0] == 0
+    assert conditions.robust_z(2.0, values(1, 1, 1))[0] == math.inf
+
+
+def test_anomaly_compares_with_the_same_weekday_only() -> None:
+    """Mondays are always 100, other days 10: a Monday of 100 is normal, a Tuesday of 100
+    is not, although 100 is the series' most common large value."""
+    rule = Anomaly(kind="anomaly", z=3.5, history=8, min_history=6)
+    weekly = np.tile(values(100, 10, 11, 9, 10, 12, 10), 9)
+    index = days(len(weekly))  # starts on a Monday
+    noisy = weekly + np.tile(values(1, -1, 0, 1, -1, 0, 1), 9)
+    assert conditions.anomaly(noisy, index, 56, rule, "1d").status == "ok"  # a Monday
+    spiked = noisy.copy()
+    spiked[57] = 100  # a Tuesday
+    outcome = conditions.anomaly(spiked, index, 57, rule, "1d")
+    assert outcome.status == "firing" and outcome.expected == pytest.approx(10, abs=1)
+    no_season = Anomaly(kind="anomaly", seasonality="none", z=3.5, history=8, min_history=6)
+    assert conditions.anomaly(noisy, index, 56, no_season, "1d").status == "firing"
+
+
+def test_anomaly_needs_its_minimum_history_and_skips_missing_days() -> None:
+    rule = Anomaly(kind="anomaly", z=3.5, history=8, min_history=6)
+    series = np.full(5 * 7, 10.0)
+    series[::7] = NAN  # every Monday missing
+    assert conditions.anomaly(series, days(35), 28, rule, "1d").status == "no_data"
+    series[28] = 50
+    outcome = conditions.anomaly(series, days(35), 28, rule, "1d")
+    assert outcome.status == "insufficient"  # no earlier Monday has a value
+
+
+def test_anomaly_direction_down_ignores_spikes_up() -> None:
+    rule = Anomaly(kind="anomaly", seasonality="none", history=10, min_history=6, direction="down")
+    series = values(10, 11, 9, 10, 12, 10, 9, 11, 10, 10, 40)
+    assert conditions.anomaly(series, days(11), 10, rule, "1d").status == "ok"
+    series[10] = 0
+    assert conditions.anomaly(series, days(11), 10, rule, "1d").status == "firing"
+
+
+def test_stl_anomaly_finds_a_spike_in_a_weekly_seasonal_series() -> None:
+    rng = np.random.default_rng(1)
+    weekly = np.tile(values(50, 60, 62, 61, 58, 30, 25), 8) + rng.normal(0, 1, 56)
+    rule = Anomaly(kind="anomaly", method="stl", z=4, history=8, min_history=15)
+    assert conditions.anomaly(weekly, days(56), 55, rule, "1d").status == "ok"
+    weekly[55] += 30
+    assert conditions.anomaly(weekly, days(56), 55, rule, "1d").status == "firing"
+    assert conditions.anomaly(weekly[:10], days(10), 9, rule, "1d").status == "insufficient"
+
+
+def test_correlation_fires_when_cpu_rises_while_throughput_is_flat() -> None:
+    rng = np.random.default_rng(3)
+    throughput = rng.uniform(1, 3, 30)
+    cpu = 10 + 20 * throughput + rng.normal(0, 0.5, 30)
+    rule = Correlation(kind="correlation", with_metric="throughput_rps", window=28, z=4,
+                       min_history=14, direction="up")  # fmt: skip
+    assert conditions.correlation(cpu, throughput, 29, rule).status == "ok"
+    cpu[29] = 10 + 20 * throughput[29] + 15  # same traffic, much more CPU
+    outcome = conditions.correlation(cpu, throughput, 29, rule)
+    assert outcome.status == "firing"
+    assert outcome.expected == pytest.approx(10 + 20 * throughput[29], abs=1)
+    short = conditions.correlation(cpu[:10], throughput[:10], 9, rule)
+    assert short.status == "insufficient"
+
+
+def test_correlation_with_a_flat_driver_compares_with_the_mean() -> None:
+    rule = Correlation(kind="correlation", with_metric="x", window=10, z=3, min_history=5)
+    flat = np.full(11, 2.0)
+    cpu = values(50, 51, 49, 50, 52, 48, 50, 51, 49, 50, 80)
+    assert conditions.correlation(cpu, flat, 10, rule).status == "firing"
+    missing_driver = flat.copy()
+    missing_driver[10] = NAN
+    assert conditions.correlation(cpu, missing_driver, 10, rule).status == "no_data"
+
+
+def test_anomaly_minimum_move_silences_rare_but_tiny_departures() -> None:
+    """A history with a tiny spread makes any small move 'rare': min_change_pct and
+    min_delta require the move to matter as well."""
+    history = values(10, 10.1, 9.9, 10, 10.1, 9.9, 10, 10.05)
+    series = np.append(history, 11.0)  # z ≈ +13, a 10 % move
+    plain = Anomaly(kind="anomaly", seasonality="none", history=8, min_history=6)
+    relative = plain.model_copy(update={"min_change_pct": 20})
+    absolute = plain.model_copy(update={"min_delta": 2})
+    assert conditions.anomaly(series, days(9), 8, plain, "1d").status == "firing"
+    assert conditions.anomaly(series, days(9), 8, relative, "1d").status == "ok"
+    assert conditions.anomaly(series, days(9), 8, absolute, "1d").status == "ok"
+    series[8] = 13.0
+    assert conditions.anomaly(series, days(9), 8, relative, "1d").status == "firing"
+    assert conditions.anomaly(series, days(9), 8, absolute, "1d").status == "firing"
