@@ -101,6 +101,8 @@ def quality(target: Target = "duckdb") -> None:
     """
     from opsmetrics.quality import print_report, run_quality
 
+    if target == "duckdb":
+        exit_if_warehouse_locked(read_only=True, code=2)
     result = run_quality(target=target)
     print_report(result, console)
     raise typer.Exit(result.exit_code)
@@ -199,4 +201,85 @@ def export_metrics_command(target: Target = "duckdb") -> None:
     BI tools that read the warehouse (MetricFlow compiles the SQL, the warehouse runs it)."""
     from opsmetrics.semantic import export_metrics
 
+    if target == "duckdb":
+        exit_if_warehouse_locked(read_only=False, code=1)
     _print_counts("metric tables", export_metrics(target=target))
+
+
+# Publishing (issue 19): the build that holds the warehouse, the snapshot readers open,
+# and the Postgres reader role.
+@app.command()
+def build(
+    full_refresh: Annotated[
+        bool, typer.Option(help="Rebuild incremental marts from scratch (a new data set).")
+    ] = False,
+    target: Target = "duckdb",
+) -> None:
+    """`dbt build` in-process; fails at once, in one line, if the warehouse is held."""
+    from opsmetrics.dbt_invoke import DbtError, run_dbt, summarise
+
+    try:
+        summary = summarise(
+            run_dbt(["build", *(["--full-refresh"] if full_refresh else [])], target)
+        )
+    except DbtError as error:
+        console.print(f"[red]build failed:[/red] {error}", soft_wrap=True, highlight=False)
+        raise typer.Exit(1) from error
+    console.print(
+        f"dbt build: {summary.passed} passed, {summary.warned} warned, "
+        f"{summary.failed + summary.errored} failed, {summary.skipped} skipped"
+    )
+
+
+@app.command()
+def publish(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Snapshot file (default OPSMETRICS_PUBLISHED_PATH)."),
+    ] = None,
+) -> None:
+    """Write the read-only snapshot BI tools open (marts, metrics, alerts, forecasts),
+    after a successful build and quality run; exit 1 (previous snapshot kept) otherwise."""
+    from opsmetrics.dbt_invoke import WarehouseLockedError
+    from opsmetrics.publish import PublishRefusedError
+    from opsmetrics.publish import publish as publish_snapshot
+
+    try:
+        snapshot = publish_snapshot(out=out)
+    except (PublishRefusedError, WarehouseLockedError) as error:
+        console.print(f"[red]not published:[/red] {error}", soft_wrap=True, highlight=False)
+        raise typer.Exit(1) from error
+    console.print(
+        f"published {len(snapshot.tables)} tables to {snapshot.path} "
+        f"(data as of {snapshot.data_as_of}, commit {snapshot.git_commit[:12]})",
+        highlight=False,
+    )
+
+
+def exit_if_warehouse_locked(read_only: bool, code: int) -> None:
+    """End the command with one line (and `code`) if another process holds the warehouse."""
+    from opsmetrics.dbt_invoke import WarehouseLockedError, ensure_warehouse_free
+
+    try:
+        ensure_warehouse_free(read_only=read_only)
+    except WarehouseLockedError as error:
+        console.print(f"[red]{error}[/red]", soft_wrap=True, highlight=False)
+        raise typer.Exit(code) from error
+
+
+@app.command("postgres-reader")
+def postgres_reader_command(
+    role: Annotated[str, typer.Option(help="Role name.")] = "opsmetrics_reader",
+) -> None:
+    """Create the read-only Postgres role (SELECT on marts and metrics only). It can log
+    in with OPSMETRICS_PG_READER_PASSWORD when set; otherwise grant it to BI users."""
+    import os
+
+    from opsmetrics.postgres_reader import ReaderRoleError, setup_reader_role
+
+    try:
+        schemas = setup_reader_role(role, os.environ.get("OPSMETRICS_PG_READER_PASSWORD"))
+    except ReaderRoleError as error:
+        console.print(f"[red]postgres-reader failed:[/red] {error}", highlight=False)
+        raise typer.Exit(2) from error
+    console.print(f"role {role} can read {', '.join(schemas)} (SELECT only)")

@@ -2,16 +2,63 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
+import duckdb
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from opsmetrics import PROJECT_DIR
-from opsmetrics.settings import check_target, duckdb_path
+from opsmetrics.settings import check_target, duckdb_path, published_duckdb_path
+
+# DuckDB's words when another process holds the file ("IO Error: Could not set lock on
+# file ...: Conflicting lock is held in <program> (PID <n>) ...").
+LOCK_ERROR_MARKERS = ("Could not set lock on file", "Conflicting lock is held")
+# dbt commands that never open the warehouse.
+OFFLINE_COMMANDS = frozenset({"parse", "deps", "clean", "debug", "list", "ls"})
 
 
 class DbtError(Exception):
     """A dbt command failed; the message names the failing nodes."""
+
+
+class WarehouseLockedError(DbtError):
+    """Another process holds the DuckDB warehouse; the message is one line naming the
+    file, the process and what to do. A DbtError, so callers of run_dbt report it too."""
+
+
+def lock_conflict_message(error: BaseException | str, path: Path) -> str | None:
+    """One line for DuckDB's lock conflict on `path`, or None if `error` is not one."""
+    text = str(error)
+    if not any(marker in text for marker in LOCK_ERROR_MARKERS):
+        return None
+    holder = re.search(r"PID (\d+)", text)
+    by = f" by process {holder.group(1)}" if holder else ""
+    return (
+        f"warehouse locked: {path} is held{by} (DuckDB allows one writer, and an open "
+        "reader blocks it: a dbt build or a client has it open); wait for that to finish or "
+        f"stop it, then run this again. Readers open the published snapshot "
+        f"{published_duckdb_path()} instead."
+    )
+
+
+def ensure_warehouse_free(path: Path | None = None, read_only: bool = False) -> None:
+    """Fail at once with WarehouseLockedError when another process holds the warehouse
+    in a way that blocks this use (any holder blocks a writer; a writer blocks a reader).
+
+    A missing file is free: whoever opens it first creates it. Any other error is left
+    for the command itself to report.
+    """
+    path = path or duckdb_path()
+    if not path.exists():
+        return
+    try:
+        duckdb.connect(str(path), read_only=read_only).close()
+    except duckdb.Error as error:
+        message = lock_conflict_message(error, path)
+        if message:
+            raise WarehouseLockedError(message) from error
 
 
 @dataclass(frozen=True)
@@ -26,7 +73,10 @@ class DbtSummary:
 def run_dbt(args: list[str], target: str = "duckdb") -> dbtRunnerResult:
     """Run `dbt <args>` on `target`; raise DbtError unless it succeeds."""
     check_target(target)
-    duckdb_path()  # pins OPSMETRICS_DUCKDB_PATH to an absolute path for dbt
+    warehouse = duckdb_path()  # pins OPSMETRICS_DUCKDB_PATH to an absolute path for dbt
+    if target == "duckdb" and args and args[0] not in OFFLINE_COMMANDS:
+        release_duckdb()
+        ensure_warehouse_free(warehouse)
     full_args = [
         *args,
         "--project-dir",
@@ -41,6 +91,9 @@ def run_dbt(args: list[str], target: str = "duckdb") -> dbtRunnerResult:
     finally:
         release_duckdb()
     if not result.success:
+        message = lock_conflict_message(describe_failures(result), warehouse)
+        if message:
+            raise WarehouseLockedError(message)
         raise DbtError(f"dbt {' '.join(args)} failed: {describe_failures(result)}")
     return result
 

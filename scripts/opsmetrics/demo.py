@@ -37,7 +37,25 @@ def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
     console.rule("4/4 quality (Great Expectations)")
     quality = run_quality()
     print_report(quality, console)
-    return quality.exit_code
+    if quality.exit_code:
+        return quality.exit_code
+    return publish_step()
+
+
+def publish_step() -> int:
+    """Materialise the metric tables, then publish the read-only snapshot BI tools open."""
+    from opsmetrics.publish import PublishRefusedError, publish
+    from opsmetrics.semantic import export_metrics
+
+    console.rule("publish (metric tables + read-only snapshot)")
+    try:
+        export_metrics()
+        snapshot = publish()
+    except (DbtError, PublishRefusedError) as error:
+        console.print(f"[red]not published:[/red] {error}", highlight=False)
+        return 1
+    console.print(f"published {len(snapshot.tables)} tables to {snapshot.path}", highlight=False)
+    return 0
 
 
 def print_summary(warehouse: Path, dbt_summary: DbtSummary) -> None:

@@ -4,11 +4,14 @@ built from them (loaded + `dbt build`) that read-only tests share."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import psycopg2
@@ -168,3 +171,34 @@ def tiny_postgres(
         load_postgres(tiny_data_dir)
         run_dbt(["build"], target="postgres")
         yield postgres_params()
+
+
+HOLDER_SCRIPT = """
+import sys, duckdb
+connection = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "read_only")
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.fixture
+def hold_duckdb() -> Callable[..., Any]:
+    """A context manager: another process holds a DuckDB file open (as a writer, or
+    read_only) until the block ends, as a running dbt build or a BI client would."""
+
+    @contextmanager
+    def hold(path: Path, read_only: bool = False) -> Iterator[int]:
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLDER_SCRIPT, str(path), "read_only" if read_only else "rw"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+            yield holder.pid
+        finally:
+            holder.stdin.close()
+            holder.wait(timeout=60)
+
+    return hold
