@@ -256,6 +256,44 @@ def publish(
     )
 
 
+@app.command("bi-setup")
+def bi_setup_command() -> None:
+    """Set up Superset (.venv-bi): the published snapshot (read-only), the Postgres marts
+    when OPSMETRICS_PG_HOST is set, and the KPI dashboard bundle of bi/bundle."""
+    from opsmetrics.bi import BiError, setup, superset_home
+
+    try:
+        registered = setup()
+    except BiError as error:
+        console.print(f"[red]bi-setup failed:[/red] {error}", highlight=False)
+        raise typer.Exit(1) from error
+    for line in registered:
+        console.print(f"database {line}", highlight=False)
+    console.print(
+        f"Superset ready: `make bi-serve`, user admin, password in "
+        f"{superset_home() / 'admin_password'} (or OPSMETRICS_BI_ADMIN_PASSWORD)",
+        highlight=False,
+    )
+
+
+@app.command("bi-serve")
+def bi_serve_command(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8088) -> None:
+    """Run Superset on 127.0.0.1 until interrupted (Ctrl-C)."""
+    import threading
+
+    from opsmetrics.bi import BiError, running_superset
+
+    try:
+        with running_superset(port) as url:
+            console.print(f"Superset on {url} (Ctrl-C stops it)")
+            threading.Event().wait()
+    except BiError as error:
+        console.print(f"[red]bi-serve failed:[/red] {error}", highlight=False)
+        raise typer.Exit(1) from error
+    except KeyboardInterrupt:
+        console.print("Superset stopped")
+
+
 def exit_if_warehouse_locked(read_only: bool, code: int) -> None:
     """End the command with one line (and `code`) if another process holds the warehouse."""
     from opsmetrics.dbt_invoke import WarehouseLockedError, ensure_warehouse_free
