@@ -294,6 +294,23 @@ def bi_serve_command(port: Annotated[int, typer.Option(help="Port on 127.0.0.1."
         console.print("Superset stopped")
 
 
+@app.command(
+    "mf",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def mf_command(context: typer.Context) -> None:
+    """MetricFlow's `mf <args>` (e.g. `opsmetrics mf query --metrics mrr`), after checking
+    that no build holds the DuckDB warehouse (one line if one does)."""
+    import os
+    import sys
+
+    if os.environ.get("OPSMETRICS_TARGET", "duckdb") == "duckdb":
+        exit_if_warehouse_locked(read_only=True, code=1)
+    mf = Path(sys.executable).parent / "mf"
+    os.execv(mf, [str(mf), *context.args])
+
+
 def exit_if_warehouse_locked(read_only: bool, code: int) -> None:
     """End the command with one line (and `code`) if another process holds the warehouse."""
     from opsmetrics.dbt_invoke import WarehouseLockedError, ensure_warehouse_free

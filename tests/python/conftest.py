@@ -202,3 +202,13 @@ def hold_duckdb() -> Callable[..., Any]:
             holder.wait(timeout=60)
 
     return hold
+
+
+@pytest.fixture(scope="session")
+def tiny_metric_tables(tiny_warehouse: Path) -> Path:
+    """The tiny warehouse with its metric tables (`export-metrics`): what gets published."""
+    from opsmetrics.semantic import export_metrics
+
+    use_warehouse(tiny_warehouse)
+    export_metrics()
+    return tiny_warehouse

@@ -67,7 +67,8 @@ def lineage_node_ids(page: Page) -> list[str]:
     """The node ids cytoscape draws in the lineage panel (a canvas, so asked from JS)."""
     page.wait_for_function(
         "() => { const c = document.querySelector('#cy');"
-        " return c && c._cyreg && c._cyreg.cy && c._cyreg.cy.nodes().length > 0; }",
+        " return c && c._cyreg && c._cyreg.cy"
+        " && c._cyreg.cy.nodes().some(n => n.visible() && n.id().startsWith('source.')); }",
         timeout=60_000,
     )
     return page.evaluate(
@@ -83,8 +84,8 @@ def test_mart_page_shows_description_columns_and_kpi_formula(page: Page, docs_ur
     columns.wait_for()
     for column in ("mrr_amount", "arr_amount", "logo_churn_rate"):
         assert page.get_by_text(column, exact=True).count() >= 1, column
-    page.get_by_text("mrr_amount", exact=True).first.click()
-    formula = page.get_by_text("billing_interval_months").first
+    page.get_by_text("mrr_amount", exact=True).first.click()  # expands the column's doc
+    formula = page.get_by_text("billing_interval_months").filter(visible=True).first
     formula.wait_for(timeout=30_000)
     assert formula.is_visible()
     page.screenshot(path=str(SCREENSHOTS / "fct_mrr_monthly.png"), full_page=True)
@@ -95,7 +96,16 @@ def test_lineage_graph_runs_from_raw_sources_through_marts_to_the_exposure(
 ):
     page.goto(f"{docs_url}#!/exposure/{EXPOSURE}", wait_until="networkidle")
     page.get_by_text("KPI dashboard in Superset").first.wait_for(timeout=60_000)
-    page.locator("[title='View Lineage Graph'], .launcher-btn").first.click()
+    page.locator(
+        "[data-original-title='View Lineage Graph'], [title='View Lineage Graph']"
+    ).first.click()
+    # Full screen selects +exposure: every ancestor, back to the raw sources.
+    page.locator("[data-original-title='View Fullscreen'], [title='View Fullscreen']").first.click()
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('input'))"
+        ".some(i => i.value === '+exposure:bi_kpi_dashboard')",
+        timeout=60_000,
+    )
     nodes = lineage_node_ids(page)
     page.screenshot(path=str(SCREENSHOTS / "lineage_bi_kpi_dashboard.png"))
     assert EXPOSURE in nodes

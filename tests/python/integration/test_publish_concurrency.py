@@ -46,9 +46,9 @@ def assert_one_lock_line(done: subprocess.CompletedProcess, code: int, warehouse
 
 
 @pytest.fixture
-def warehouse_copy(tiny_warehouse: Path, tmp_path: Path) -> Path:
+def warehouse_copy(tiny_metric_tables: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "copy.duckdb"
-    shutil.copyfile(tiny_warehouse, copy)
+    shutil.copyfile(tiny_metric_tables, copy)
     return copy
 
 
@@ -112,6 +112,7 @@ def test_reader_on_the_snapshot_never_blocks_a_build_and_a_second_build_fails_at
         (["opsmetrics", "quality"], 2),
         (["opsmetrics", "export-metrics"], 1),
         (["opsmetrics", "build"], 1),
+        (["opsmetrics", "mf", "query", "--metrics", "mrr", "--group-by", "metric_time__month"], 1),
     ],
 )
 def test_commands_on_a_warehouse_being_built_end_on_one_lock_line(
@@ -128,3 +129,20 @@ def test_publish_from_a_warehouse_being_built_raises_the_lock_line(
     with hold_duckdb(warehouse_copy), pytest.raises(WarehouseLockedError, match="locked"):
         write_snapshot(warehouse_copy, tmp_path / "published.duckdb", "x")
     assert not (tmp_path / "published.duckdb").exists()
+
+
+def test_mf_query_itself_on_a_warehouse_being_built_ends_on_duckdbs_lock_line(
+    warehouse_copy: Path, hold_duckdb
+):
+    """MetricFlow's own CLI cannot be given our line; it prints DuckDB's, without a
+    traceback (README says so, and points to `opsmetrics mf`)."""
+    query = ["query", "--metrics", "mrr", "--group-by", "metric_time__month"]
+    with hold_duckdb(warehouse_copy):
+        done = command([str(BIN / "mf"), *query], warehouse_copy)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "Traceback" not in output
+    assert any(
+        "Could not set lock on file" in line and str(warehouse_copy) in line
+        for line in output.splitlines()
+    ), output

@@ -20,7 +20,7 @@ import pytest
 from opsmetrics import PROJECT_DIR
 from opsmetrics.bi import PUBLISHED_DATABASE, SupersetClient, running_superset, setup
 from opsmetrics.publish import write_snapshot
-from opsmetrics.semantic import export_metrics, load_manifest, metric_tables
+from opsmetrics.semantic import load_manifest, metric_tables
 
 pytestmark = [
     pytest.mark.bi,
@@ -32,10 +32,11 @@ MF = Path(sys.executable).parent / "mf"
 
 
 @pytest.fixture(scope="module")
-def superset_url(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    export_metrics()
+def superset_url(
+    tiny_metric_tables: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("bi")
-    snapshot = write_snapshot(tiny_warehouse, folder / "published.duckdb", "test-bi")
+    snapshot = write_snapshot(tiny_metric_tables, folder / "published.duckdb", "test-bi")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("OPSMETRICS_SUPERSET_HOME", str(folder / "superset_home"))
         setup(published=snapshot.path)
