@@ -265,7 +265,7 @@ def bi_setup_command() -> None:
     try:
         registered = setup()
     except BiError as error:
-        console.print(f"[red]bi-setup failed:[/red] {error}", highlight=False)
+        console.print(f"[red]bi-setup failed:[/red] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from error
     for line in registered:
         console.print(f"database {line}", highlight=False)
@@ -288,7 +288,7 @@ def bi_serve_command(port: Annotated[int, typer.Option(help="Port on 127.0.0.1."
             console.print(f"Superset on {url} (Ctrl-C stops it)")
             threading.Event().wait()
     except BiError as error:
-        console.print(f"[red]bi-serve failed:[/red] {error}", highlight=False)
+        console.print(f"[red]bi-serve failed:[/red] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from error
     except KeyboardInterrupt:
         console.print("Superset stopped")
@@ -335,6 +335,8 @@ def postgres_reader_command(
     try:
         schemas = setup_reader_role(role, os.environ.get("OPSMETRICS_PG_READER_PASSWORD"))
     except ReaderRoleError as error:
-        console.print(f"[red]postgres-reader failed:[/red] {error}", highlight=False)
+        console.print(
+            f"[red]postgres-reader failed:[/red] {error}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from error
     console.print(f"role {role} can read {', '.join(schemas)} (SELECT only)")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,29 +32,75 @@ class WarehouseLockedError(DbtError):
     file, the process and what to do. A DbtError, so callers of run_dbt report it too."""
 
 
-def lock_conflict_message(error: BaseException | str, path: Path) -> str | None:
-    """One line for DuckDB's lock conflict on `path`, or None if `error` is not one."""
-    text = str(error)
-    if not any(marker in text for marker in LOCK_ERROR_MARKERS):
-        return None
-    holder = re.search(r"PID (\d+)", text)
-    by = f" by process {holder.group(1)}" if holder else ""
+def _locked_line(path: Path, holder: str) -> str:
     return (
-        f"warehouse locked: {path} is held{by} (DuckDB allows one writer, and an open "
+        f"warehouse locked: {path} is held{holder} (DuckDB allows one writer, and an open "
         "reader blocks it: a dbt build or a client has it open); wait for that to finish or "
         f"stop it, then run this again. Readers open the published snapshot "
         f"{published_duckdb_path()} instead."
     )
 
 
+def lock_conflict_message(error: BaseException | str, path: Path) -> str | None:
+    """One line for DuckDB's lock conflict on `path`, or None if `error` is not one."""
+    text = str(error)
+    if not any(marker in text for marker in LOCK_ERROR_MARKERS):
+        return None
+    holder = re.search(r"PID (\d+)", text)
+    return _locked_line(path, f" by process {holder.group(1)}" if holder else "")
+
+
+def build_lock_path(path: Path) -> Path:
+    """The lock file a build holds beside the warehouse for its whole run."""
+    return path.with_name(f"{path.name}.build.lock")
+
+
+@contextmanager
+def build_lock(path: Path) -> Iterator[None]:
+    """Hold the warehouse's build lock (an flock on <warehouse>.build.lock holding our PID)
+    for the block; WarehouseLockedError at once if another process holds it. DuckDB's own
+    lock is only taken once dbt connects, after parsing: this one covers the whole run."""
+    lock_path = build_lock_path(path)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            handle.seek(0)
+            holder = handle.read().strip()
+            by = f" by process {holder}" if holder.isdigit() else ""
+            raise WarehouseLockedError(
+                _locked_line(path, f"{by}, build lock {lock_path}")
+            ) from error
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def ensure_warehouse_free(path: Path | None = None, read_only: bool = False) -> None:
-    """Fail at once with WarehouseLockedError when another process holds the warehouse
-    in a way that blocks this use (any holder blocks a writer; a writer blocks a reader).
+    """Fail at once with WarehouseLockedError while a build holds the warehouse's build
+    lock, or another process holds the file in a way that blocks this use (any holder
+    blocks a writer; a writer blocks a reader).
 
     A missing file is free: whoever opens it first creates it. Any other error is left
     for the command itself to report.
     """
     path = path or duckdb_path()
+    if not path.exists():
+        return
+    if build_lock_path(path).exists():
+        with build_lock(path):
+            pass
+    _probe_duckdb(path, read_only)
+
+
+def _probe_duckdb(path: Path, read_only: bool) -> None:
+    """Open and close the file as this use would; a lock conflict becomes the one line."""
     if not path.exists():
         return
     try:
@@ -61,22 +111,20 @@ def ensure_warehouse_free(path: Path | None = None, read_only: bool = False) -> 
             raise WarehouseLockedError(message) from error
 
 
-@dataclass(frozen=True)
-class DbtSummary:
-    passed: int
-    warned: int
-    failed: int
-    errored: int
-    skipped: int
-
-
 def run_dbt(args: list[str], target: str = "duckdb") -> dbtRunnerResult:
-    """Run `dbt <args>` on `target`; raise DbtError unless it succeeds."""
+    """Run `dbt <args>` on `target`; raise DbtError unless it succeeds. On DuckDB a
+    command that opens the warehouse holds its build lock for the whole run."""
     check_target(target)
     warehouse = duckdb_path()  # pins OPSMETRICS_DUCKDB_PATH to an absolute path for dbt
     if target == "duckdb" and args and args[0] not in OFFLINE_COMMANDS:
         release_duckdb()
-        ensure_warehouse_free(warehouse)
+        with build_lock(warehouse):
+            _probe_duckdb(warehouse, read_only=False)
+            return _invoke(args, target, warehouse)
+    return _invoke(args, target, warehouse)
+
+
+def _invoke(args: list[str], target: str, warehouse: Path) -> dbtRunnerResult:
     full_args = [
         *args,
         "--project-dir",
@@ -96,6 +144,15 @@ def run_dbt(args: list[str], target: str = "duckdb") -> dbtRunnerResult:
             raise WarehouseLockedError(message)
         raise DbtError(f"dbt {' '.join(args)} failed: {describe_failures(result)}")
     return result
+
+
+@dataclass(frozen=True)
+class DbtSummary:
+    passed: int
+    warned: int
+    failed: int
+    errored: int
+    skipped: int
 
 
 def release_duckdb() -> None:

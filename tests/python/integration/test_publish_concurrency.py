@@ -55,7 +55,7 @@ def warehouse_copy(tiny_metric_tables: Path, tmp_path: Path) -> Path:
 def test_reader_on_the_snapshot_never_blocks_a_build_and_a_second_build_fails_at_once(
     warehouse_copy: Path, tmp_path: Path
 ):
-    snapshot = write_snapshot(warehouse_copy, tmp_path / "published.duckdb", "before")
+    snapshot = write_snapshot(warehouse_copy, tmp_path / "opsmetrics_published.duckdb", "before")
     with duckdb.connect(str(snapshot.path), read_only=True) as connection:
         expected = connection.execute("select count(*) from marts.fct_mrr_monthly").fetchone()
     seen: list[tuple] = []
@@ -127,8 +127,8 @@ def test_publish_from_a_warehouse_being_built_raises_the_lock_line(
     warehouse_copy: Path, hold_duckdb, tmp_path: Path
 ):
     with hold_duckdb(warehouse_copy), pytest.raises(WarehouseLockedError, match="locked"):
-        write_snapshot(warehouse_copy, tmp_path / "published.duckdb", "x")
-    assert not (tmp_path / "published.duckdb").exists()
+        write_snapshot(warehouse_copy, tmp_path / "opsmetrics_published.duckdb", "x")
+    assert not (tmp_path / "opsmetrics_published.duckdb").exists()
 
 
 def test_mf_query_itself_on_a_warehouse_being_built_ends_on_duckdbs_lock_line(

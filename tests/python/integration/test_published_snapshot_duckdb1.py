@@ -49,7 +49,9 @@ def duckdb1_python() -> Path:
 def test_a_duckdb_1x_client_reads_every_published_table(
     tiny_metric_tables: Path, tmp_path: Path, duckdb1_python: Path
 ):
-    snapshot = write_snapshot(tiny_metric_tables, tmp_path / "published.duckdb", "duckdb1")
+    snapshot = write_snapshot(
+        tiny_metric_tables, tmp_path / "opsmetrics_published.duckdb", "duckdb1"
+    )
     done = subprocess.run(
         [str(duckdb1_python), "-c", READ_SCRIPT, str(snapshot.path)],
         capture_output=True,

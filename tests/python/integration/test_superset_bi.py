@@ -36,7 +36,7 @@ def superset_url(
     tiny_metric_tables: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("bi")
-    snapshot = write_snapshot(tiny_metric_tables, folder / "published.duckdb", "test-bi")
+    snapshot = write_snapshot(tiny_metric_tables, folder / "opsmetrics_published.duckdb", "test-bi")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("OPSMETRICS_SUPERSET_HOME", str(folder / "superset_home"))
         setup(published=snapshot.path)

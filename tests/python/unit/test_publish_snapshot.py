@@ -4,13 +4,22 @@ atomic swap, and the lock-conflict line. Warehouses here are small hand-made Duc
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
-from opsmetrics.dbt_invoke import WarehouseLockedError, ensure_warehouse_free, lock_conflict_message
+from opsmetrics.cli import app
+from opsmetrics.dbt_invoke import (
+    WarehouseLockedError,
+    build_lock,
+    ensure_warehouse_free,
+    lock_conflict_message,
+)
+from opsmetrics.postgres_reader import ReaderRoleError, setup_reader_role
 from opsmetrics.publish import (
     METADATA_TABLE,
     BuildRecord,
@@ -235,3 +244,30 @@ def test_locked_error_is_raised_for_a_warehouse_another_process_writes(tmp_path,
     warehouse = make_warehouse(tmp_path / "w.duckdb")
     with hold_duckdb(warehouse), pytest.raises(WarehouseLockedError, match="warehouse locked"):
         ensure_warehouse_free(warehouse, read_only=True)
+
+
+@pytest.mark.parametrize("role", ["Reader", "reader; drop role postgres", "", "1reader"])
+def test_reader_role_refuses_a_bad_name_before_connecting(role):
+    with pytest.raises(ReaderRoleError, match="invalid role name"):
+        setup_reader_role(role, params={"host": "127.0.0.1", "port": 1})
+
+
+def test_postgres_reader_command_ends_on_one_line_with_exit_2():
+    result = CliRunner().invoke(app, ["postgres-reader", "--role", "Bad Name"])
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0
+    assert "invalid role name" in result.output
+
+
+def test_a_second_build_lock_fails_at_once_naming_the_lock_file_and_process(tmp_path):
+    warehouse = make_warehouse(tmp_path / "w.duckdb")
+    with build_lock(warehouse):
+        with pytest.raises(WarehouseLockedError) as locked, build_lock(warehouse):
+            pass
+        with pytest.raises(WarehouseLockedError):
+            ensure_warehouse_free(warehouse, read_only=True)
+    message = str(locked.value)
+    assert f"by process {os.getpid()}" in message
+    assert "w.duckdb.build.lock" in message
+    assert "\n" not in message
+    ensure_warehouse_free(warehouse)  # released
