@@ -47,7 +47,9 @@ def assert_one_lock_line(done: subprocess.CompletedProcess, code: int, warehouse
 
 @pytest.fixture
 def warehouse_copy(tiny_metric_tables: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "copy.duckdb"
+    # Same file name as the tiny warehouse: dbt-duckdb names the catalog after it, and the
+    # manifests this build writes must keep naming relations the other tests query.
+    copy = tmp_path / tiny_metric_tables.name
     shutil.copyfile(tiny_metric_tables, copy)
     return copy
 

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import use_warehouse
 
 from opsmetrics import PROJECT_DIR
 from opsmetrics.bi import PUBLISHED_DATABASE, SupersetClient, running_superset, setup
+from opsmetrics.dbt_invoke import run_dbt
 from opsmetrics.publish import write_snapshot
 from opsmetrics.semantic import load_manifest, metric_tables
 
@@ -46,14 +48,16 @@ def superset_url(
 
 def mf_query(saved_query: str, warehouse: Path, out: Path) -> list[dict[str, str]]:
     """`mf query --saved-query` as a user runs it, into a CSV file."""
-    subprocess.run(
+    done = subprocess.run(
         [str(MF), "query", "--saved-query", saved_query, "--csv", str(out), "--quiet"],
         cwd=PROJECT_DIR,
         env={**os.environ, "OPSMETRICS_DUCKDB_PATH": str(warehouse)},
-        check=True,
+        check=False,
         capture_output=True,
+        text=True,
         timeout=600,
     )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
     with out.open() as handle:
         return list(csv.DictReader(handle))
 
@@ -73,6 +77,8 @@ def as_number(value: Any) -> float | None:
 def test_each_superset_dataset_returns_the_numbers_of_mf_query(
     superset_url: str, tiny_warehouse: Path, tmp_path: Path
 ):
+    use_warehouse(tiny_warehouse)
+    run_dbt(["parse"])  # the semantic manifest must name this warehouse's relations
     client = SupersetClient(superset_url)
     datasets = [
         d for d in client.datasets() if d["database"]["database_name"] == PUBLISHED_DATABASE
