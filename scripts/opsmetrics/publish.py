@@ -24,7 +24,7 @@ import duckdb
 
 from opsmetrics import PROJECT_DIR
 from opsmetrics.dbt_invoke import WarehouseLockedError, lock_conflict_message
-from opsmetrics.settings import duckdb_path, published_duckdb_path
+from opsmetrics.settings import duckdb_memory_limit, duckdb_path, published_duckdb_path
 
 PUBLISHED_SCHEMAS = ("marts", "metrics", "alerts", "forecasts")
 REQUIRED_SCHEMAS = ("marts", "metrics")
@@ -235,7 +235,8 @@ def write_snapshot(warehouse: Path, out: Path, invocation_id: str) -> Snapshot:
     temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)
     try:
-        with duckdb.connect(":memory:") as connection:
+        settings = {"memory_limit": duckdb_memory_limit(), "preserve_insertion_order": False}
+        with duckdb.connect(":memory:", config=settings) as connection:
             try:
                 connection.execute(f"attach {_quoted(warehouse)} as source (read_only)")
             except duckdb.Error as error:
