@@ -220,15 +220,20 @@ class SupersetClient:
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._checked(self.session.post(f"{self.url}{path}", json=body, timeout=300))
 
+    def put(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._checked(self.session.put(f"{self.url}{path}", json=body, timeout=300))
+
     def datasets(self) -> list[dict[str, Any]]:
         query = "(columns:!(id,table_name,schema,database.database_name),page_size:100)"
         return self.get("/api/v1/dataset/", q=query)["result"]
 
     def dataset_rows(self, dataset_id: int) -> list[dict[str, Any]]:
-        """Every row of a dataset, every column, as Superset's chart-data API returns it."""
-        columns = [
-            c["column_name"] for c in self.get(f"/api/v1/dataset/{dataset_id}")["result"]["columns"]
-        ]
+        """Every row of a dataset, every column, as Superset's chart-data API returns it.
+        The dataset's columns are synced from its table first, so a metric added to a saved
+        query since the bundle was exported is read too."""
+        self.put(f"/api/v1/dataset/{dataset_id}/refresh")
+        dataset = self.get(f"/api/v1/dataset/{dataset_id}")["result"]
+        columns = [column["column_name"] for column in dataset["columns"]]
         body = {
             "datasource": {"id": dataset_id, "type": "table"},
             "queries": [{"columns": columns, "metrics": [], "row_limit": 100000, "orderby": []}],
