@@ -36,26 +36,23 @@ def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
         console.print(f"[red]{error}[/red]")
         return 1
     print_summary(duckdb_path(), summarise(result))
+    exported = opsmetrics_step("metric tables (export-metrics)", "export-metrics")
+    if exported:
+        return exported
     console.rule("4/4 quality (Great Expectations)")
     quality = run_quality()
     print_report(quality, console)
     if quality.exit_code:
         return quality.exit_code
-    return publish_step()
+    return opsmetrics_step("publish (read-only snapshot for BI tools)", "publish")
 
 
-def publish_step() -> int:
-    """Materialise the metric tables, then publish the read-only snapshot BI tools open.
-
-    Each runs in a child process, as the scheduled run does: this process still holds the
-    warehouse through the quality run's engine, with another configuration than dbt's.
-    """
-    console.rule("publish (metric tables + read-only snapshot)")
-    for command in ("export-metrics", "publish"):
-        done = subprocess.run([sys.executable, "-m", "opsmetrics", command], check=False)
-        if done.returncode:
-            return done.returncode
-    return 0
+def opsmetrics_step(title: str, command: str) -> int:
+    """Run `opsmetrics <command>` in a child process, as the scheduled run does: the
+    metric export must write the warehouse and this process may still hold it (the
+    quality run's engine keeps a read-only handle). Returns its exit code."""
+    console.rule(title)
+    return subprocess.run([sys.executable, "-m", "opsmetrics", command], check=False).returncode
 
 
 def print_summary(warehouse: Path, dbt_summary: DbtSummary) -> None:
