@@ -12,7 +12,7 @@ export OPSMETRICS_DUCKDB_PATH ?= warehouse/opsmetrics.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo generate load build docs docs-serve test lint format semantic-check kpis export-metrics quality test-postgres clean forecast
+.PHONY: help venv demo generate load build docs docs-serve test lint format semantic-check kpis export-metrics quality test-postgres clean forecast publish bi bi-serve test-bi test-docs
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -34,8 +34,8 @@ generate: $(STAMP) ## Generate a raw data set (SCALE, SEED, DATA_DIR)
 load: $(STAMP) ## Load DATA_DIR into the warehouse's raw schema
 	$(BIN)/opsmetrics load --from $(DATA_DIR)
 
-build: $(STAMP) ## dbt build on the default (DuckDB) target
-	$(BIN)/dbt build
+build: $(STAMP) ## dbt build on the default (DuckDB) target (one line if the warehouse is held)
+	$(BIN)/opsmetrics build
 
 quality: $(STAMP) ## GX suites via one checkpoint + Data Docs (TARGET); exit 1 failed, 2 engine error
 	$(BIN)/opsmetrics quality --target $(TARGET)
@@ -57,6 +57,7 @@ format: $(STAMP) ## Fix what ruff and sqlfluff can fix
 	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff fix models metrics macros analyses tests/dbt
 
 test: $(STAMP) lint semantic-check ## The whole suite: lint, semantic checks, then pytest (dbt on tiny data)
+	scripts/ci/ensure_chromium.sh
 	$(BIN)/pytest
 
 semantic-check: $(STAMP) ## dbt parse + MetricFlow config validation of metrics/ (no warehouse needed)
@@ -79,6 +80,32 @@ test-postgres: $(STAMP) ## The Postgres suite on a throw-away server (or OPSMETR
 
 forecast: $(STAMP) ## Forecast the KPIs, capacity crossings and churn risk into schema forecasts (TARGET)
 	$(BIN)/opsmetrics forecast --target $(TARGET)
+
+# Issue 19: publishing, the BI client (Superset in its own venv) and dbt docs in a browser.
+BI_VENV := .venv-bi
+BI_STAMP := $(BI_VENV)/.installed
+
+publish: $(STAMP) ## Write the read-only snapshot BI tools open (after build + quality + export-metrics)
+	$(BIN)/opsmetrics publish
+
+$(BI_STAMP): bi/requirements.txt
+	test -x $(BI_VENV)/bin/python || $(PYTHON) -m venv $(BI_VENV)
+	$(BI_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BI_VENV)/bin/python -m pip install --quiet -r bi/requirements.txt
+	touch $(BI_STAMP)
+
+bi: $(STAMP) $(BI_STAMP) ## Superset in .venv-bi: the published snapshot (+ Postgres marts) and the KPI dashboard
+	$(BIN)/opsmetrics bi-setup
+
+bi-serve: bi ## Superset on http://127.0.0.1:8088 (admin password: .venv-bi/home/admin_password)
+	$(BIN)/opsmetrics bi-serve --port 8088
+
+test-bi: $(STAMP) $(BI_STAMP) ## Superset headless on 127.0.0.1: each dataset's numbers equal mf query's
+	OPSMETRICS_TEST_BI=1 $(BIN)/pytest -m bi tests/python/integration
+
+test-docs: $(STAMP) ## dbt docs in Debian's chromium: a mart page and the lineage graph
+	scripts/ci/ensure_chromium.sh
+	$(BIN)/pytest tests/python/integration/test_dbt_docs_browser.py
 
 clean: ## Remove the warehouse, generated data and dbt artefacts
 	rm -rf warehouse data target logs

@@ -137,6 +137,8 @@ def quality(target: Target = "duckdb") -> None:
     """
     from opsmetrics.quality import print_report, run_quality
 
+    if target == "duckdb":
+        exit_if_warehouse_locked(read_only=True, code=2)
     result = run_quality(target=target)
     for outcome in result.outcomes:
         message = lock_conflict_message(Exception(outcome.observed))
@@ -351,3 +353,139 @@ def bench_alerts_command(
         f"{total['detected']}/{total['in_scope']} planted anomalies detected "
         "(docs/benchmarks.md)"
     )
+
+
+# Publishing (issue 19): the build that holds the warehouse, the snapshot readers open,
+# and the Postgres reader role.
+@app.command()
+def build(
+    full_refresh: Annotated[
+        bool, typer.Option(help="Rebuild incremental marts from scratch (a new data set).")
+    ] = False,
+    target: Target = "duckdb",
+) -> None:
+    """`dbt build` in-process; fails at once, in one line, if the warehouse is held."""
+    from opsmetrics.dbt_invoke import DbtError, run_dbt, summarise
+
+    try:
+        summary = summarise(
+            run_dbt(["build", *(["--full-refresh"] if full_refresh else [])], target)
+        )
+    except DbtError as error:
+        console.print(f"[red]build failed:[/red] {error}", soft_wrap=True, highlight=False)
+        raise typer.Exit(1) from error
+    console.print(
+        f"dbt build: {summary.passed} passed, {summary.warned} warned, "
+        f"{summary.failed + summary.errored} failed, {summary.skipped} skipped"
+    )
+
+
+@app.command()
+def publish(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Snapshot file (default OPSMETRICS_PUBLISHED_PATH)."),
+    ] = None,
+) -> None:
+    """Write the read-only snapshot BI tools open (marts, metrics, alerts, forecasts),
+    after a successful build and quality run; exit 1 (previous snapshot kept) otherwise."""
+    from opsmetrics.dbt_invoke import WarehouseLockedError
+    from opsmetrics.publish import PublishRefusedError
+    from opsmetrics.publish import publish as publish_snapshot
+
+    try:
+        snapshot = publish_snapshot(out=out)
+    except (PublishRefusedError, WarehouseLockedError) as error:
+        console.print(f"[red]not published:[/red] {error}", soft_wrap=True, highlight=False)
+        raise typer.Exit(1) from error
+    console.print(
+        f"published {len(snapshot.tables)} tables to {snapshot.path} "
+        f"(data as of {snapshot.data_as_of}, commit {snapshot.git_commit[:12]})",
+        highlight=False,
+    )
+
+
+@app.command("bi-setup")
+def bi_setup_command() -> None:
+    """Set up Superset (.venv-bi): the published snapshot (read-only), the Postgres marts
+    when OPSMETRICS_PG_HOST is set, and the KPI dashboard bundle of bi/bundle."""
+    from opsmetrics.bi import BiError, setup, superset_home
+
+    try:
+        registered = setup()
+    except BiError as error:
+        console.print(f"[red]bi-setup failed:[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from error
+    for line in registered:
+        console.print(f"database {line}", highlight=False)
+    console.print(
+        f"Superset ready: `make bi-serve`, user admin, password in "
+        f"{superset_home() / 'admin_password'} (or OPSMETRICS_BI_ADMIN_PASSWORD)",
+        highlight=False,
+    )
+
+
+@app.command("bi-serve")
+def bi_serve_command(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8088) -> None:
+    """Run Superset on 127.0.0.1 until interrupted (Ctrl-C)."""
+    import threading
+
+    from opsmetrics.bi import BiError, running_superset
+
+    try:
+        with running_superset(port) as url:
+            console.print(f"Superset on {url} (Ctrl-C stops it)")
+            threading.Event().wait()
+    except BiError as error:
+        console.print(f"[red]bi-serve failed:[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from error
+    except KeyboardInterrupt:
+        console.print("Superset stopped")
+
+
+@app.command(
+    "mf",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def mf_command(context: typer.Context) -> None:
+    """MetricFlow's `mf <args>` (e.g. `opsmetrics mf query --metrics mrr`), after checking
+    that no build holds the DuckDB warehouse (one line if one does)."""
+    import os
+    import sys
+
+    if os.environ.get("OPSMETRICS_TARGET", "duckdb") == "duckdb":
+        exit_if_warehouse_locked(read_only=True, code=1)
+    mf = Path(sys.executable).parent / "mf"
+    os.execv(mf, [str(mf), *context.args])
+
+
+def exit_if_warehouse_locked(read_only: bool, code: int) -> None:
+    """End the command with one line (and `code`) if another process holds the warehouse."""
+    from opsmetrics.dbt_invoke import WarehouseLockedError, ensure_warehouse_free
+
+    try:
+        ensure_warehouse_free(read_only=read_only)
+    except WarehouseLockedError as error:
+        console.print(f"[red]{error}[/red]", soft_wrap=True, highlight=False)
+        raise typer.Exit(code) from error
+
+
+@app.command("postgres-reader")
+def postgres_reader_command(
+    role: Annotated[str, typer.Option(help="Role name.")] = "opsmetrics_reader",
+) -> None:
+    """Create the read-only Postgres role (SELECT on marts and metrics only). It can log
+    in with OPSMETRICS_PG_READER_PASSWORD when set; otherwise grant it to BI users."""
+    import os
+
+    from opsmetrics.postgres_reader import ReaderRoleError, setup_reader_role
+
+    try:
+        schemas = setup_reader_role(role, os.environ.get("OPSMETRICS_PG_READER_PASSWORD"))
+    except ReaderRoleError as error:
+        console.print(
+            f"[red]postgres-reader failed:[/red] {error}", highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(2) from error
+    console.print(f"role {role} can read {', '.join(schemas)} (SELECT only)")

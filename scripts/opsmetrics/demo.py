@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,11 +27,11 @@ BUILD_ARGS = ["build", "--full-refresh"]
 
 def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
     """Run the whole pipeline once; returns the process exit code."""
-    console.rule("1/4 generate")
+    console.rule("1/5 generate")
     generate(scale=scale, seed=seed, out=out, defect_rate=defect_rate)
-    console.rule("2/4 load into DuckDB")
+    console.rule("2/5 load into DuckDB")
     load_duckdb(out, replace=True)
-    console.rule("3/4 dbt build")
+    console.rule("3/5 dbt build")
     try:
         result = run_dbt(BUILD_ARGS)
     except DbtError as error:
@@ -38,12 +40,24 @@ def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
         console.print(f"[red]{error}[/red]")
         return 1
     print_summary(duckdb_path(), summarise(result))
-    console.rule("4/4 quality (Great Expectations)")
-    quality = run_quality()
-    print_report(quality, console)
     forecast_exit = forecast_step()
     evaluate_alerts()
-    return quality.exit_code or forecast_exit
+    console.rule("4/5 quality (Great Expectations)")
+    quality = run_quality()
+    print_report(quality, console)
+    if quality.exit_code:
+        return quality.exit_code
+    return opsmetrics_step("5/5 publish (read-only snapshot for BI tools)", "publish") or (
+        forecast_exit
+    )
+
+
+def opsmetrics_step(title: str, command: str) -> int:
+    """Run `opsmetrics <command>` in a child process, as the scheduled run does: this
+    process still holds the warehouse (the quality run's engine keeps a read-only handle
+    until exit). Returns its exit code."""
+    console.rule(title)
+    return subprocess.run([sys.executable, "-m", "opsmetrics", command], check=False).returncode
 
 
 def print_summary(warehouse: Path, dbt_summary: DbtSummary) -> None:

@@ -5,9 +5,8 @@ demo, quality, export-metrics)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import duckdb
+from opsmetrics.settings import published_duckdb_path
 
 LOCK_MESSAGE = re.compile(r"Could not set lock on file \"(?P<file>[^\"]+)\"")
 HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
@@ -28,10 +27,21 @@ def is_lock_conflict(error: BaseException) -> bool:
     return lock_conflict_message(error) is not None
 
 
+def locked_line(file: str, who: str) -> str:
+    """The one line every command prints when the warehouse `file` is held by `who`."""
+    return (
+        f"warehouse locked: {file} is locked by {who}: DuckDB allows one writer, and an "
+        "open reader blocks it; wait for that process to finish or close it, then run this "
+        f"again (readers open the published snapshot {published_duckdb_path()} instead)"
+    )
+
+
 def lock_conflict_message(error: BaseException) -> str | None:
     """One line naming the locked warehouse, who holds it (when DuckDB says) and what to
     do; None when `error` is not a lock conflict."""
     for message in _messages(error):
+        if message.startswith("warehouse locked: "):
+            return message
         found = LOCK_MESSAGE.search(message)
         if found is None:
             continue
@@ -41,21 +51,5 @@ def lock_conflict_message(error: BaseException) -> str | None:
             if holder
             else "another process"
         )
-        return (
-            f"the warehouse {found.group('file')} is locked by {who}: DuckDB allows one "
-            "writer, and an open reader blocks it; wait for that process to finish or "
-            "close it, then run this again"
-        )
+        return locked_line(found.group("file"), who)
     return None
-
-
-def raise_if_locked(path: Path) -> None:
-    """Raise DuckDB's own lock error at once when another process holds the warehouse
-    file, before a command (a dbt run) starts and prints pages about it."""
-    if not path.exists():
-        return
-    try:
-        duckdb.connect(str(path)).close()
-    except duckdb.Error as error:
-        if is_lock_conflict(error):
-            raise

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from opsmetrics import PROJECT_DIR
-from opsmetrics.dbt_invoke import run_dbt
+from opsmetrics.dbt_invoke import release_duckdb, run_dbt
 from opsmetrics.settings import check_target
 
 REGISTRY_FIELDS = (
@@ -432,4 +432,5 @@ def export_metrics(target: str = "duckdb") -> dict[str, int]:
             rows[f"{table.schema}.{table.table}"] = int(count.get_cell_value(0, 0))
     finally:
         client.close()
+        release_duckdb()  # the adapter keeps the file open: publish and readers need it
     return rows

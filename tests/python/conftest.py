@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import psycopg2
@@ -253,3 +254,44 @@ def kill_load_at_file(delivery: Path, nth_file: int, mode: str, target: str = "d
         child.wait()
         child.stdout.close()
     assert child.returncode == -signal.SIGKILL
+
+
+HOLDER_SCRIPT = """
+import sys, duckdb
+connection = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "read_only")
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.fixture
+def hold_duckdb() -> Callable[..., Any]:
+    """A context manager: another process holds a DuckDB file open (as a writer, or
+    read_only) until the block ends, as a running dbt build or a BI client would."""
+
+    @contextmanager
+    def hold(path: Path, read_only: bool = False) -> Iterator[int]:
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLDER_SCRIPT, str(path), "read_only" if read_only else "rw"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+            yield holder.pid
+        finally:
+            holder.stdin.close()
+            holder.wait(timeout=60)
+
+    return hold
+
+
+@pytest.fixture(scope="session")
+def tiny_metric_tables(tiny_warehouse: Path) -> Path:
+    """The tiny warehouse with its metric tables (`export-metrics`): what gets published."""
+    from opsmetrics.semantic import export_metrics
+
+    use_warehouse(tiny_warehouse)
+    export_metrics()
+    return tiny_warehouse

@@ -7,9 +7,11 @@ never counted as a pass or as a data failure.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,8 @@ PROJECT_CONFIG = GX_DIR / "great_expectations.yml"
 CHECKPOINT_NAME = "opsmetrics"
 GENERATED_STORES = ("expectations", "validation_definitions", "checkpoints")
 DATA_DOCS_INDEX = GX_DIR / "uncommitted" / "data_docs" / "local_site" / "index.html"
+# The verdict of the last run, which `opsmetrics publish` requires to have passed.
+RESULT_FILE = PROJECT_DIR / "target" / "quality_result.json"
 
 # Connection strings keep ${VAR}s, so great_expectations.yml never holds a path or secret.
 POSTGRES_CONNECTION = (
@@ -105,6 +109,7 @@ def run_quality(target: str = "duckdb", suites: list[TableSuite] | None = None) 
         result.outcomes = [
             Outcome(s.name, "warehouse is reachable", "", _first_line(error), ERROR) for s in suites
         ]
+        write_result_file(result)
         return result
     try:
         definitions = []
@@ -124,7 +129,24 @@ def run_quality(target: str = "duckdb", suites: list[TableSuite] | None = None) 
         # project config, and deleting a datasource does not write it out again: put the
         # committed file back so a quality run leaves the work tree clean.
         PROJECT_CONFIG.write_text(committed_config)
+    write_result_file(result)
     return result
+
+
+def write_result_file(result: QualityResult, path: Path = RESULT_FILE) -> None:
+    """Record the run's verdict (status, counts, when, which warehouse) as JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    warehouse = str(duckdb_path()) if result.target == "duckdb" else "postgres"
+    record = {
+        "status": result.status,
+        "target": result.target,
+        "warehouse": warehouse,
+        "finished_at": datetime.now(UTC).isoformat(),
+        "passed": result.passed,
+        "failed": result.failed,
+        "errors": result.errors,
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def _run_checkpoint(
