@@ -200,3 +200,44 @@ def export_metrics_command(target: Target = "duckdb") -> None:
     from opsmetrics.semantic import export_metrics
 
     _print_counts("metric tables", export_metrics(target=target))
+
+
+@app.command()
+def dashboards(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8501,
+    target: Target = "duckdb",
+) -> None:
+    """Serve the dashboards (executive, product, growth, operational) on 127.0.0.1:PORT,
+    reading the published snapshot (DuckDB) or the Postgres warehouse."""
+    from opsmetrics.dashboards.serve import serve
+
+    console.print(f"dashboards on http://127.0.0.1:{port} (target {target}); Ctrl-C stops")
+    try:
+        raise typer.Exit(serve(port=port, target=target))
+    except ValueError as error:
+        console.print(f"[red]dashboards failed:[/red] {error}")
+        raise typer.Exit(2) from error
+
+
+@app.command()
+def report(
+    audience: Annotated[str, typer.Option(help="executive | product | growth | operational")],
+    period: Annotated[str, typer.Option(help="The month, YYYY-MM.")],
+    fmt: Annotated[str, typer.Option("--format", help="html | pdf")] = "html",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="File to write (default reports/AUDIENCE-PERIOD.FORMAT)."),
+    ] = None,
+    target: Target = "duckdb",
+) -> None:
+    """Write a self-contained KPI report (KPIs vs target and last period, biggest movers,
+    firing alerts, forecast) as HTML or PDF."""
+    from opsmetrics.dashboards.data import DataUnavailable
+    from opsmetrics.dashboards.report import ReportError, write_report
+
+    try:
+        path = write_report(audience, period, out=out, fmt=fmt, target=target)
+    except (ReportError, DataUnavailable, ValueError) as error:
+        console.print(f"[red]report failed:[/red] {error}")
+        raise typer.Exit(2) from error
+    console.print(f"wrote {path}")
