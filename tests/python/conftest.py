@@ -202,7 +202,7 @@ ALERT_AND_FORECAST_ROWS = (
     );
     insert into forecasts.metric_forecasts
     select metric, 'total', 'all', timestamp '2025-07-01 05:00', date '2025-06-30',
-        date '2025-06-30' + horizon, horizon, base + horizon * step,
+        date '2025-06-30' + horizon::integer, horizon::integer, base + horizon * step,
         base + horizon * step - 2 * spread, base + horizon * step + 2 * spread,
         base + horizon * step - 3 * spread, base + horizon * step + 3 * spread,
         'ets', 'ok'

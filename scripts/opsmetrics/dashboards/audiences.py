@@ -39,6 +39,7 @@ class Audience:
     gauges: tuple[str, ...] = ()
     tables: tuple[str, ...] = ()
     filters: tuple[Filter, ...] = ()
+    status_grid: tuple[str, ...] = ()
 
     @property
     def time_column(self) -> str:
@@ -53,6 +54,10 @@ class Audience:
             return "hourly"
         return "every minute"
 
+    def alert_metrics(self) -> tuple[str, ...]:
+        """The metrics whose firing alerts the page and its report list."""
+        return tuple(dict.fromkeys([*self.cards, *self.trends, *self.gauges, *self.status_grid]))
+
     def all_tables(self) -> tuple[str, ...]:
         """Every metric table the page reads (for freshness and the dbt exposures)."""
         tables = [self.card_table, *self.tables]
@@ -64,6 +69,9 @@ CHANNEL = Filter(
     "Channel",
     ("customer__acquisition_channel", "acquisition_channel_month__acquisition_channel"),
 )
+# The per-service status grid of the operational page: these metrics, coloured by their
+# thresholds. Queue depth is shown when the semantic layer has a metric for it.
+STATUS_GRID_METRICS = ("latency_p95_ms", "error_rate", "uptime_pct", "queue_depth_max")
 HOUR = 3_600
 DAY = 24 * HOUR
 
@@ -162,13 +170,10 @@ REGISTRY: dict[str, Audience] = {
         },
         gauges=("uptime_pct", "error_budget_remaining_pct"),
         tables=("operational_daily",),
+        status_grid=STATUS_GRID_METRICS,
         filters=(
             Filter("Service", ("service",)),
             Filter("Endpoint", ("api_request__endpoint",)),
         ),
     ),
 }
-
-# The per-service status grid of the operational page: these metrics, coloured by their
-# thresholds. Queue depth is shown when the semantic layer has a metric for it.
-STATUS_GRID_METRICS = ("latency_p95_ms", "error_rate", "uptime_pct", "queue_depth_max")

@@ -269,7 +269,10 @@ def _breakdown(page: Page, metric: str) -> None:
         if rows.empty:
             st.info("No rows for this period and these filters.")
             return
-        categories = rows[list(breakdown.dimensions)].astype(str).agg(" · ".join, axis=1)
+        categories = [
+            " · ".join(str(value) for value in values)
+            for values in rows[list(breakdown.dimensions)].itertuples(index=False)
+        ]
         chart_rows = pd.DataFrame({"category": categories, metric: rows[metric]})
         st.plotly_chart(
             charts.bars(
@@ -442,9 +445,8 @@ def status_grid(kpis: dict[str, Kpi], day: pd.DataFrame) -> None:
 
 def _alerts(page: Page) -> None:
     audience = page.audience
-    metrics = tuple(dict.fromkeys([*audience.cards, *audience.gauges, *STATUS_GRID_METRICS]))
     st.subheader("Firing alerts")
-    alerts = _cached(target(), "alerts", metrics, page.bucket)
+    alerts = _cached(target(), "alerts", audience.alert_metrics(), page.bucket)
     if alerts is None:
         st.info("No alerts evaluated yet (alerts.alert_events is not in the published data).")
         return

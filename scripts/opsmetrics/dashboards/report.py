@@ -87,9 +87,7 @@ def collect(audience_name: str, period: str, target: str = "duckdb") -> ReportDa
         cards=scorecard.cards(frame, audience.cards, kpis, audience.grain, when),
         history=history,
         forecasts=reader.forecasts(source, audience.trends, available),
-        alerts=reader.firing_alerts(
-            source, tuple(dict.fromkeys([*audience.cards, *audience.gauges])), available
-        ),
+        alerts=reader.firing_alerts(source, audience.alert_metrics(), available),
         kpis=kpis,
     )
 
