@@ -1,4 +1,5 @@
-"""The dashboards app: one page per audience (`opsmetrics dashboards` runs it)."""
+"""The dashboards app: a start page and one page per audience at /<audience>
+(`opsmetrics dashboards` runs it)."""
 
 from pathlib import Path
 
@@ -6,13 +7,22 @@ import streamlit as st
 
 from opsmetrics.dashboards.audiences import REGISTRY
 
-PAGES = Path(__file__).parent / "pages"
+PAGES = Path(__file__).parent / "audience_pages"
 
+
+def start() -> None:
+    st.title("opsmetrics dashboards")
+    st.caption("Every number comes from the semantic layer's exported metric tables.")
+    for audience in REGISTRY.values():
+        st.page_link(
+            pages[audience.name],
+            label=f"{audience.title} (refreshes {audience.refresh_label}, owner {audience.owner})",
+        )
+
+
+pages = {
+    name: st.Page(PAGES / f"{name}.py", title=audience.title, url_path=name)
+    for name, audience in REGISTRY.items()
+}
 st.set_page_config(page_title="opsmetrics dashboards", layout="wide")
-navigation = st.navigation(
-    [
-        st.Page(PAGES / f"{name}.py", title=audience.title, url_path=name, default=index == 0)
-        for index, (name, audience) in enumerate(REGISTRY.items())
-    ]
-)
-navigation.run()
+st.navigation([st.Page(start, title="Start", default=True), *pages.values()]).run()

@@ -70,7 +70,8 @@ def trend(
         annotation_text=f"target {kpi.meta['target']}",
     )
     figure.update_layout(
-        title=f"{kpi.label} ({kpi.meta['unit']})",
+        title=kpi.label,
+        yaxis_title=str(kpi.meta["unit"]),
         height=300,
         margin={"l": 40, "r": 20, "t": 50, "b": 30},
         showlegend=forecast is not None and not forecast.empty,

@@ -21,7 +21,7 @@ from opsmetrics.dashboards.audiences import REGISTRY
 from opsmetrics.dashboards.scorecard import STATUS_COLOURS, format_value, kpis_by_name
 from opsmetrics.semantic import load_manifest
 
-PAGES = Path(opsmetrics.dashboards.__file__).parent / "pages"
+PAGES = Path(opsmetrics.dashboards.__file__).parent / "audience_pages"
 MF = Path(sys.executable).parent / "mf"
 
 
