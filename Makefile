@@ -12,7 +12,7 @@ export OPSMETRICS_DUCKDB_PATH ?= warehouse/opsmetrics.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo generate load build docs docs-serve test lint format semantic-check kpis export-metrics quality test-postgres clean
+.PHONY: help venv demo generate load build docs docs-serve test lint format semantic-check kpis export-metrics quality test-postgres clean dashboards report
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -57,6 +57,7 @@ format: $(STAMP) ## Fix what ruff and sqlfluff can fix
 	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff fix models metrics macros analyses tests/dbt
 
 test: $(STAMP) lint semantic-check ## The whole suite: lint, semantic checks, then pytest (dbt on tiny data)
+	scripts/ci/ensure_chromium.sh
 	$(BIN)/pytest
 
 semantic-check: $(STAMP) ## dbt parse + MetricFlow config validation of metrics/ (no warehouse needed)
@@ -71,6 +72,16 @@ export-metrics: $(STAMP) ## Materialise every saved query into the warehouse's m
 
 test-postgres: $(STAMP) ## The Postgres suite on a throw-away server (or OPSMETRICS_PG_HOST's)
 	OPSMETRICS_REQUIRE_POSTGRES=1 scripts/ci/with_postgres.sh $(BIN)/pytest -m postgres
+
+PORT ?= 8501
+AUDIENCE ?= executive
+PERIOD ?= $(shell date -u +%Y-%m)
+FORMAT ?= html
+dashboards: $(STAMP) ## Serve the dashboards on http://127.0.0.1:PORT (TARGET; reads the published snapshot)
+	$(BIN)/opsmetrics dashboards --port $(PORT) --target $(TARGET)
+
+report: $(STAMP) ## KPI report of AUDIENCE for PERIOD (YYYY-MM) as FORMAT (html|pdf) under reports/
+	$(BIN)/opsmetrics report --audience $(AUDIENCE) --period $(PERIOD) --format $(FORMAT) --target $(TARGET)
 
 clean: ## Remove the warehouse, generated data and dbt artefacts
 	rm -rf warehouse data target logs

@@ -8,6 +8,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from opsmetrics.dashboards.terminal import show_demo_scorecard
 from opsmetrics.dbt_invoke import DbtError, DbtSummary, run_dbt, summarise
 from opsmetrics.generate import generate
 from opsmetrics.load import load_duckdb
@@ -37,6 +38,7 @@ def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
     console.rule("4/4 quality (Great Expectations)")
     quality = run_quality()
     print_report(quality, console)
+    show_demo_scorecard(console)
     return quality.exit_code
 
 

@@ -33,7 +33,7 @@ class Source:
 
     def describe(self) -> str:
         if self.target == "duckdb":
-            return f"published snapshot {self.path}"
+            return f"DuckDB {self.path}"
         params = postgres_params()
         return f"postgres {params['host']}:{params['port']}/{params['dbname']}"
 

@@ -10,11 +10,14 @@ import duckdb
 import pytest
 from conftest import ALERT_AND_FORECAST_ROWS
 from playwright.sync_api import sync_playwright
+from rich.console import Console
 from typer.testing import CliRunner
 
 from opsmetrics.cli import app
+from opsmetrics.dashboards.data import Source
 from opsmetrics.dashboards.report import CHROMIUM_FLAGS, write_report
 from opsmetrics.dashboards.scorecard import format_value
+from opsmetrics.dashboards.terminal import print_kpi_scorecard
 from opsmetrics.settings import chromium_path
 
 
@@ -104,3 +107,21 @@ def test_report_without_a_snapshot_is_a_one_line_error(
     result = CliRunner().invoke(app, ["report", "--audience", "executive", "--period", "2025-06"])
     assert result.exit_code == 2
     assert "no published snapshot at" in result.output and "Traceback" not in result.output
+
+
+def test_the_demo_scorecard_prints_value_target_and_status_of_the_executive_kpis(
+    published_snapshot: Path,
+) -> None:
+    console = Console(record=True, width=120)
+    print_kpi_scorecard(console, Source("duckdb", published_snapshot))
+    output = console.export_text()
+    with duckdb.connect(str(published_snapshot), read_only=True) as connection:
+        (mrr,) = connection.execute(
+            "select mrr from metrics.executive_monthly order by metric_time__month desc limit 1"
+        ).fetchone()
+    # MRR: target 50000, warning 40000, critical 30000, higher is better.
+    expected_status = "Critical" if mrr <= 30000 else "Warning" if mrr <= 40000 else "OK"
+    mrr_line = next(line for line in output.splitlines() if line.startswith("│ MRR "))
+    cells = [cell.strip() for cell in mrr_line.strip("│").split("│")]
+    assert cells[:4] == ["MRR", format_value(mrr, "USD"), "$50,000", expected_status]
+    assert "http://127.0.0.1:8501" in output and "make dashboards" in output
