@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -397,12 +397,15 @@ SECTIONS = {
 }
 
 
-def record(result: dict, doc: Path = BENCHMARKS_DOC) -> None:
-    """Add or replace the result's section in the benchmarks document."""
+def record(
+    result: dict, doc: Path = BENCHMARKS_DOC, render: Callable[[dict], str] | None = None
+) -> None:
+    """Add or replace the result's section (written by `render`, by default the one of
+    SECTIONS) in the benchmarks document."""
     text = doc.read_text() if doc.exists() else INTRO
     heading = f"## {result['benchmark']}, scale {result['scale']}"
     pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    section = SECTIONS[result["benchmark"]](result).rstrip("\n") + "\n\n"
+    section = (render or SECTIONS[result["benchmark"]])(result).rstrip("\n") + "\n\n"
     if pattern.search(text):
         text = pattern.sub(lambda _: section, text)
     else:

@@ -219,6 +219,27 @@ def dashboards(
         raise typer.Exit(2) from error
 
 
+@bench_app.command("dashboards")
+def bench_dashboards_command(
+    scale: Scale = "medium",
+    repeats: Annotated[int, typer.Option(help="Warm loads per page.")] = 5,
+) -> None:
+    """Time each dashboard page in the browser (cold, then warm) on the warehouse at
+    OPSMETRICS_DUCKDB_PATH, built at SCALE with its metric tables exported."""
+    from opsmetrics.dashboards.bench import BenchError, bench_dashboards
+
+    try:
+        result = bench_dashboards(scale=scale, repeats=repeats)
+    except BenchError as error:
+        console.print(f"[red]bench dashboards failed:[/red] {error}")
+        raise typer.Exit(2) from error
+    for name, timing in result["pages"].items():
+        console.print(
+            f"{name}: cold {timing['cold_seconds']} s, warm median "
+            f"{timing['warm_median_seconds']} s (max {timing['warm_max_seconds']} s)"
+        )
+
+
 @app.command()
 def report(
     audience: Annotated[str, typer.Option(help="executive | product | growth | operational")],

@@ -3,6 +3,8 @@ the largest customers. A missing table is None, never an exception."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pandas as pd
 
 from opsmetrics.dashboards.data import Source
@@ -19,21 +21,10 @@ def metric_table(source: Source, table: str, available: set[str]) -> pd.DataFram
     for column in frame.columns:
         if column.startswith("metric_time__"):
             frame[column] = pd.to_datetime(frame[column])
-        elif frame[column].dtype == object and column not in _TEXT_COLUMNS:
-            frame[column] = pd.to_numeric(frame[column], errors="ignore")
+        elif frame[column].map(lambda value: isinstance(value, Decimal)).any():
+            frame[column] = frame[column].astype(float)  # Postgres numeric
     time_columns = [column for column in frame.columns if column.startswith("metric_time__")]
     return frame.sort_values(time_columns).reset_index(drop=True)
-
-
-_TEXT_COLUMNS = {
-    "service",
-    "api_request__endpoint",
-    "customer__segment",
-    "customer__plan",
-    "customer__acquisition_channel",
-    "acquisition_channel_month__acquisition_channel",
-    "feature_month__feature",
-}
 
 
 def forecasts(source: Source, metrics: tuple[str, ...], available: set[str]) -> pd.DataFrame:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from opsmetrics import PROJECT_DIR
@@ -64,3 +67,26 @@ def serve(port: int, target: str) -> int:
         ).returncode
     except KeyboardInterrupt:
         return 0
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 nothing listens on now (for tests and benchmarks)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_healthy(url: str, server: subprocess.Popen, timeout: float = 120) -> None:
+    """Wait for Streamlit's health endpoint; fail when the server died or the time ran out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {server.returncode}") from None
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} not healthy after {timeout:.0f} s") from None
+            time.sleep(0.5)

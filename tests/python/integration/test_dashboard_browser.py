@@ -4,10 +4,7 @@ Screenshots go to target/dashboard-screenshots/ (ignored)."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,17 +17,16 @@ from opsmetrics import PROJECT_DIR
 from opsmetrics.dashboards.audiences import REGISTRY
 from opsmetrics.dashboards.report import CHROMIUM_FLAGS
 from opsmetrics.dashboards.scorecard import format_value
-from opsmetrics.dashboards.serve import app_environment, streamlit_command
+from opsmetrics.dashboards.serve import (
+    app_environment,
+    free_port,
+    streamlit_command,
+    wait_until_healthy,
+)
 from opsmetrics.settings import chromium_path
 
 SCREENSHOTS = PROJECT_DIR / "target" / "dashboard-screenshots"
 MARKER = "__opsmetricsInjected"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -58,16 +54,7 @@ def dashboards_url(browser_snapshot: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        wait_until_healthy(url, server)
         yield url
     finally:
         server.terminate()
