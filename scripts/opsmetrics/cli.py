@@ -209,14 +209,15 @@ def dashboards(
 ) -> None:
     """Serve the dashboards (executive, product, growth, operational) on 127.0.0.1:PORT,
     reading the published snapshot (DuckDB) or the Postgres warehouse."""
-    from opsmetrics.dashboards.serve import serve
+    from opsmetrics.dashboards.serve import check_options, serve
 
-    console.print(f"dashboards on http://127.0.0.1:{port} (target {target}); Ctrl-C stops")
     try:
-        raise typer.Exit(serve(port=port, target=target))
+        check_options(port, target)
     except ValueError as error:
         console.print(f"[red]dashboards failed:[/red] {error}")
         raise typer.Exit(2) from error
+    console.print(f"dashboards on http://127.0.0.1:{port} (target {target}); Ctrl-C stops")
+    raise typer.Exit(serve(port=port, target=target))
 
 
 @bench_app.command("dashboards")

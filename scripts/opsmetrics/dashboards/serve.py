@@ -56,10 +56,16 @@ def ensure_manifest(target: str) -> None:
         run_dbt(["parse"], target=target)
 
 
-def serve(port: int, target: str) -> int:
-    """Run the app until interrupted; returns streamlit's exit code."""
+def check_options(port: int, target: str) -> None:
+    """Raise ValueError (one line for the user) on a bad port or target."""
+    check_target(target)
     if not 1 <= port <= 65_535:
         raise ValueError(f"--port must be between 1 and 65535, not {port}")
+
+
+def serve(port: int, target: str) -> int:
+    """Run the app until interrupted; returns streamlit's exit code."""
+    check_options(port, target)
     ensure_manifest(target)
     try:
         return subprocess.run(

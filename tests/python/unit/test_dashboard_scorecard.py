@@ -10,7 +10,7 @@ import pytest
 from opsmetrics.dashboards import charts, scorecard
 from opsmetrics.dashboards.audiences import REGISTRY
 from opsmetrics.dashboards.report import ReportError, parse_period, write_report
-from opsmetrics.dashboards.serve import app_environment, streamlit_command
+from opsmetrics.dashboards.serve import app_environment, check_options, streamlit_command
 from opsmetrics.semantic import Kpi
 
 
@@ -214,3 +214,7 @@ def test_the_app_listens_on_localhost_only_and_gets_the_target_in_a_copy_of_the_
     assert environment["OPSMETRICS_TARGET"] == "postgres"
     with pytest.raises(ValueError, match="unknown target"):
         app_environment("sqlite")
+    with pytest.raises(ValueError, match="--port must be between 1 and 65535, not 0"):
+        check_options(0, "duckdb")
+    with pytest.raises(ValueError, match="unknown target 'oracle'"):
+        check_options(8501, "oracle")
