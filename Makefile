@@ -12,7 +12,7 @@ export OPSMETRICS_DUCKDB_PATH ?= warehouse/opsmetrics.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo generate load build docs docs-serve test lint format semantic-check kpis export-metrics quality test-postgres clean forecast publish bi bi-serve test-bi test-docs
+.PHONY: help venv demo generate load build docs docs-serve test lint format semantic-check kpis export-metrics quality test-postgres clean forecast publish bi bi-serve test-bi test-docs dashboards report
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -106,6 +106,16 @@ test-bi: $(STAMP) $(BI_STAMP) ## Superset headless on 127.0.0.1: each dataset's 
 test-docs: $(STAMP) ## dbt docs in Debian's chromium: a mart page and the lineage graph
 	scripts/ci/ensure_chromium.sh
 	$(BIN)/pytest tests/python/integration/test_dbt_docs_browser.py
+
+PORT ?= 8501
+AUDIENCE ?= executive
+PERIOD ?= $(shell date -u +%Y-%m)
+FORMAT ?= html
+dashboards: $(STAMP) ## Serve the dashboards on http://127.0.0.1:PORT (TARGET; reads the published snapshot)
+	$(BIN)/opsmetrics dashboards --port $(PORT) --target $(TARGET)
+
+report: $(STAMP) ## KPI report of AUDIENCE for PERIOD (YYYY-MM) as FORMAT (html|pdf) under reports/
+	$(BIN)/opsmetrics report --audience $(AUDIENCE) --period $(PERIOD) --format $(FORMAT) --target $(TARGET)
 
 clean: ## Remove the warehouse, generated data and dbt artefacts
 	rm -rf warehouse data target logs

@@ -489,3 +489,66 @@ def postgres_reader_command(
         )
         raise typer.Exit(2) from error
     console.print(f"role {role} can read {', '.join(schemas)} (SELECT only)")
+
+
+@app.command()
+def dashboards(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8501,
+    target: Target = "duckdb",
+) -> None:
+    """Serve the dashboards (executive, product, growth, operational) on 127.0.0.1:PORT,
+    reading the published snapshot (DuckDB) or the Postgres warehouse."""
+    from opsmetrics.dashboards.serve import check_options, serve
+
+    try:
+        check_options(port, target)
+    except ValueError as error:
+        console.print(f"[red]dashboards failed:[/red] {error}")
+        raise typer.Exit(2) from error
+    console.print(f"dashboards on http://127.0.0.1:{port} (target {target}); Ctrl-C stops")
+    raise typer.Exit(serve(port=port, target=target))
+
+
+@bench_app.command("dashboards")
+def bench_dashboards_command(
+    scale: Scale = "medium",
+    repeats: Annotated[int, typer.Option(help="Warm loads per page.")] = 5,
+) -> None:
+    """Time each dashboard page in the browser (cold, then warm) on the warehouse at
+    OPSMETRICS_DUCKDB_PATH, built at SCALE with its metric tables exported."""
+    from opsmetrics.dashboards.bench import BenchError, bench_dashboards
+
+    try:
+        result = bench_dashboards(scale=scale, repeats=repeats)
+    except BenchError as error:
+        console.print(f"[red]bench dashboards failed:[/red] {error}")
+        raise typer.Exit(2) from error
+    for name, timing in result["pages"].items():
+        console.print(
+            f"{name}: cold {timing['cold_seconds']} s, warm median "
+            f"{timing['warm_median_seconds']} s (max {timing['warm_max_seconds']} s)"
+        )
+
+
+@app.command()
+def report(
+    audience: Annotated[str, typer.Option(help="executive | product | growth | operational")],
+    period: Annotated[str, typer.Option(help="The month, YYYY-MM.")],
+    fmt: Annotated[str, typer.Option("--format", help="html | pdf")] = "html",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="File to write (default reports/AUDIENCE-PERIOD.FORMAT)."),
+    ] = None,
+    target: Target = "duckdb",
+) -> None:
+    """Write a self-contained KPI report (KPIs vs target and last period, biggest movers,
+    firing alerts, forecast) as HTML or PDF."""
+    from opsmetrics.dashboards.data import DataUnavailable
+    from opsmetrics.dashboards.report import ReportError, write_report
+
+    try:
+        path = write_report(audience, period, out=out, fmt=fmt, target=target)
+    except (ReportError, DataUnavailable, ValueError) as error:
+        console.print(f"[red]report failed:[/red] {error}")
+        raise typer.Exit(2) from error
+    console.print(f"wrote {path}")

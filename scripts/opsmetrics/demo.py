@@ -11,6 +11,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from opsmetrics.dashboards.terminal import show_demo_scorecard
 from opsmetrics.dbt_invoke import DbtError, DbtSummary, run_dbt, summarise
 from opsmetrics.generate import generate
 from opsmetrics.load import load_duckdb
@@ -47,9 +48,11 @@ def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
     print_report(quality, console)
     if quality.exit_code:
         return quality.exit_code
-    return opsmetrics_step("5/5 publish (read-only snapshot for BI tools)", "publish") or (
-        forecast_exit
-    )
+    published = opsmetrics_step("5/5 publish (read-only snapshot for BI tools)", "publish")
+    if published:
+        return published
+    show_demo_scorecard(console)
+    return forecast_exit
 
 
 def opsmetrics_step(title: str, command: str) -> int:

@@ -21,6 +21,7 @@ import pytest
 from psycopg2 import sql
 
 import opsmetrics
+from opsmetrics import PROJECT_DIR
 from opsmetrics.dbt_invoke import run_dbt
 from opsmetrics.generate import generate
 from opsmetrics.load import load_duckdb
@@ -122,6 +123,98 @@ def warehouse(tiny_warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     connection = duckdb.connect(str(tiny_warehouse), read_only=True)
     yield connection
     connection.close()
+
+
+def tiny_warehouse_environment(path: Path) -> dict[str, str]:
+    """The environment a subprocess (opsmetrics, mf) needs to work on warehouse `path`."""
+    return {
+        **os.environ,
+        "OPSMETRICS_DUCKDB_PATH": str(path),
+        "OPSMETRICS_TARGET": "duckdb",
+        "DBT_PROFILES_DIR": str(PROJECT_DIR),
+    }
+
+
+@pytest.fixture(scope="session")
+def published_snapshot(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A published snapshot of the tiny warehouse: its metric tables exported
+    (`opsmetrics export-metrics`, in a subprocess), then the file copied, as the publish
+    step leaves it. Readers open copies of it; the tiny warehouse stays as built."""
+    run_dbt(["parse"])  # MetricFlow's semantic manifest must name this warehouse
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "opsmetrics"), "export-metrics"],
+        cwd=PROJECT_DIR,
+        env=tiny_warehouse_environment(tiny_warehouse),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"export-metrics failed:\n{result.stdout}{result.stderr}"
+    path = tmp_path_factory.mktemp("published") / "opsmetrics_published.duckdb"
+    shutil.copyfile(tiny_warehouse, path)
+    return path
+
+
+@pytest.fixture
+def snapshot_copy(published_snapshot: Path, tmp_path: Path) -> Callable[..., Path]:
+    """A copy of the published snapshot with `statements` applied (tables dropped or
+    emptied, values changed, alert and forecast rows added)."""
+    copies = iter(range(1_000))
+
+    def copy(*statements: str) -> Path:
+        path = tmp_path / f"published_{next(copies)}.duckdb"
+        shutil.copyfile(published_snapshot, path)
+        with duckdb.connect(str(path)) as connection:
+            for statement in statements:
+                connection.execute(statement)
+        return path
+
+    return copy
+
+
+# The shared interfaces of the alerting and forecasting work, with a few rows: what the
+# dashboards and reports show once those tables are published.
+ALERT_AND_FORECAST_ROWS = (
+    """
+    create schema alerts;
+    create table alerts.alert_events (
+        fingerprint varchar, rule_id varchar, rule_kind varchar, metric varchar,
+        slice_name varchar, slice_value varchar, grain varchar, window_start timestamp,
+        window_end timestamp, observed_value double, expected_value double,
+        lower_bound double, upper_bound double, severity varchar, state varchar,
+        message varchar, first_seen_at timestamp, last_seen_at timestamp,
+        resolved_at timestamp
+    );
+    insert into alerts.alert_events values
+        ('f1', 'mrr_floor', 'threshold', 'mrr', 'total', 'all', 'month', '2025-06-01',
+         '2025-07-01', 41947.98, 50000, null, null, 'critical', 'firing',
+         'MRR below its critical floor <b>now</b>', '2025-06-30 06:00', '2025-06-30 07:00',
+         null),
+        ('f2', 'p95_slo', 'threshold', 'latency_p95_ms', 'service', 'search', 'day',
+         '2025-06-30', '2025-07-01', 612.5, 300, null, null, 'warning', 'firing',
+         'search p95 above 500 ms', '2025-06-30 06:00', '2025-06-30 07:00', null),
+        ('f3', 'nps_floor', 'threshold', 'nps', 'total', 'all', 'month', '2025-05-01',
+         '2025-06-01', 25, 40, null, null, 'warning', 'resolved', 'NPS recovered',
+         '2025-05-31 06:00', '2025-06-01 06:00', '2025-06-01 06:00');
+    """,
+    """
+    create schema forecasts;
+    create table forecasts.metric_forecasts (
+        metric varchar, slice_name varchar, slice_value varchar, run_at timestamp,
+        trained_until date, forecast_date date, horizon_day integer, point double,
+        lower_80 double, upper_80 double, lower_95 double, upper_95 double,
+        model varchar, status varchar
+    );
+    insert into forecasts.metric_forecasts
+    select metric, 'total', 'all', timestamp '2025-07-01 05:00', date '2025-06-30',
+        date '2025-06-30' + horizon::integer, horizon::integer, base + horizon * step,
+        base + horizon * step - 2 * spread, base + horizon * step + 2 * spread,
+        base + horizon * step - 3 * spread, base + horizon * step + 3 * spread,
+        'ets', 'ok'
+    from (values ('mrr', 42000.0, 100.0, 500.0), ('error_rate', 0.4, 0.0, 0.05))
+        as inputs(metric, base, step, spread),
+        range(1, 31) as horizons(horizon);
+    """,
+)
 
 
 @pytest.fixture(scope="session")

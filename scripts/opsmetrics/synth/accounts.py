@@ -35,6 +35,14 @@ COUNTRY_OFFSETS = {
 """Local UTC offsets (codes into common.OFFSETS) a client in each country writes."""
 LEGAL_SUFFIX = {"US": "Inc.", "GB": "Ltd", "DE": "GmbH", "FR": "SAS", "NL": "B.V.",
                 "JP": "K.K.", "ES": "S.L.", "SE": "AB", "CA": "Inc.", "AU": "Pty Ltd"}  # fmt: skip
+MARKUP_COMPANY_NAMES = (
+    "<b>Bold</b> & Sons <a href=javascript:void(0)>Co</a>",
+    '<img src=x onerror="window.__opsmetricsInjected = true"> Media',
+    "<script>window.__opsmetricsInjected = true</script> Labs",
+)
+"""Names with markup, given to every MARKUP_EVERY-th customer: dashboards and reports
+must show them as text (their tests check that none of it runs)."""
+MARKUP_EVERY = 25
 SEGMENTS = {"smb": 0.68, "mid_market": 0.24, "enterprise": 0.08}
 CHANNEL_WEIGHTS = {
     "smb": {"paid_search": 0.30, "paid_social": 0.20, "content": 0.15, "referral": 0.10,
@@ -157,8 +165,10 @@ def customers_table(ctx: Context, customers: Customers) -> TableBuild:
             "customer_id": "printf('cus_%06d', _id)",
             "email": _email_sql("_first", "_last", "_word", "_noun"),
             "company_name": (
+                f"case when _id % {MARKUP_EVERY} = 0 then "
+                f"{lookup_sql(MARKUP_COMPANY_NAMES, f'(_id // {MARKUP_EVERY}) % 3')} else "
                 f"{lookup_sql(NAME_WORDS, '_word')} || ' ' || {lookup_sql(NAME_NOUNS, '_noun')}"
-                f" || ' ' || {lookup_sql(suffix, '_country')}"
+                f" || ' ' || {lookup_sql(suffix, '_country')} end"
             ),
             "country": lookup_sql(list(COUNTRIES), "_country"),
             "segment": lookup_sql(list(SEGMENTS), "_segment"),

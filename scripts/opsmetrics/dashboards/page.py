@@ -1,0 +1,470 @@
+"""One dashboard page per audience, in Streamlit.
+
+Everything on a page comes from the metric tables of the semantic layer (the card values
+are those tables' rows, unchanged), the KPI registry (targets, thresholds, direction) and,
+where they exist, the forecast and alert tables. Text from the data is shown through
+Streamlit's text elements (tables, dataframes, st.text), never as markdown or HTML.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from opsmetrics.dashboards import charts, reader, scorecard
+from opsmetrics.dashboards.audiences import REGISTRY, STATUS_GRID_METRICS, Audience
+from opsmetrics.dashboards.data import DataUnavailable, Source
+from opsmetrics.semantic import Kpi, load_manifest
+
+ALL = "All"
+CARDS_PER_ROW = 4
+
+
+def _bucket(audience: Audience) -> int:
+    """Cached reads expire when the audience's refresh interval rolls over."""
+    return int(time.time() // audience.refresh_seconds)
+
+
+def _cached(target: str, kind: str, arguments: tuple, bucket: int) -> Any:
+    """A read of `kind`, cached per source and refresh interval."""
+    return _read(Source.for_target(target), kind, arguments, bucket)
+
+
+@st.cache_data(max_entries=256, show_spinner=False, hash_funcs={Source: Source.describe})
+def _read(source: Source, kind: str, arguments: tuple, bucket: int) -> Any:
+    available = _available(source, bucket)
+    if kind == "table":
+        return reader.metric_table(source, arguments[0], available)
+    if kind == "forecasts":
+        return reader.forecasts(source, arguments, available)
+    if kind == "alerts":
+        return reader.firing_alerts(source, arguments, available)
+    month, segment, plan = arguments
+    return reader.largest_customers(source, month, available, segment, plan)
+
+
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs={Source: Source.describe})
+def _available(source: Source, bucket: int) -> set[str]:
+    return source.tables()
+
+
+@st.cache_resource(show_spinner=False)
+def _kpis() -> dict[str, Kpi]:
+    return scorecard.kpis_by_name(load_manifest())
+
+
+@st.cache_resource(show_spinner=False)
+def _freshness(saved_query: str) -> Any:
+    return scorecard.freshness(load_manifest(), saved_query)
+
+
+def target() -> str:
+    """The warehouse the pages read: OPSMETRICS_TARGET (set by `opsmetrics dashboards
+    --target`), DuckDB's published snapshot by default."""
+    return os.environ.get("OPSMETRICS_TARGET", "duckdb")
+
+
+def render(name: str) -> None:
+    """Draw the page of audience `name`; a missing snapshot or table is a message."""
+    audience = REGISTRY[name]
+    st.title(f"{audience.title} dashboard")
+    try:
+        kpis = _kpis()
+    except FileNotFoundError:
+        st.error("No dbt manifest (target/manifest.json): run `dbt parse` or a build first.")
+        return
+    bucket = _bucket(audience)
+    try:
+        tables = {
+            table: _cached(target(), "table", (table,), bucket) for table in audience.all_tables()
+        }
+    except DataUnavailable as error:
+        st.error(str(error))
+        return
+    frame = tables[audience.card_table]
+    if frame is None:
+        st.warning(
+            f"The table metrics.{audience.card_table} is not in the published data yet: "
+            "run `opsmetrics export-metrics` and `opsmetrics publish` after a build."
+        )
+        return
+    if frame.empty:
+        st.info(f"metrics.{audience.card_table} has no rows yet: the warehouse is empty.")
+        return
+    periods = scorecard.periods_with_data(frame, audience.time_column, audience.cards[0])
+    if not periods:
+        st.info(f"metrics.{audience.card_table} has no value of {audience.cards[0]} yet.")
+        return
+    start, end = _date_filter(audience, periods)
+    choices = _dimension_filters(audience, tables)
+    _freshness_stamp(audience, periods[-1])
+    body = st.fragment(_body, run_every=audience.refresh_seconds)
+    body(Page(audience, kpis, tables, start, end, choices, bucket))
+
+
+class Page:
+    """What one run of a page has read and what its filters chose."""
+
+    def __init__(
+        self,
+        audience: Audience,
+        kpis: dict[str, Kpi],
+        tables: dict[str, pd.DataFrame | None],
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        choices: dict[str, str],
+        bucket: int,
+    ) -> None:
+        self.audience = audience
+        self.kpis = kpis
+        self.tables = tables
+        self.start = start
+        self.end = end
+        self.choices = choices
+        self.bucket = bucket
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        return self.tables.get(name)
+
+    def filtered(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rows matching every filter that names one of the frame's columns."""
+        for column, value in self.choices.items():
+            if column in frame.columns:
+                frame = frame[frame[column] == value]
+        return frame
+
+    def in_range(self, frame: pd.DataFrame, time_column: str | None = None) -> pd.DataFrame:
+        column = time_column or self.audience.time_column
+        start, end = self.start, self.end
+        if column == "metric_time__month" and self.audience.grain == "day":
+            start, end = start.to_period("M").to_timestamp(), end.to_period("M").to_timestamp()
+        return frame[frame[column].between(start, end)]
+
+    def end_month(self) -> pd.Timestamp:
+        return self.end.to_period("M").to_timestamp()
+
+
+def _date_filter(audience: Audience, periods: list[pd.Timestamp]) -> tuple[Any, Any]:
+    span = 13 if audience.grain == "month" else 30
+    labels = [_period_label(period, audience.grain) for period in periods]
+    if len(labels) == 1:
+        return periods[0], periods[0]
+    first = labels[max(0, len(labels) - span)]
+    chosen = st.sidebar.select_slider(
+        "Period range", options=labels, value=(first, labels[-1]), key="period_range"
+    )
+    by_label = dict(zip(labels, periods, strict=True))
+    return by_label[chosen[0]], by_label[chosen[1]]
+
+
+def _dimension_filters(
+    audience: Audience, tables: dict[str, pd.DataFrame | None]
+) -> dict[str, str]:
+    """One select box per filter of the page; returns column → chosen value."""
+    choices: dict[str, str] = {}
+    for page_filter in audience.filters:
+        values: set[str] = set()
+        for frame in tables.values():
+            for column in page_filter.columns:
+                if frame is not None and column in frame.columns:
+                    values |= set(frame[column].dropna().astype(str))
+        chosen = st.sidebar.selectbox(
+            page_filter.label, [ALL, *sorted(values)], key=f"filter_{page_filter.label}"
+        )
+        if chosen != ALL:
+            choices.update({column: chosen for column in page_filter.columns})
+    st.sidebar.caption(f"Refreshes {audience.refresh_label}.")
+    return choices
+
+
+def _period_label(period: pd.Timestamp, grain: str) -> str:
+    return period.strftime("%Y-%m" if grain == "month" else "%Y-%m-%d")
+
+
+def _freshness_stamp(audience: Audience, latest: pd.Timestamp) -> None:
+    limit = _freshness(audience.card_table)
+    stamp = f"Data as of {_period_label(latest, audience.grain)} ({audience.grain}, "
+    stamp += f"from metrics.{audience.card_table}) · refreshes {audience.refresh_label}"
+    st.caption(stamp)
+    now = datetime.now(UTC)
+    if scorecard.is_stale(latest, audience.grain, limit, now):
+        ended = scorecard.period_end(latest, audience.grain)
+        hours = (now - ended).total_seconds() / 3600
+        st.warning(
+            f"Stale data: the latest {audience.grain} ended {hours:,.0f} h ago, longer than "
+            f"the {limit.total_seconds() / 3600:,.0f} h freshness of its sources."
+        )
+
+
+def _body(page: Page) -> None:
+    audience = page.audience
+    frame = page.tables[audience.card_table]
+    st.subheader(f"KPIs for {_period_label(page.end, audience.grain)}")
+    all_cards = scorecard.cards(frame, audience.cards, page.kpis, audience.grain, page.end)
+    _cards(audience, all_cards)
+    drill = st.session_state.get(f"drill_{audience.name}")
+    if drill in audience.breakdowns:
+        _breakdown(page, drill)
+    _trends(page, frame)
+    section = PAGE_SECTIONS.get(audience.name)
+    if section is not None:
+        section(page)
+    _alerts(page)
+
+
+def _cards(audience: Audience, all_cards: list[scorecard.Card]) -> None:
+    for row_start in range(0, len(all_cards), CARDS_PER_ROW):
+        row = all_cards[row_start : row_start + CARDS_PER_ROW]
+        for column, card in zip(st.columns(CARDS_PER_ROW), row, strict=False):
+            with column, st.container(border=True, key=f"card_{card.metric}"):
+                st.metric(
+                    card.label,
+                    card.text,
+                    delta=card.change_text(card.previous),
+                    delta_color="normal" if card.higher_is_better else "inverse",
+                    delta_description="vs previous period",
+                    help=f"metric {card.metric}",
+                )
+                colour = scorecard.STATUS_COLOURS[card.status]
+                st.markdown(
+                    f":{colour}-badge[{scorecard.STATUS_LABELS[card.status]}] "
+                    f"target {card.target_text}"
+                )
+                last_year = card.change_text(card.last_year)
+                if last_year is not None:
+                    st.caption(f"{last_year} vs same period last year")
+                if card.metric in audience.breakdowns:
+                    st.button(
+                        "Breakdown",
+                        key=f"drill_button_{card.metric}",
+                        on_click=_set_drill,
+                        args=(audience.name, card.metric),
+                    )
+
+
+def _set_drill(audience: str, metric: str | None) -> None:
+    st.session_state[f"drill_{audience}"] = metric
+
+
+def _breakdown(page: Page, metric: str) -> None:
+    """The card's metric for the selected period, one bar per dimension combination (the
+    metric table's own rows: ratios are never re-aggregated)."""
+    audience = page.audience
+    breakdown = audience.breakdowns[metric]
+    frame = page.table(breakdown.table)
+    label = page.kpis[metric].label
+    with st.container(border=True, key="breakdown"):
+        st.subheader(f"Breakdown: {label}, {_period_label(page.end, audience.grain)}")
+        st.button("Close breakdown", on_click=_set_drill, args=(audience.name, None))
+        if frame is None:
+            st.info(f"metrics.{breakdown.table} is not in the published data yet.")
+            return
+        rows = page.filtered(frame[frame[audience.time_column] == page.end])
+        rows = rows[[*breakdown.dimensions, metric]].sort_values(metric, ascending=False)
+        if rows.empty:
+            st.info("No rows for this period and these filters.")
+            return
+        categories = [
+            " · ".join(str(value) for value in values)
+            for values in rows[list(breakdown.dimensions)].itertuples(index=False)
+        ]
+        chart_rows = pd.DataFrame({"category": categories, metric: rows[metric]})
+        st.plotly_chart(
+            charts.bars(
+                chart_rows, "category", metric, f"{label} by {' and '.join(breakdown.dimensions)}"
+            ),
+            key=f"breakdown_{metric}",
+        )
+        st.dataframe(rows, hide_index=True)
+
+
+def _trends(page: Page, frame: pd.DataFrame) -> None:
+    audience = page.audience
+    forecasts = _cached(target(), "forecasts", audience.trends, page.bucket)
+    span = "13 months, monthly" if audience.grain == "month" else "30 days, daily"
+    st.subheader(f"Trends ({span} by default)")
+    selected = page.in_range(frame)
+    for column, metric in zip(st.columns(len(audience.trends)), audience.trends, strict=True):
+        metric_forecast = forecasts[forecasts["metric"] == metric] if len(forecasts) else None
+        with column:
+            st.plotly_chart(
+                charts.trend(selected, audience.time_column, page.kpis[metric], metric_forecast),
+                key=f"trend_{metric}",
+            )
+    if forecasts.empty:
+        st.caption("No forecast band: forecasts.metric_forecasts is not in the published data.")
+
+
+def _gauges(page: Page, values: list[tuple[str, str, float | None]]) -> None:
+    """One dial per (metric, title, value); a missing value is said, not drawn."""
+    for column, (metric, title, value) in zip(
+        st.columns(max(len(values), 1)), values, strict=False
+    ):
+        with column:
+            if value is None or pd.isna(value):
+                st.info(f"{title}: no value for this period.")
+            else:
+                st.plotly_chart(
+                    charts.gauge(float(value), page.kpis[metric], title),
+                    key=f"gauge_{metric}_{title}",
+                )
+
+
+def _latest_value(frame: pd.DataFrame, time_column: str, when: pd.Timestamp, metric: str) -> Any:
+    rows = frame.loc[frame[time_column] == when, metric]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _executive(page: Page) -> None:
+    frame = page.tables[page.audience.card_table]
+    st.subheader("Availability")
+    value = _latest_value(frame, page.audience.time_column, page.end, "uptime_pct")
+    _gauges(page, [("uptime_pct", "Uptime %", value)])
+    st.subheader(f"Largest customers by MRR, {_period_label(page.end, 'month')}")
+    customers = _cached(
+        target(),
+        "customers",
+        (page.end, page.choices.get("customer__segment"), page.choices.get("customer__plan")),
+        page.bucket,
+    )
+    if customers is None:
+        st.info("marts.fct_customer_mrr_monthly / marts.dim_customers are not published.")
+    elif customers.empty:
+        st.info("No paying customer for this month and these filters.")
+    else:
+        st.table(customers, hide_index=True)
+
+
+def _product(page: Page) -> None:
+    adoption = page.table("product_feature_adoption_monthly")
+    st.subheader("Feature adoption (monthly)")
+    if adoption is None:
+        st.info("metrics.product_feature_adoption_monthly is not in the published data yet.")
+    else:
+        rows = page.filtered(page.in_range(adoption, "metric_time__month"))
+        latest = rows[rows["metric_time__month"] == rows["metric_time__month"].max()]
+        st.plotly_chart(
+            charts.bars(
+                latest.sort_values("feature_adoption_rate", ascending=False),
+                "feature_month__feature",
+                "feature_adoption_rate",
+                "Feature adoption rate, latest month",
+            ),
+            key="feature_adoption",
+        )
+    growth = page.table("growth_monthly")
+    st.subheader("Activation by acquisition channel")
+    if growth is None:
+        st.info("metrics.growth_monthly is not in the published data yet.")
+        return
+    rows = page.filtered(growth[growth["metric_time__month"] == page.end_month()])
+    st.dataframe(
+        rows[["customer__acquisition_channel", "new_users", "activation_rate"]], hide_index=True
+    )
+
+
+def _growth(page: Page) -> None:
+    st.subheader(f"By acquisition channel, {_period_label(page.end, 'month')}")
+    growth = page.table("growth_monthly")
+    acquisition = page.table("growth_acquisition_monthly")
+    left, right = st.columns(2)
+    with left:
+        if growth is None:
+            st.info("metrics.growth_monthly is not in the published data yet.")
+        else:
+            rows = page.filtered(growth[growth["metric_time__month"] == page.end])
+            st.plotly_chart(
+                charts.bars(
+                    rows, "customer__acquisition_channel", "new_customers", "New customers"
+                ),
+                key="channel_new_customers",
+            )
+    with right:
+        if acquisition is None:
+            st.info("metrics.growth_acquisition_monthly is not in the published data yet.")
+        else:
+            rows = page.filtered(acquisition[acquisition["metric_time__month"] == page.end])
+            st.plotly_chart(
+                charts.bars(
+                    rows, "acquisition_channel_month__acquisition_channel", "cac", "CAC (USD)"
+                ),
+                key="channel_cac",
+            )
+
+
+def _operational(page: Page) -> None:
+    services = page.table("operational_daily")
+    total = page.tables[page.audience.card_table]
+    if services is None:
+        st.info("metrics.operational_daily is not in the published data yet.")
+        return
+    day = services[services["metric_time__day"] == page.end]
+    day = page.filtered(day)
+    st.subheader("Uptime and error budget")
+    gauges = [
+        (
+            "uptime_pct",
+            "Uptime % (all services)",
+            _latest_value(total, "metric_time__day", page.end, "uptime_pct"),
+        )
+    ]
+    gauges += [
+        (
+            "error_budget_remaining_pct",
+            f"Error budget left: {row.service}",
+            row.error_budget_remaining_pct,
+        )
+        for row in day.itertuples()
+    ]
+    _gauges(page, gauges)
+    st.subheader(f"Service status, {_period_label(page.end, 'day')}")
+    status_grid(page.kpis, day)
+
+
+def status_grid(kpis: dict[str, Kpi], day: pd.DataFrame) -> None:
+    """One row per service, one cell per status metric, coloured by its thresholds."""
+    metrics = [metric for metric in STATUS_GRID_METRICS if metric in day.columns]
+    grid = day[["service", *metrics]].set_index("service")
+    colours = {"ok": "#c8e6c9", "warning": "#ffe0b2", "critical": "#ffcdd2", "no data": ""}
+
+    def colour(column: pd.Series) -> list[str]:
+        kpi = kpis[column.name]
+        return [f"background-color: {colours[scorecard.status(value, kpi)]}" for value in column]
+
+    styled = grid.style.apply(colour, axis=0).format(precision=2)
+    st.dataframe(styled, column_config={metric: kpis[metric].label for metric in metrics})
+    missing = [metric for metric in STATUS_GRID_METRICS if metric not in day.columns]
+    if missing:
+        st.caption(f"Not in the semantic layer's operational table: {', '.join(missing)}.")
+
+
+def _alerts(page: Page) -> None:
+    audience = page.audience
+    st.subheader("Firing alerts")
+    alerts = _cached(target(), "alerts", audience.alert_metrics(), page.bucket)
+    if alerts is None:
+        st.info("No alerts evaluated yet (alerts.alert_events is not in the published data).")
+        return
+    if alerts.empty:
+        st.success("No alert is firing on this page's metrics.")
+        return
+    severities = ("critical", "warning", "info")
+    known = alerts["severity"].where(alerts["severity"].isin(severities), "other")
+    counts = known.value_counts()
+    shown = [severity for severity in (*severities, "other") if severity in counts]
+    for column, severity in zip(st.columns(len(shown)), shown, strict=True):
+        column.metric(f"Firing: {severity}", int(counts[severity]))
+    st.dataframe(alerts, hide_index=True)
+
+
+PAGE_SECTIONS = {
+    "executive": _executive,
+    "product": _product,
+    "growth": _growth,
+    "operational": _operational,
+}

@@ -1,0 +1,104 @@
+"""What a page or report reads, as DataFrames: metric tables, forecasts, firing alerts,
+the largest customers. A missing table is None, never an exception."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+
+from opsmetrics.dashboards.data import Source
+
+FORECASTS = "forecasts.metric_forecasts"
+ALERTS = "alerts.alert_events"
+
+
+def metric_table(source: Source, table: str, available: set[str]) -> pd.DataFrame | None:
+    """`metrics.<table>` ordered by time, metric columns as floats; None when missing."""
+    if f"metrics.{table}" not in available:
+        return None
+    frame = source.query(f"select * from metrics.{table}")
+    for column in frame.columns:
+        if column.startswith("metric_time__"):
+            frame[column] = pd.to_datetime(frame[column])
+        elif frame[column].map(lambda value: isinstance(value, Decimal)).any():
+            frame[column] = frame[column].astype(float)  # Postgres numeric
+    time_columns = [column for column in frame.columns if column.startswith("metric_time__")]
+    return frame.sort_values(time_columns).reset_index(drop=True)
+
+
+def forecasts(source: Source, metrics: tuple[str, ...], available: set[str]) -> pd.DataFrame:
+    """The latest successful forecast of each metric's total; empty when none exist."""
+    if FORECASTS not in available or not metrics:
+        return pd.DataFrame()
+    placeholders = ", ".join("?" for _ in metrics)
+    frame = source.query(
+        f"""
+        select metric, forecast_date, point, lower_80, upper_80, lower_95, upper_95
+        from {FORECASTS} as forecast
+        where slice_name = 'total' and status = 'ok' and metric in ({placeholders})
+            and run_at = (
+                select max(run_at) from {FORECASTS} as latest
+                where latest.metric = forecast.metric and latest.slice_name = 'total'
+                    and latest.status = 'ok'
+            )
+        order by metric, forecast_date
+        """,
+        list(metrics),
+    )
+    frame["forecast_date"] = pd.to_datetime(frame["forecast_date"])
+    return frame
+
+
+def firing_alerts(
+    source: Source, metrics: tuple[str, ...], available: set[str]
+) -> pd.DataFrame | None:
+    """Alerts firing now on `metrics`, most severe first; None when alerts are not
+    evaluated (no alerts.alert_events)."""
+    if ALERTS not in available:
+        return None
+    placeholders = ", ".join("?" for _ in metrics)
+    return source.query(
+        f"""
+        select severity, metric, slice_name, slice_value, observed_value, message,
+            first_seen_at, last_seen_at
+        from {ALERTS}
+        where state = 'firing' and metric in ({placeholders})
+        order by case severity when 'critical' then 0 when 'warning' then 1 else 2 end,
+            last_seen_at desc
+        """,
+        list(metrics),
+    )
+
+
+def largest_customers(
+    source: Source,
+    month: pd.Timestamp,
+    available: set[str],
+    segment: str | None = None,
+    plan: str | None = None,
+    limit: int = 10,
+) -> pd.DataFrame | None:
+    """The customers with the highest MRR at the end of `month` (the MRR card's detail)."""
+    needed = {"marts.fct_customer_mrr_monthly", "marts.dim_customers"}
+    if not needed <= available:
+        return None
+    conditions, parameters = ["mrr.month_start_date = ?", "mrr.mrr_amount > 0"], [month.date()]
+    if segment:
+        conditions.append("customers.segment = ?")
+        parameters.append(segment)
+    if plan:
+        conditions.append("mrr.plan_id = ?")
+        parameters.append(plan)
+    return source.query(
+        f"""
+        select customers.company_name, customers.segment, mrr.plan_id as plan,
+            mrr.mrr_amount as mrr_usd
+        from marts.fct_customer_mrr_monthly as mrr
+        inner join marts.dim_customers as customers on mrr.customer_id = customers.customer_id
+        where {" and ".join(conditions)}
+        order by mrr.mrr_amount desc, customers.company_name
+        limit {int(limit)}
+        """,
+        parameters,
+    )

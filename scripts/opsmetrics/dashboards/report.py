@@ -1,0 +1,265 @@
+"""Scheduled KPI reports: one self-contained HTML file per audience and month (plotly's
+JavaScript inlined, no network needed to open it), or a PDF printed from it by Debian's
+headless Chromium through Playwright."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import plotly.io
+import plotly.offline
+
+from opsmetrics.dashboards import charts, reader, scorecard
+from opsmetrics.dashboards.audiences import REGISTRY, Audience
+from opsmetrics.dashboards.data import Source
+from opsmetrics.semantic import Kpi, load_manifest
+from opsmetrics.settings import chromium_path
+
+FORMATS = ("html", "pdf")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+class ReportError(Exception):
+    """Bad input or missing data: the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class ReportData:
+    audience: Audience
+    period: pd.Timestamp
+    cards: list[scorecard.Card]
+    history: pd.DataFrame
+    forecasts: pd.DataFrame
+    alerts: pd.DataFrame | None
+    kpis: dict[str, Kpi]
+
+
+def parse_period(period: str) -> pd.Timestamp:
+    """'YYYY-MM' → the month's first day."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        raise ReportError(f"--period must be a month as YYYY-MM, not {period!r}")
+    return pd.Timestamp(f"{period}-01")
+
+
+def collect(audience_name: str, period: str, target: str = "duckdb") -> ReportData:
+    """Everything a report shows, read from the published metric tables."""
+    if audience_name not in REGISTRY:
+        raise ReportError(
+            f"unknown audience {audience_name!r}: choose one of {', '.join(REGISTRY)}"
+        )
+    audience = REGISTRY[audience_name]
+    month = parse_period(period)
+    source = Source.for_target(target)
+    available = source.tables()
+    frame = reader.metric_table(source, audience.card_table, available)
+    if frame is None:
+        raise ReportError(
+            f"metrics.{audience.card_table} is not in {source.describe()}: "
+            "run `opsmetrics export-metrics` and `opsmetrics publish`"
+        )
+    time_column = audience.time_column
+    with_value = frame[frame[audience.cards[0]].notna()]
+    in_month = with_value[with_value[time_column].dt.to_period("M") == month.to_period("M")]
+    if in_month.empty:
+        latest = frame[time_column].max()
+        ends = "it is empty" if pd.isna(latest) else f"its data ends {latest:%Y-%m-%d}"
+        raise ReportError(f"no data for {period} in metrics.{audience.card_table} ({ends})")
+    when = in_month[time_column].max()
+    kpis = scorecard.kpis_by_name(load_manifest())
+    span = pd.DateOffset(months=12) if audience.grain == "month" else pd.Timedelta(days=29)
+    history = frame[frame[time_column].between(when - span, when)]
+    return ReportData(
+        audience=audience,
+        period=when,
+        cards=scorecard.cards(frame, audience.cards, kpis, audience.grain, when),
+        history=history,
+        forecasts=reader.forecasts(source, audience.trends, available),
+        alerts=reader.firing_alerts(source, audience.alert_metrics(), available),
+        kpis=kpis,
+    )
+
+
+def _text(value: object) -> str:
+    return html.escape(
+        "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    )
+
+
+def _kpi_rows(cards: list[scorecard.Card]) -> str:
+    rows = []
+    for card in cards:
+        colour = {"ok": "#2e7d32", "warning": "#ef6c00", "critical": "#c62828"}.get(
+            card.status, "#616161"
+        )
+        rows.append(
+            "<tr>"
+            f"<td>{_text(card.label)}</td>"
+            f'<td class="num" data-metric="{_text(card.metric)}">{_text(card.text)}</td>'
+            f'<td class="num">{_text(card.target_text)}</td>'
+            f'<td style="color:{colour};font-weight:600">'
+            f"{_text(scorecard.STATUS_LABELS[card.status])}</td>"
+            f'<td class="num">{_text(scorecard.format_value(card.previous, card.unit))}</td>'
+            f'<td class="num">{_text(card.change_text(card.previous) or "—")}</td>'
+            f'<td class="num">{_text(card.change_text(card.last_year) or "—")}</td>'
+            "</tr>"
+        )
+    return "\n".join(rows)
+
+
+def _movers(cards: list[scorecard.Card]) -> str:
+    movers = scorecard.biggest_movers(cards)
+    if not movers:
+        return "<p>No comparison with the previous period is possible.</p>"
+    items = [
+        f"<li>{_text(card.label)}: {_text(card.change_text(card.previous))} "
+        f"({(card.relative_change() or 0) * 100:+.1f} %) to {_text(card.text)}</li>"
+        for card in movers
+    ]
+    return "<ol>" + "".join(items) + "</ol>"
+
+
+def _alerts(alerts: pd.DataFrame | None) -> str:
+    if alerts is None:
+        return "<p>No alerts evaluated yet (alerts.alert_events is not in the published data).</p>"
+    if alerts.empty:
+        return "<p>No alert is firing on these metrics.</p>"
+    header = "".join(f"<th>{_text(column)}</th>" for column in alerts.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_text(value)}</td>" for value in row) + "</tr>"
+        for row in alerts.itertuples(index=False)
+    )
+    return f"<table><tr>{header}</tr>{body}</table>"
+
+
+def _forecast_summary(data: ReportData) -> str:
+    if data.forecasts.empty:
+        return "<p>No forecast yet (forecasts.metric_forecasts is not in the published data).</p>"
+    items = []
+    for metric, rows in data.forecasts.groupby("metric"):
+        last = rows.sort_values("forecast_date").iloc[-1]
+        kpi = data.kpis[str(metric)]
+        unit = str(kpi.meta["unit"])
+        items.append(
+            f"<li>{_text(kpi.label)} on {last['forecast_date']:%Y-%m-%d}: "
+            f"{_text(scorecard.format_value(last['point'], unit))} (80 %: "
+            f"{_text(scorecard.format_value(last['lower_80'], unit))} to "
+            f"{_text(scorecard.format_value(last['upper_80'], unit))})</li>"
+        )
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _charts(data: ReportData) -> str:
+    figures = []
+    for metric in data.audience.trends:
+        forecast = (
+            data.forecasts[data.forecasts["metric"] == metric] if len(data.forecasts) else None
+        )
+        figure = charts.trend(data.history, data.audience.time_column, data.kpis[metric], forecast)
+        figures.append(
+            plotly.io.to_html(
+                figure,
+                full_html=False,
+                include_plotlyjs=False,
+                config={"staticPlot": True},
+                default_width="100%",
+            )
+        )
+    return "\n".join(f'<div class="chart">{figure}</div>' for figure in figures)
+
+
+STYLE = """
+body { font-family: sans-serif; margin: 2em; color: #212121; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #bdbdbd; padding: 4px 8px; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.chart { page-break-inside: avoid; }
+"""
+
+
+def render_html(data: ReportData, generated_at: datetime | None = None) -> str:
+    """The report as one HTML document with plotly's JavaScript inlined."""
+    audience = data.audience
+    generated = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    period = data.period.strftime("%Y-%m" if audience.grain == "month" else "%Y-%m-%d")
+    title = f"{audience.title} KPI report, {period}"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{_text(title)}</title>
+<style>{STYLE}</style>
+<script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>
+</head><body>
+<h1>{_text(title)}</h1>
+<p>Data of {_text(period)} from metrics.{_text(audience.card_table)} (the semantic layer's
+exported saved query); generated {_text(generated)}.</p>
+<h2>KPIs vs target and last period</h2>
+<table><tr><th>KPI</th><th>Value</th><th>Target</th><th>Status</th><th>Previous period</th>
+<th>Change</th><th>Change vs last year</th></tr>
+{_kpi_rows(data.cards)}
+</table>
+<h2>Biggest movers</h2>
+{_movers(data.cards)}
+<h2>Firing alerts</h2>
+{_alerts(data.alerts)}
+<h2>Forecast</h2>
+{_forecast_summary(data)}
+<h2>Trends</h2>
+{_charts(data)}
+</body></html>
+"""
+
+
+def write_pdf(html_text: str, out: Path) -> None:
+    """Print the HTML report to PDF with Debian's headless Chromium (never a browser
+    Playwright downloads)."""
+    from playwright.sync_api import Error, sync_playwright
+
+    executable = chromium_path()
+    if not executable.exists():
+        raise ReportError(
+            f"no chromium at {executable}: run scripts/ci/ensure_chromium.sh or set "
+            "OPSMETRICS_CHROMIUM"
+        )
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(executable), args=CHROMIUM_FLAGS
+            )
+            try:
+                page = browser.new_page()
+                page.set_content(html_text, wait_until="load")
+                if "plotly-graph-div" in html_text:
+                    page.wait_for_selector(".main-svg", timeout=30_000)
+                page.pdf(path=str(out), format="A4", print_background=True)
+            finally:
+                browser.close()
+    except Error as error:
+        raise ReportError(f"chromium could not print the report: {error.message}") from error
+
+
+def write_report(
+    audience: str, period: str, out: Path | None = None, fmt: str = "html", target: str = "duckdb"
+) -> Path:
+    """Write the report of `audience` for month `period`; returns the file written."""
+    if fmt not in FORMATS:
+        raise ReportError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    data = collect(audience, period, target)
+    path = out or Path("reports") / f"{audience}-{period}.{fmt}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    html_text = render_html(data)
+    if fmt == "html":
+        path.write_text(html_text, encoding="utf-8")
+    else:
+        write_pdf(html_text, path)
+    return path

@@ -1,0 +1,56 @@
+"""The demo's last word: the executive KPI scorecard in the terminal, and where the
+dashboards are."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from opsmetrics.dashboards import reader, scorecard
+from opsmetrics.dashboards.audiences import REGISTRY
+from opsmetrics.dashboards.data import Source
+from opsmetrics.semantic import load_manifest
+from opsmetrics.settings import published_duckdb_path
+
+STATUS_STYLES = {"ok": "green", "warning": "dark_orange", "critical": "red", "no data": "dim"}
+
+
+def show_demo_scorecard(console: Console) -> None:
+    """The demo's last step: the scorecard from the snapshot just published (its metric
+    tables were exported from the build just made), as the dashboards read it."""
+    console.rule("KPI scorecard")
+    print_kpi_scorecard(console, Source("duckdb", published_duckdb_path()))
+
+
+def print_kpi_scorecard(console: Console, source: Source) -> None:
+    """Value, target and status of every executive KPI for the latest month of `source`,
+    then how to open the dashboards."""
+    audience = REGISTRY["executive"]
+    frame = reader.metric_table(source, audience.card_table, source.tables())
+    periods = (
+        [] if frame is None else scorecard.periods_with_data(frame, audience.time_column, "mrr")
+    )
+    if frame is None or not periods:
+        console.print(f"no executive KPIs in {source.describe()} yet")
+        return
+    kpis = scorecard.kpis_by_name(load_manifest())
+    cards = scorecard.cards(frame, audience.cards, kpis, audience.grain, periods[-1])
+    table = Table(title=f"Executive KPIs, {periods[-1]:%Y-%m} ({source.describe()})")
+    for column in ("KPI", "value", "target", "status", "vs previous month"):
+        table.add_column(column, justify="left" if column in ("KPI", "status") else "right")
+    for card in cards:
+        style = STATUS_STYLES[card.status]
+        table.add_row(
+            card.label,
+            card.text,
+            card.target_text,
+            f"[{style}]{scorecard.STATUS_LABELS[card.status]}[/{style}]",
+            card.change_text(card.previous) or "—",
+        )
+    console.print(table)
+    console.print(
+        "Dashboards: `make dashboards` (or `opsmetrics dashboards --port 8501`), then open "
+        "http://127.0.0.1:8501 — they read the published snapshot "
+        f"{published_duckdb_path()}. Report: `opsmetrics report --audience "
+        f"executive --period {periods[-1]:%Y-%m} --format pdf`."
+    )

@@ -1,0 +1,125 @@
+"""The running dashboards in Debian's chromium (Playwright): every page loads with its
+charts and numbers and no error element; a company name with a <script> does not run.
+Screenshots go to target/dashboard-screenshots/ (ignored)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import ALERT_AND_FORECAST_ROWS
+from playwright.sync_api import Page, sync_playwright
+
+from opsmetrics import PROJECT_DIR
+from opsmetrics.dashboards.audiences import REGISTRY
+from opsmetrics.dashboards.report import CHROMIUM_FLAGS
+from opsmetrics.dashboards.scorecard import format_value
+from opsmetrics.dashboards.serve import (
+    app_environment,
+    free_port,
+    streamlit_command,
+    wait_until_healthy,
+)
+from opsmetrics.settings import chromium_path
+
+SCREENSHOTS = PROJECT_DIR / "target" / "dashboard-screenshots"
+MARKER = "__opsmetricsInjected"
+
+
+@pytest.fixture(scope="module")
+def browser_snapshot(published_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("browser") / "published.duckdb"
+    path.write_bytes(published_snapshot.read_bytes())
+    with duckdb.connect(str(path)) as connection:
+        for statement in ALERT_AND_FORECAST_ROWS:
+            connection.execute(statement)
+    return path
+
+
+@pytest.fixture(scope="module")
+def dashboards_url(browser_snapshot: Path) -> Iterator[str]:
+    """The app served by `streamlit run` on a free port of 127.0.0.1."""
+    port = free_port()
+    environment = app_environment("duckdb")
+    environment["OPSMETRICS_PUBLISHED_PATH"] = str(browser_snapshot)
+    server = subprocess.Popen(
+        streamlit_command(port),
+        cwd=PROJECT_DIR,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, server)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def page(dashboards_url: str) -> Iterator[Page]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium_path()), args=CHROMIUM_FLAGS
+        )
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+        finally:
+            browser.close()
+
+
+def load(page: Page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+    page.wait_for_load_state("networkidle")
+
+
+def test_the_start_page_links_every_audience(page: Page, dashboards_url: str) -> None:
+    page.goto(dashboards_url)
+    page.wait_for_selector('[data-testid="stPageLink"]', timeout=60_000)
+    links = page.locator('[data-testid="stPageLink"] a')
+    hrefs = {link.get_attribute("href").rstrip("/").rsplit("/", 1)[-1] for link in links.all()}
+    assert hrefs == set(REGISTRY)
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_page_loads_with_charts_numbers_and_no_error(
+    name: str, page: Page, dashboards_url: str, browser_snapshot: Path
+) -> None:
+    audience = REGISTRY[name]
+    load(page, f"{dashboards_url}/{name}")
+    with duckdb.connect(str(browser_snapshot), read_only=True) as connection:
+        headline = audience.cards[0]
+        (value,) = connection.execute(
+            f"select {headline} from metrics.{audience.card_table} where {headline} is not null "
+            f"order by {audience.time_column} desc limit 1"
+        ).fetchone()
+    from opsmetrics.dashboards.scorecard import kpis_by_name
+    from opsmetrics.semantic import load_manifest
+
+    unit = str(kpis_by_name(load_manifest())[headline].meta["unit"])
+    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    assert format_value(value, unit) in values
+    assert page.locator(".js-plotly-plot").count() >= len(audience.trends)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.get_by_text(f"{audience.title} dashboard").count() >= 1
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def test_a_script_in_a_company_name_is_shown_as_text_and_never_runs(
+    page: Page, dashboards_url: str
+) -> None:
+    load(page, f"{dashboards_url}/executive")
+    page.wait_for_selector('[data-testid="stTable"]', timeout=60_000)
+    table = page.locator('[data-testid="stTable"]').inner_text()
+    assert "<script>window.__opsmetricsInjected = true</script> Labs" in table
+    assert page.evaluate(f"typeof window.{MARKER}") == "undefined"
+    assert page.locator('[data-testid="stTable"] script').count() == 0

@@ -1,0 +1,220 @@
+"""Dashboard cards without a warehouse: threshold bands, comparisons, freshness, labels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from opsmetrics.dashboards import charts, scorecard
+from opsmetrics.dashboards.audiences import REGISTRY
+from opsmetrics.dashboards.report import ReportError, parse_period, write_report
+from opsmetrics.dashboards.serve import app_environment, check_options, streamlit_command
+from opsmetrics.semantic import Kpi
+
+
+def kpi(name: str, direction: str, target: float, warning: float, critical: float) -> Kpi:
+    meta = {
+        "unit": "percent",
+        "target": target,
+        "warning_threshold": warning,
+        "critical_threshold": critical,
+        "direction": direction,
+    }
+    return Kpi(name, name.title(), "simple", "test", "", meta, "")
+
+
+UPTIME = kpi("uptime", "higher_is_better", 99.9, 99.5, 99.0)
+ERRORS = kpi("errors", "lower_is_better", 0.5, 1.0, 2.0)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(99.95, "ok"), (99.6, "ok"), (99.5, "warning"), (99.2, "warning"), (99.0, "critical"),
+     (42.0, "critical"), (None, "no data"), (float("nan"), "no data")],
+)  # fmt: skip
+def test_higher_is_better_status_falls_at_or_below_each_threshold(value, expected) -> None:
+    assert scorecard.status(value, UPTIME) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0.0, "ok"), (0.99, "ok"), (1.0, "warning"), (1.5, "warning"), (2.0, "critical"),
+     (9.0, "critical"), (None, "no data")],
+)  # fmt: skip
+def test_lower_is_better_status_rises_at_or_above_each_threshold(value, expected) -> None:
+    assert scorecard.status(value, ERRORS) == expected
+
+
+def test_values_are_formatted_by_unit() -> None:
+    assert scorecard.format_value(41947.979, "USD") == "$41,948"
+    assert scorecard.format_value(12.5, "USD") == "$12.50"
+    assert scorecard.format_value(99.8312, "percent") == "99.83 %"
+    assert scorecard.format_value(0.5409, "share") == "54.1 %"
+    assert scorecard.format_value(393.12, "ms") == "393 ms"
+    assert scorecard.format_value(29.0, "users") == "29"
+    assert scorecard.format_value(3.941762, "ratio") == "3.942"
+    assert scorecard.format_value(None, "USD") == "—"
+
+
+MONTHLY = pd.DataFrame(
+    {
+        "metric_time__month": pd.to_datetime(
+            ["2024-05-01", "2025-04-01", "2025-05-01", "2025-06-01", "2025-07-01"]
+        ),
+        "uptime": [99.0, 99.7, 99.8, 99.95, None],
+        "errors": [0.1, 0.2, None, 1.2, None],
+    }
+)
+
+
+def test_cards_compare_with_the_previous_period_and_the_same_month_last_year() -> None:
+    kpis = {"uptime": UPTIME, "errors": ERRORS}
+    uptime, errors = scorecard.cards(
+        MONTHLY, ("uptime", "errors", "not_a_column"), kpis, "month", pd.Timestamp("2025-05-01")
+    )
+    assert (uptime.value, uptime.previous, uptime.last_year) == (99.8, 99.7, 99.0)
+    assert uptime.change_text(uptime.previous) == "+0.10 %"
+    assert uptime.status == "ok" and uptime.higher_is_better
+    assert errors.value is None and errors.status == "no data"
+    assert errors.change_text(errors.previous) is None
+    assert errors.last_year == 0.1
+    june = scorecard.cards(MONTHLY, ("errors",), kpis, "month", pd.Timestamp("2025-06-01"))[0]
+    assert june.previous is None and june.status == "warning" and not june.higher_is_better
+
+
+def test_daily_cards_compare_with_the_day_before_and_the_same_weekday_last_year() -> None:
+    days = pd.DataFrame(
+        {
+            "metric_time__day": pd.to_datetime(["2024-07-01", "2025-06-29", "2025-06-30"]),
+            "errors": [0.3, 0.9, 1.1],
+        }
+    )
+    card = scorecard.cards(days, ("errors",), {"errors": ERRORS}, "day", pd.Timestamp("2025-06-30"))
+    assert (card[0].previous, card[0].last_year) == (0.9, 0.3)  # 364 days: same weekday
+
+
+def test_the_latest_period_is_the_last_with_a_headline_value() -> None:
+    periods = scorecard.periods_with_data(MONTHLY, "metric_time__month", "uptime")
+    assert periods[-1] == pd.Timestamp("2025-06-01") and len(periods) == 4
+    empty = MONTHLY.assign(uptime=None)
+    assert scorecard.periods_with_data(empty, "metric_time__month", "uptime") == []
+
+
+def test_biggest_movers_rank_by_relative_change() -> None:
+    kpis = {"uptime": UPTIME, "errors": ERRORS}
+    frame = pd.DataFrame(
+        {
+            "metric_time__month": pd.to_datetime(["2025-05-01", "2025-06-01"]),
+            "uptime": [99.0, 99.9],
+            "errors": [1.0, 0.5],
+        }
+    )
+    cards = scorecard.cards(frame, ("uptime", "errors"), kpis, "month", pd.Timestamp("2025-06-01"))
+    movers = scorecard.biggest_movers(cards)
+    assert [card.metric for card in movers] == ["errors", "uptime"]
+    assert movers[0].relative_change() == pytest.approx(-0.5)
+
+
+def test_data_is_stale_when_its_last_period_ended_longer_ago_than_the_freshness() -> None:
+    day = pd.Timestamp("2025-06-30")
+    limit = timedelta(hours=6)
+    assert not scorecard.is_stale(day, "day", limit, datetime(2025, 7, 1, 5, 59, tzinfo=UTC))
+    assert scorecard.is_stale(day, "day", limit, datetime(2025, 7, 1, 6, 1, tzinfo=UTC))
+    month = pd.Timestamp("2025-06-01")
+    assert not scorecard.is_stale(month, "month", limit, datetime(2025, 6, 20, tzinfo=UTC))
+    assert not scorecard.is_stale(day, "day", None, datetime(2030, 1, 1, tzinfo=UTC))
+
+
+def test_freshness_is_the_strictest_source_upstream_of_the_saved_query() -> None:
+    def source(hours: int | None) -> dict:
+        warn = {"count": hours, "period": "hour"} if hours else {"count": None, "period": None}
+        return {"freshness": {"warn_after": warn}}
+
+    manifest = {
+        "metadata": {"project_name": "opsmetrics"},
+        "sources": {
+            "source.opsmetrics.billing.payments": source(36),
+            "source.opsmetrics.platform.checks": source(6),
+            "source.opsmetrics.app.users": source(None),
+            "source.opsmetrics.marketing.costs": source(2),
+        },
+        "parent_map": {
+            "saved_query.opsmetrics.board": ["metric.opsmetrics.mrr", "metric.opsmetrics.up"],
+            "metric.opsmetrics.mrr": ["semantic_model.opsmetrics.mrr"],
+            "metric.opsmetrics.up": ["semantic_model.opsmetrics.up"],
+            "semantic_model.opsmetrics.mrr": ["model.opsmetrics.fct_mrr"],
+            "semantic_model.opsmetrics.up": ["model.opsmetrics.fct_up"],
+            "model.opsmetrics.fct_mrr": [
+                "source.opsmetrics.billing.payments",
+                "source.opsmetrics.app.users",
+            ],
+            "model.opsmetrics.fct_up": ["source.opsmetrics.platform.checks"],
+            "model.opsmetrics.fct_cost": ["source.opsmetrics.marketing.costs"],
+        },
+    }
+    assert scorecard.freshness(manifest, "board") == timedelta(hours=6)
+    assert scorecard.freshness(manifest, "unknown") is None
+
+
+def test_gauge_bands_follow_the_direction_and_stay_within_percent_bounds() -> None:
+    figure = charts.gauge(99.7, UPTIME)
+    gauge = figure.data[0].gauge
+    low, high = gauge.axis.range
+    assert 0 <= low < 99.0 and high == 100.0
+    assert [step.color for step in gauge.steps] == [
+        charts.BAND_COLOURS["critical"],
+        charts.BAND_COLOURS["warning"],
+        charts.BAND_COLOURS["ok"],
+    ]
+    assert gauge.steps[0].range[1] == 99.0 and gauge.steps[1].range[1] == 99.5
+    lower = charts.gauge(0.7, ERRORS).data[0].gauge
+    assert lower.steps[0].color == charts.BAND_COLOURS["ok"]
+
+
+def test_labels_from_the_data_reach_plotly_escaped() -> None:
+    name = "<script>window.x = 1</script> & Co"
+    assert charts.safe_label(name) == "&lt;script&gt;window.x = 1&lt;/script&gt; &amp; Co"
+    frame = pd.DataFrame({"endpoint": [name], "requests": [3.0]})
+    figure = charts.bars(frame, "endpoint", "requests", f"requests by {name}")
+    assert "<script>" not in figure.data[0].x[0] and "<script>" not in figure.layout.title.text
+
+
+def test_every_audience_refreshes_at_its_interval() -> None:
+    refresh = {name: audience.refresh_label for name, audience in REGISTRY.items()}
+    assert refresh == {
+        "executive": "daily",
+        "product": "hourly",
+        "growth": "hourly",
+        "operational": "every minute",
+    }
+
+
+@pytest.mark.parametrize("period", ["2026-13", "2026-1", "Nov 2026", "2026-11-01", ""])
+def test_a_report_period_must_be_a_month(period: str) -> None:
+    with pytest.raises(ReportError, match="YYYY-MM"):
+        parse_period(period)
+    assert parse_period("2026-11") == pd.Timestamp("2026-11-01")
+
+
+def test_a_report_refuses_an_unknown_audience_or_format(tmp_path) -> None:
+    with pytest.raises(ReportError, match="unknown audience 'board'"):
+        write_report("board", "2025-06", out=tmp_path / "r.html")
+    with pytest.raises(ReportError, match="--format must be one of html, pdf"):
+        write_report("executive", "2025-06", out=tmp_path / "r.docx", fmt="docx")
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_app_listens_on_localhost_only_and_gets_the_target_in_a_copy_of_the_env() -> None:
+    command = streamlit_command(8765)
+    assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert command[command.index("--browser.gatherUsageStats") + 1] == "false"
+    environment = app_environment("postgres")
+    assert environment["OPSMETRICS_TARGET"] == "postgres"
+    with pytest.raises(ValueError, match="unknown target"):
+        app_environment("sqlite")
+    with pytest.raises(ValueError, match="--port must be between 1 and 65535, not 0"):
+        check_options(0, "duckdb")
+    with pytest.raises(ValueError, match="unknown target 'oracle'"):
+        check_options(8501, "oracle")
