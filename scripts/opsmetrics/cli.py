@@ -138,7 +138,7 @@ def quality(target: Target = "duckdb") -> None:
     from opsmetrics.quality import print_report, run_quality
 
     if target == "duckdb":
-        exit_if_warehouse_locked(read_only=True, code=2)
+        exit_if_warehouse_locked("quality", read_only=True)
     result = run_quality(target=target)
     for outcome in result.outcomes:
         message = lock_conflict_message(Exception(outcome.observed))
@@ -367,13 +367,16 @@ def build(
     """`dbt build` in-process; fails at once, in one line, if the warehouse is held."""
     from opsmetrics.dbt_invoke import DbtError, run_dbt, summarise
 
-    try:
-        summary = summarise(
-            run_dbt(["build", *(["--full-refresh"] if full_refresh else [])], target)
-        )
-    except DbtError as error:
-        console.print(f"[red]build failed:[/red] {error}", soft_wrap=True, highlight=False)
-        raise typer.Exit(1) from error
+    with _lock_conflicts_in_one_line("build"):
+        try:
+            summary = summarise(
+                run_dbt(["build", *(["--full-refresh"] if full_refresh else [])], target)
+            )
+        except DbtError as error:
+            if lock_conflict_message(error) is not None:
+                raise
+            console.print(f"[red]build failed:[/red] {error}", soft_wrap=True, highlight=False)
+            raise typer.Exit(1) from error
     console.print(
         f"dbt build: {summary.passed} passed, {summary.warned} warned, "
         f"{summary.failed + summary.errored} failed, {summary.skipped} skipped"
@@ -455,20 +458,21 @@ def mf_command(context: typer.Context) -> None:
     import sys
 
     if os.environ.get("OPSMETRICS_TARGET", "duckdb") == "duckdb":
-        exit_if_warehouse_locked(read_only=True, code=1)
+        exit_if_warehouse_locked("mf", read_only=True)
     mf = Path(sys.executable).parent / "mf"
     os.execv(mf, [str(mf), *context.args])
 
 
-def exit_if_warehouse_locked(read_only: bool, code: int) -> None:
-    """End the command with one line (and `code`) if another process holds the warehouse."""
+def exit_if_warehouse_locked(command: str, read_only: bool) -> None:
+    """End `command` with one line (exit code 2) if another process holds the warehouse,
+    before it starts."""
     from opsmetrics.dbt_invoke import WarehouseLockedError, ensure_warehouse_free
 
     try:
         ensure_warehouse_free(read_only=read_only)
     except WarehouseLockedError as error:
-        console.print(f"[red]{error}[/red]", soft_wrap=True, highlight=False)
-        raise typer.Exit(code) from error
+        console.print(f"[red]{command} failed:[/red] {error}", soft_wrap=True, highlight=False)
+        raise typer.Exit(2) from error
 
 
 @app.command("postgres-reader")

@@ -211,7 +211,11 @@ def _append(connection: duckdb.DuckDBPyConnection, select: FileSelect) -> tuple[
     if file_rows == 0:
         return 0, 0
     bounds = {"earliest": earliest, "latest": latest}
-    in_range = f"select {columns} from {target} where _loaded_at between $earliest and $latest"
+    # Rows without _loaded_at (quarantined by staging) can repeat too: compared alike.
+    in_range = (
+        f"select {columns} from {target} "
+        "where _loaded_at between $earliest and $latest or _loaded_at is null"
+    )
     if connection.execute(f"select count(*) from ({in_range})", bounds).fetchone()[0] == 0:
         # Nothing loaded within the file's range (a new day): no row can repeat one.
         new_rows, params = select.sql, {}

@@ -238,7 +238,8 @@ def _overlaps(
     cursor.execute(
         sql.SQL(
             "select exists (select 1 from {target} where _loaded_at between"
-            " (select min(_loaded_at) from {staging}) and (select max(_loaded_at) from {staging}))"
+            " (select min(_loaded_at) from {staging}) and (select max(_loaded_at) from {staging})"
+            " or _loaded_at is null)"
         ).format(target=target, staging=staging)
     )
     return cursor.fetchone()[0]
@@ -260,6 +261,7 @@ def _apply(cursor: psycopg2.extensions.cursor, select: FileSelect, replace: bool
             " except all"
             " select {columns} from {target} where _loaded_at between"
             "  (select min(_loaded_at) from {staging}) and (select max(_loaded_at) from {staging})"
+            "  or _loaded_at is null"
             ") as new_rows"
         )
     order = " order by _loaded_at" if select.has_loaded_at else ""

@@ -32,6 +32,13 @@ AS_OF = "2025-07-01T00:00"
 SLACK_SECRET = "T000-slack-secret"
 
 
+@pytest.fixture(autouse=True)
+def _back_to_the_tiny_warehouse(tiny_warehouse: Path) -> Iterator[None]:
+    """Tests here point dbt and MetricFlow at copies; later modules expect the shared one."""
+    yield
+    use_warehouse(tiny_warehouse)
+
+
 @pytest.fixture(scope="module")
 def exported_warehouse(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the tiny warehouse with `export-metrics` run on it."""

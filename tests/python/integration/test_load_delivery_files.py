@@ -28,7 +28,7 @@ def test_a_delivery_with_only_billing_tables_loads_them_and_warns_about_the_rest
 ) -> None:
     delivery = copy_delivery(tiny_data_dir, tmp_path / "billing", BILLING_ONLY)
 
-    with pytest.warns(LoadWarning, match=r"no file for users, acquisition_costs, .*: treated"):
+    with pytest.warns(LoadWarning, match=r"no file for users, .*acquisition_costs, .*: treated"):
         inserted = load_duckdb(delivery)
 
     expected = {name: tiny_manifest["tables"][name]["rows"] for name in BILLING_ONLY}

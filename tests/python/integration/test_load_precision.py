@@ -52,7 +52,7 @@ def test_a_fractional_nps_score_is_loaded_as_sent(
         scores = connection.execute(
             "select score from raw.survey_responses where score <> round(score)"
         ).fetchall()
-    assert scores == [(9.5,)]
+    assert (9.5,) in scores  # the generator plants fractional scores of its own too
 
 
 def test_a_fraction_in_an_integer_column_is_refused_not_rounded(
@@ -91,7 +91,7 @@ def test_postgres_keeps_a_fractional_nps_score(
             scores = cursor.fetchall()
         connection.close()
 
-    assert scores == [(9.5,)]
+    assert (9.5,) in scores  # the generator plants fractional scores of its own too
 
 
 def test_a_raw_table_loaded_before_the_contract_change_keeps_the_fraction_too(
@@ -125,7 +125,7 @@ def test_a_raw_table_loaded_before_the_contract_change_keeps_the_fraction_too(
         scores = connection.execute(
             "select score from raw.survey_responses where score <> round(score)"
         ).fetchall()
-    assert (kind, scores) == ("DOUBLE", [(9.5,)])
+    assert kind == "DOUBLE" and (9.5,) in scores
 
 
 def test_a_csv_loaded_at_with_an_offset_is_stored_in_utc(

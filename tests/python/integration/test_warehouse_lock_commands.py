@@ -54,7 +54,7 @@ def test_a_locked_warehouse_gives_one_line_and_exit_code_2(
 
     assert result.exit_code == 2, result.output
     last = result.output.strip().splitlines()[-1]
-    assert last.startswith(f"{command[0]} failed: the warehouse {path} is locked by ")
+    assert last.startswith(f"{command[0]} failed: warehouse locked: {path} is locked by ")
     assert f"(PID {pid})" in last
     assert "Traceback" not in result.output
 
