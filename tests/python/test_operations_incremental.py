@@ -112,7 +112,7 @@ def builds(dirty: DataSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     incremental = root / "incremental.duckdb"
     use_warehouse(incremental)
     load_duckdb(before)
-    run_dbt(["seed", "--select", "slo_targets", "iso_4217_currencies"])
+    run_dbt(["seed"])
     build_operations(["run", *with_parents])
     load_duckdb(after)
     incremental_sql = build_operations(
@@ -122,7 +122,7 @@ def builds(dirty: DataSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     full = root / "full.duckdb"
     use_warehouse(full)
     load_duckdb(data)
-    run_dbt(["seed", "--select", "slo_targets", "iso_4217_currencies"])
+    run_dbt(["seed"])
     build_operations(["run", "--full-refresh", *with_parents])
 
     yield Builds(incremental, full, incremental_sql)
