@@ -169,15 +169,13 @@ correlated as (
         correlation_pair,
         window_days,
         count(*) as points,
-        {#- corr() over parallel aggregation differs in the last bits between builds:
-            rounded to 9 decimals, the marts stay bit-identical (decisions.md). -#}
         case
             when min(x_value) < max(x_value) and min(y_value) < max(y_value)
-                then round(corr(y_value, x_value), 9)
+                then corr(y_value, x_value)
         end as pearson_correlation,
         case
             when min(x_value) < max(x_value) and min(y_value) < max(y_value)
-                then round(corr(y_rank, x_rank), 9)
+                then corr(y_rank, x_rank)
         end as spearman_correlation,
         window_end_date
     from window_points_ranked
@@ -192,8 +190,13 @@ final as (
         correlation_pair,
         window_days,
         points,
-        pearson_correlation,
-        spearman_correlation,
+        {#- corr() over parallel aggregation differs in the last bits between builds:
+            rounded to 9 decimals as numeric (Postgres rounds no double to a scale), the
+            marts stay bit-identical (decisions.md). -#}
+        cast(round(cast(pearson_correlation as numeric(38, 12)), 9) as double precision)
+            as pearson_correlation,
+        cast(round(cast(spearman_correlation as numeric(38, 12)), 9) as double precision)
+            as spearman_correlation,
         points < case
             when window_days = 7 then {{ var('correlation_min_hourly_points') }}
             else {{ var('correlation_min_daily_points') }}
