@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from opsmetrics import PROJECT_DIR
-from opsmetrics.dbt_invoke import WarehouseLockedError, ensure_warehouse_free
+from opsmetrics.dbt_invoke import WarehouseLockedError, build_lock_path
 from opsmetrics.publish import METADATA_TABLE, write_snapshot
 
 BIN = Path(sys.executable).parent
@@ -87,13 +87,13 @@ def test_reader_on_the_snapshot_never_blocks_a_build_and_a_second_build_fails_at
         text=True,
     )
     try:
+        # Watch the build lock file (the build writes its PID there once it holds it):
+        # probing the DuckDB file itself would block the build's writer now and then.
+        lock_file = build_lock_path(warehouse_copy)
         locked = False
         while build.poll() is None and not locked:
-            try:
-                ensure_warehouse_free(warehouse_copy, read_only=True)
-                time.sleep(0.2)
-            except WarehouseLockedError:
-                locked = True
+            locked = lock_file.exists() and lock_file.read_text().strip() == str(build.pid)
+            time.sleep(0.1)
         assert locked, "the build finished before it was seen holding the warehouse"
         second = command([str(BIN / "opsmetrics"), "build"], warehouse_copy)
         first_output, _ = build.communicate(timeout=900)
