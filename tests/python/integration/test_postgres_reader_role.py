@@ -65,5 +65,9 @@ def test_tables_built_after_the_setup_are_readable(reader, tiny_postgres):
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute("create table metrics.reader_future_table as select 42 as answer")
-    admin.close()
-    assert query(reader, "select answer from metrics.reader_future_table") == [(42,)]
+    try:
+        assert query(reader, "select answer from metrics.reader_future_table") == [(42,)]
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute("drop table metrics.reader_future_table")
+        admin.close()
