@@ -388,3 +388,18 @@ def tiny_metric_tables(tiny_warehouse: Path) -> Path:
     use_warehouse(tiny_warehouse)
     export_metrics()
     return tiny_warehouse
+
+
+def run_on_warehouse(command: list[str], warehouse: Path) -> None:
+    """Run a command line (mf, opsmetrics) in the project against the DuckDB `warehouse`;
+    the test fails with the command's output unless it succeeds."""
+    environment = {
+        **os.environ,
+        "OPSMETRICS_DUCKDB_PATH": str(warehouse),
+        "OPSMETRICS_TARGET": "duckdb",
+        "DBT_PROFILES_DIR": str(opsmetrics.PROJECT_DIR),
+    }
+    result = subprocess.run(
+        command, cwd=opsmetrics.PROJECT_DIR, env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}"

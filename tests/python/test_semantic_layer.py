@@ -7,8 +7,6 @@ warehouse, with no connection of ours open while it runs (DuckDB has one writer)
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,8 +14,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_on_warehouse
 
-from opsmetrics import PROJECT_DIR
 from opsmetrics.dbt_invoke import run_dbt
 from opsmetrics.semantic import (
     KPIS_PAGE,
@@ -56,22 +54,6 @@ QUERIES = {
 }
 
 
-def _mf_env(warehouse: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "OPSMETRICS_DUCKDB_PATH": str(warehouse),
-        "OPSMETRICS_TARGET": "duckdb",
-        "DBT_PROFILES_DIR": str(PROJECT_DIR),
-    }
-
-
-def _run(command: list[str], warehouse: Path) -> None:
-    result = subprocess.run(
-        command, cwd=PROJECT_DIR, env=_mf_env(warehouse), capture_output=True, text=True
-    )
-    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}"
-
-
 @pytest.fixture(scope="module")
 def semantic(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Every MetricFlow answer the tests need, then the metric tables exported: all the
@@ -81,13 +63,13 @@ def semantic(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     results = {}
     for name, args in QUERIES.items():
         csv = out / f"{name}.csv"
-        _run([str(BIN / "mf"), "query", *args, "--csv", str(csv)], tiny_warehouse)
+        run_on_warehouse([str(BIN / "mf"), "query", *args, "--csv", str(csv)], tiny_warehouse)
         frame = pd.read_csv(csv)
         for column in ("metric_time__day", "metric_time__month"):
             if column in frame:
                 frame[column] = pd.to_datetime(frame[column])
         results[name] = frame
-    _run([str(BIN / "opsmetrics"), "export-metrics"], tiny_warehouse)
+    run_on_warehouse([str(BIN / "opsmetrics"), "export-metrics"], tiny_warehouse)
     return results
 
 

@@ -5,8 +5,6 @@ Every `mf` call runs in a subprocess before any test opens the warehouse (one wr
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,8 +12,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_on_warehouse
 
-from opsmetrics import PROJECT_DIR
 from opsmetrics.dbt_invoke import run_dbt
 
 BIN = Path(sys.executable).parent
@@ -41,22 +39,6 @@ QUERIES = {
 }
 
 
-def _env(warehouse: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "OPSMETRICS_DUCKDB_PATH": str(warehouse),
-        "OPSMETRICS_TARGET": "duckdb",
-        "DBT_PROFILES_DIR": str(PROJECT_DIR),
-    }
-
-
-def _run(command: list[str], warehouse: Path) -> None:
-    result = subprocess.run(
-        command, cwd=PROJECT_DIR, env=_env(warehouse), capture_output=True, text=True
-    )
-    assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}{result.stderr}"
-
-
 @pytest.fixture(scope="module")
 def semantic(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     run_dbt(["parse"])
@@ -65,13 +47,13 @@ def semantic(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     for name, (metrics, group_by) in QUERIES.items():
         csv = out / f"{name}.csv"
         command = [str(BIN / "mf"), "query", "--metrics", metrics, "--group-by", group_by]
-        _run([*command, "--csv", str(csv)], tiny_warehouse)
+        run_on_warehouse([*command, "--csv", str(csv)], tiny_warehouse)
         frame = pd.read_csv(csv)
         for column in frame.columns:
             if column.startswith("metric_time__"):
                 frame[column] = pd.to_datetime(frame[column])
         results[name] = frame
-    _run([str(BIN / "opsmetrics"), "export-metrics"], tiny_warehouse)
+    run_on_warehouse([str(BIN / "opsmetrics"), "export-metrics"], tiny_warehouse)
     return results
 
 
