@@ -3,6 +3,7 @@ built from them (loaded + `dbt build`) that read-only tests share."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -16,12 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import pandas as pd
 import psycopg2
 import pytest
 from psycopg2 import sql
 
 import opsmetrics
 from opsmetrics import PROJECT_DIR
+from opsmetrics.contract import raw_tables
 from opsmetrics.dbt_invoke import run_dbt
 from opsmetrics.generate import generate
 from opsmetrics.load import load_duckdb
@@ -85,6 +89,13 @@ def make_data(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., DataSet
 
 
 @pytest.fixture(scope="session")
+def parsed_manifest() -> dict:
+    """The manifest of `dbt parse` (no warehouse needed): what the governance checks read."""
+    run_dbt(["parse", "--quiet"])
+    return json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
 def tiny_data_dir(dirty: DataSet) -> Path:
     """The folder of the session's tiny data set (with defects, so quarantine is used)."""
     return dirty.out
@@ -135,6 +146,24 @@ def tiny_warehouse_environment(path: Path) -> dict[str, str]:
     }
 
 
+@pytest.fixture
+def scratch_warehouse(tiny_warehouse: Path, tmp_path: Path) -> Iterator[Path]:
+    """A copy of the built tiny warehouse that a test may spoil (or edit and rebuild parts
+    of), used as the warehouse until the test ends."""
+    path = tmp_path / "scratch.duckdb"
+    shutil.copyfile(tiny_warehouse, path)
+    use_warehouse(path)
+    yield path
+    use_warehouse(tiny_warehouse)
+
+
+def execute_on(path: Path, *statements: str) -> None:
+    """Run `statements` on the DuckDB file `path` (a copy a test spoils), then close it."""
+    with duckdb.connect(str(path)) as connection:
+        for statement in statements:
+            connection.execute(statement)
+
+
 @pytest.fixture(scope="session")
 def published_snapshot(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A published snapshot of the tiny warehouse: its metric tables exported
@@ -163,9 +192,7 @@ def snapshot_copy(published_snapshot: Path, tmp_path: Path) -> Callable[..., Pat
     def copy(*statements: str) -> Path:
         path = tmp_path / f"published_{next(copies)}.duckdb"
         shutil.copyfile(published_snapshot, path)
-        with duckdb.connect(str(path)) as connection:
-            for statement in statements:
-                connection.execute(statement)
+        execute_on(path, *statements)
         return path
 
     return copy
@@ -296,6 +323,31 @@ def warehouse_state(path: Path) -> dict[str, tuple[int, int]]:
         }
 
 
+def fetch_rows(path: Path, sql: str) -> list[tuple]:
+    """The rows of `sql` on the DuckDB file `path`, opened read-only and closed again."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def rewrite_delivery(
+    source: Path, target: Path, select: str = "*", *, limit: int | None = None, as_csv: bool = False
+) -> Path:
+    """Every raw table of the delivery `source` written to `target` as
+    `select <select> from <its file>` (such as `* exclude (_loaded_at)`), its first `limit`
+    rows when given, as Parquet or as CSV with a header."""
+    target.mkdir(parents=True, exist_ok=True)
+    suffix, options = ("csv", "header, delimiter ','") if as_csv else ("parquet", "format parquet")
+    rows = f" limit {limit}" if limit is not None else ""
+    with duckdb.connect() as connection:
+        for name in raw_tables():
+            connection.execute(
+                f"copy (select {select} from read_parquet($source){rows}) "
+                f"to '{target / name}.{suffix}' ({options})",
+                {"source": str(source / f"{name}.parquet")},
+            )
+    return target
+
+
 def copy_delivery(source: Path, target: Path, tables: list[str] | None = None) -> Path:
     """A copy of the delivery folder `source` (only `tables`, when given)."""
     target.mkdir(parents=True, exist_ok=True)
@@ -403,3 +455,28 @@ def run_on_warehouse(command: list[str], warehouse: Path) -> None:
         command, cwd=opsmetrics.PROJECT_DIR, env=environment, capture_output=True, text=True
     )
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}"
+
+
+def assert_close(
+    actual: pd.Series,
+    expected: pd.Series,
+    label: str = "",
+    *,
+    rtol: float = 1e-9,
+    atol: float = 1e-9,
+) -> None:
+    """`actual` equals `expected` row for row (aligned on the index): a row null on both
+    sides agrees, a row defined on one side only fails, values agree within rtol/atol.
+    Fails on no row to compare, so an empty query cannot pass."""
+    joined = pd.concat(
+        [actual.astype(float).rename("actual"), expected.astype(float).rename("expected")],
+        axis=1,
+        sort=True,
+    )
+    joined = joined[joined.notna().any(axis=1)]
+    assert not joined.empty, f"{label}: nothing to compare"
+    one_sided = joined[joined.isna().any(axis=1)]
+    assert one_sided.empty, f"{label}: defined on one side only:\n{one_sided}"
+    np.testing.assert_allclose(
+        joined["actual"], joined["expected"], rtol=rtol, atol=atol, err_msg=label
+    )

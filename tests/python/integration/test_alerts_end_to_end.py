@@ -20,7 +20,7 @@ from typing import ClassVar
 import duckdb
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import use_warehouse
+from conftest import execute_on, fetch_rows, use_warehouse
 from typer.testing import CliRunner
 
 from opsmetrics.cli import app
@@ -47,8 +47,7 @@ def exported_warehouse(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFa
     use_warehouse(path)
     export_metrics()
     release_duckdb()  # MetricFlow ran through dbt's adapter, which keeps the file open
-    with duckdb.connect(str(path)) as connection:
-        connection.execute("checkpoint")
+    execute_on(path, "checkpoint")
     return path
 
 
@@ -154,9 +153,11 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def rows(path: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as connection:
-        return connection.execute(sql).fetchall()
+def evaluate_quietly(policies: Path, as_of: str = AS_OF) -> None:
+    """`alerts evaluate --no-notify` as of `as_of`; the test fails with its output unless it
+    succeeds."""
+    code, output = run("evaluate", "--as-of", as_of, "--no-notify", "--policies", str(policies))
+    assert code == 0, output
 
 
 def test_evaluate_records_alerts_and_delivers_them_to_every_local_channel(
@@ -169,7 +170,7 @@ def test_evaluate_records_alerts_and_delivers_them_to_every_local_channel(
         env=channel_env(smtp_port, http_port),
     )  # fmt: skip
     assert code == 0, output
-    events = rows(
+    events = fetch_rows(
         warehouse_copy,
         "select rule_kind, metric, severity, state, observed_value, upper_bound "
         "from alerts.alert_events",
@@ -177,7 +178,7 @@ def test_evaluate_records_alerts_and_delivers_them_to_every_local_channel(
     assert events and {state for *_, state, _, _ in events} == {"firing"}
     churn = [e for e in events if e[1] == "logo_churn_rate" and e[0] == "threshold"]
     assert churn, "the seed's churn example must be evaluated"
-    status = rows(warehouse_copy, "select distinct status from alerts.alert_notifications")
+    status = fetch_rows(warehouse_copy, "select distinct status from alerts.alert_notifications")
     assert status == [("sent",)]
     paths = {path.split("/")[1] for path, _ in received}
     assert paths == {"slack", "pagerduty", "jsonrpc"}  # the webhook is for escalations
@@ -206,59 +207,57 @@ def test_evaluating_twice_fires_and_sends_nothing_new(
 ) -> None:
     env = channel_env(smtp[1], http[1])
     run("evaluate", "--as-of", AS_OF, "--policies", str(policies), env=env)
-    before = rows(warehouse_copy, "select count(*) from alerts.alert_notifications")
+    before = fetch_rows(warehouse_copy, "select count(*) from alerts.alert_notifications")
     sent = len(http[0])
     code, output = run("evaluate", "--as-of", AS_OF, "--policies", str(policies), env=env)
     assert code == 0 and "0 new, 0 still firing, 0 resolved" in output
-    assert rows(warehouse_copy, "select count(*) from alerts.alert_notifications") == before
+    assert fetch_rows(warehouse_copy, "select count(*) from alerts.alert_notifications") == before
     assert len(http[0]) == sent
 
 
 def test_a_critical_alert_escalates_after_15_minutes_and_a_high_one_does_not(
     warehouse_copy: Path, policies: Path
 ) -> None:
-    run("evaluate", "--as-of", AS_OF, "--no-notify", "--policies", str(policies))
+    evaluate_quietly(policies)
     queued = (
         "select count(*) from alerts.alert_notifications where notification_kind = 'escalation'"
     )
     run("evaluate", "--as-of", "2025-07-01T00:10", "--no-notify", "--policies", str(policies))
-    assert rows(warehouse_copy, queued) == [(0,)]
+    assert fetch_rows(warehouse_copy, queued) == [(0,)]
     run("evaluate", "--as-of", "2025-07-01T00:20", "--no-notify", "--policies", str(policies))
-    escalated = rows(
+    escalated = fetch_rows(
         warehouse_copy,
         "select distinct severity, channel from alerts.alert_notifications "
         "where notification_kind = 'escalation'",
     )
     assert escalated and {severity for severity, _ in escalated} == {"critical"}
     assert {channel for _, channel in escalated} == {"pagerduty", "sms", "email", "slack"}
-    open_critical = rows(
+    open_critical = fetch_rows(
         warehouse_copy,
         "select count(*) from alerts.alert_events where severity = 'critical' and state = 'firing'",
     )[0][0]
-    assert rows(warehouse_copy, queued)[0][0] == 4 * open_critical
+    assert fetch_rows(warehouse_copy, queued)[0][0] == 4 * open_critical
     run("evaluate", "--as-of", "2025-07-01T00:25", "--no-notify", "--policies", str(policies))
-    assert rows(warehouse_copy, queued)[0][0] == 4 * open_critical  # next one at 00:35
+    assert fetch_rows(warehouse_copy, queued)[0][0] == 4 * open_critical  # next one at 00:35
 
 
 def test_a_cleared_alert_resolves_once_with_one_resolved_message(
     warehouse_copy: Path, policies: Path
 ) -> None:
-    run("evaluate", "--as-of", AS_OF, "--no-notify", "--policies", str(policies))
+    evaluate_quietly(policies)
     event = "select state, resolved_at from alerts.alert_events where rule_id = " \
         "'registry_threshold__revenue'"  # fmt: skip
-    assert rows(warehouse_copy, event) == [("firing", None)]
-    with duckdb.connect(str(warehouse_copy)) as connection:
-        connection.execute(
-            "update metrics.alerting_daily set revenue = 1000000 "
-            "where metric_time__day = '2025-06-30'"
-        )
+    assert fetch_rows(warehouse_copy, event) == [("firing", None)]
+    execute_on(
+        warehouse_copy,
+        "update metrics.alerting_daily set revenue = 1000000 where metric_time__day = '2025-06-30'",
+    )
     for as_of in ("2025-07-01T01:00", "2025-07-01T02:00"):
-        code, output = run("evaluate", "--as-of", as_of, "--no-notify", "--policies", str(policies))
-        assert code == 0, output
-    state = rows(warehouse_copy, event)
+        evaluate_quietly(policies, as_of)
+    state = fetch_rows(warehouse_copy, event)
     assert len(state) == 1 and state[0][0] == "resolved"
     assert str(state[0][1]) == "2025-07-01 01:00:00"
-    resolved = rows(
+    resolved = fetch_rows(
         warehouse_copy,
         "select channel from alerts.alert_notifications n join alerts.alert_events e "
         "using (fingerprint, first_seen_at) "
@@ -268,13 +267,11 @@ def test_a_cleared_alert_resolves_once_with_one_resolved_message(
 
 
 def test_a_missing_day_raises_a_no_data_alert(warehouse_copy: Path, policies: Path) -> None:
-    with duckdb.connect(str(warehouse_copy)) as connection:
-        connection.execute(
-            "delete from metrics.alerting_daily where metric_time__day = '2025-06-30'"
-        )
-    code, output = run("evaluate", "--as-of", AS_OF, "--no-notify", "--policies", str(policies))
-    assert code == 0, output
-    no_data = rows(
+    execute_on(
+        warehouse_copy, "delete from metrics.alerting_daily where metric_time__day = '2025-06-30'"
+    )
+    evaluate_quietly(policies)
+    no_data = fetch_rows(
         warehouse_copy,
         "select metric, severity, window_start from alerts.alert_events "
         "where rule_kind = 'no_data' and metric = 'revenue'",
@@ -291,7 +288,7 @@ def test_a_failing_channel_is_retried_reported_and_kept_pending(
     assert code == 1
     assert "channel slack:" in output and "pending (delivery failed 3 times)" in output
     assert SLACK_SECRET not in output
-    pending = rows(
+    pending = fetch_rows(
         warehouse_copy,
         "select distinct channel, attempts from alerts.alert_notifications "
         "where status = 'pending'",
@@ -299,7 +296,7 @@ def test_a_failing_channel_is_retried_reported_and_kept_pending(
     assert pending == [("slack", 3)]
     code, output = run("notify", "--policies", str(policies), env=channel_env(smtp[1], http[1]))
     assert code == 0, output
-    assert rows(
+    assert fetch_rows(
         warehouse_copy, "select count(*) from alerts.alert_notifications where status = 'pending'"
     ) == [(0,)]
 
@@ -309,7 +306,7 @@ def test_an_unset_channel_variable_is_reported_not_lost(
 ) -> None:
     code, output = run("evaluate", "--as-of", AS_OF, "--policies", str(policies))
     assert code == 1 and "OPSMETRICS_ALERT_EMAIL_URL is not set" in output
-    assert rows(
+    assert fetch_rows(
         warehouse_copy, "select count(*) from alerts.alert_notifications where status = 'sent'"
     ) == [(0,)]
 
@@ -340,7 +337,7 @@ def test_a_malformed_rule_file_names_file_and_line_and_evaluates_nothing(
     assert f"{rules / 'bad.yml'}:9: rules.1.grain" in output
     assert f"{rules / 'bad.yml'}:12: rules.1.condition.op" in output
     assert "Traceback" not in output
-    assert rows(
+    assert fetch_rows(
         warehouse_copy,
         "select count(*) from information_schema.tables where table_schema = 'alerts'",
     ) == [(0,)]
@@ -349,29 +346,26 @@ def test_a_malformed_rule_file_names_file_and_line_and_evaluates_nothing(
 def test_a_forecast_crossing_within_the_horizon_raises_a_forecast_breach(
     warehouse_copy: Path, policies: Path
 ) -> None:
-    with duckdb.connect(str(warehouse_copy)) as connection:
-        connection.execute("create schema forecasts")
-        connection.execute(
-            "create table forecasts.threshold_crossings (metric varchar, slice_name varchar, "
-            "slice_value varchar, threshold_kind varchar, threshold_value double, "
-            "direction varchar, trained_until date, crossing_date date, "
-            "crossing_date_earliest date, crossing_date_latest date, model varchar, "
-            "run_at timestamp)"
-        )
-        connection.execute(
-            "insert into forecasts.threshold_crossings values "
-            "('cpu_utilization', 'service', 'search', 'critical', 90, 'lower_is_better', "
-            " '2025-06-30', '2025-07-13', '2025-07-09', '2025-07-20', 'ets', '2025-06-30 23:00'),"
-            "('cpu_utilization', 'service', 'auth', 'critical', 90, 'lower_is_better', "
-            " '2025-06-30', null, null, null, 'ets', '2025-06-30 23:00'),"
-            "('cpu_utilization', 'service', 'billing', 'critical', 90, 'lower_is_better', "
-            " '2025-06-30', '2025-09-30', '2025-08-30', '2025-10-30', 'ets', '2025-06-30 23:00'),"
-            "('cpu_utilization', 'service', 'auth', 'critical', 90, 'lower_is_better', "
-            " '2025-06-29', '2025-07-02', null, null, 'ets', '2025-06-29 23:00')"
-        )
-    code, output = run("evaluate", "--as-of", AS_OF, "--no-notify", "--policies", str(policies))
-    assert code == 0, output
-    breaches = rows(
+    execute_on(
+        warehouse_copy,
+        "create schema forecasts",
+        "create table forecasts.threshold_crossings (metric varchar, slice_name varchar, "
+        "slice_value varchar, threshold_kind varchar, threshold_value double, "
+        "direction varchar, trained_until date, crossing_date date, "
+        "crossing_date_earliest date, crossing_date_latest date, model varchar, "
+        "run_at timestamp)",
+        "insert into forecasts.threshold_crossings values "
+        "('cpu_utilization', 'service', 'search', 'critical', 90, 'lower_is_better', "
+        " '2025-06-30', '2025-07-13', '2025-07-09', '2025-07-20', 'ets', '2025-06-30 23:00'),"
+        "('cpu_utilization', 'service', 'auth', 'critical', 90, 'lower_is_better', "
+        " '2025-06-30', null, null, null, 'ets', '2025-06-30 23:00'),"
+        "('cpu_utilization', 'service', 'billing', 'critical', 90, 'lower_is_better', "
+        " '2025-06-30', '2025-09-30', '2025-08-30', '2025-10-30', 'ets', '2025-06-30 23:00'),"
+        "('cpu_utilization', 'service', 'auth', 'critical', 90, 'lower_is_better', "
+        " '2025-06-29', '2025-07-02', null, null, 'ets', '2025-06-29 23:00')",
+    )
+    evaluate_quietly(policies)
+    breaches = fetch_rows(
         warehouse_copy,
         "select slice_value, severity, upper_bound, message from alerts.alert_events "
         "where rule_kind = 'forecast_breach'",
@@ -385,7 +379,7 @@ def test_a_forecast_crossing_within_the_horizon_raises_a_forecast_breach(
 def test_dry_run_writes_nothing(warehouse_copy: Path) -> None:
     code, output = run("evaluate", "--as-of", AS_OF, "--dry-run")
     assert code == 0 and "nothing written" in output and "logo_churn_rate" in output
-    assert rows(
+    assert fetch_rows(
         warehouse_copy,
         "select count(*) from information_schema.tables where table_schema = 'alerts'",
     ) == [(0,)]
@@ -430,7 +424,7 @@ def test_the_demo_step_exports_evaluates_and_prints_the_alerts(
     printed = capsys.readouterr().out
     assert "alerts firing at 2025-07-01 00:00 UTC" in printed
     assert "logo_churn_rate" in printed and "recorded in alerts.alert_events" in printed
-    assert rows(path, "select count(*) from alerts.alert_events")[0][0] > 0
+    assert fetch_rows(path, "select count(*) from alerts.alert_events")[0][0] > 0
 
 
 @pytest.mark.postgres

@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_on_warehouse
+from conftest import assert_close, run_on_warehouse
 
 from opsmetrics.dbt_invoke import run_dbt
 
@@ -61,15 +61,6 @@ def _df(connection: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return connection.execute(sql).df()
 
 
-def _close(actual: pd.Series, expected: pd.Series, tolerance: float = 1e-9) -> None:
-    """Same index with a value on both sides, values equal within `tolerance`."""
-    joined = pd.concat([actual.rename("actual"), expected.rename("expected")], axis=1, sort=True)
-    assert len(joined) > 0
-    missing = joined[joined.isna().any(axis=1)]
-    assert missing.empty, f"defined on one side only:\n{missing}"
-    np.testing.assert_allclose(joined["actual"], joined["expected"], rtol=tolerance, atol=tolerance)
-
-
 def _growth(values: pd.Series) -> pd.Series:
     previous = values.shift(1)
     return ((values - previous) * 100 / previous.where(previous != 0)).dropna()
@@ -97,7 +88,7 @@ def test_revenue_growth_mom_and_qoq_equal_period_over_period_revenue(semantic, w
         expected = _growth(revenue.resample(freq).sum())
         actual = semantic[frame].set_index(time)[column].dropna()
         assert len(expected) >= 1
-        _close(actual, expected, 1e-6)
+        assert_close(actual, expected, rtol=1e-6, atol=1e-6)
 
 
 def _quarter_end_mrr(warehouse: duckdb.DuckDBPyConnection) -> pd.Series:
@@ -112,7 +103,7 @@ def test_arr_growth_qoq_compares_quarter_end_arr(semantic, warehouse):
     expected = _growth(mrr[mrr > 0]).reindex(mrr.index).dropna()
     actual = semantic["quarterly"].set_index("metric_time__quarter")["arr_growth_qoq"].dropna()
     assert len(expected) >= 1
-    _close(actual, expected, 1e-6)
+    assert_close(actual, expected, rtol=1e-6, atol=1e-6)
 
 
 def test_market_share_is_quarter_end_arr_over_the_entered_market_size(semantic, warehouse):
@@ -128,7 +119,7 @@ def test_market_share_is_quarter_end_arr_over_the_entered_market_size(semantic, 
     expected = (arr * 100 / size).dropna()
     actual = semantic["quarterly"].set_index("metric_time__quarter")["market_share_pct"]
     assert len(expected) >= 2
-    _close(actual.dropna(), expected, 1e-6)
+    assert_close(actual.dropna(), expected, rtol=1e-6, atol=1e-6)
     without_input = arr.index.difference(size.index)
     assert actual.reindex(without_input).isna().all()
 
@@ -154,14 +145,14 @@ def _retention(active: pd.DataFrame, lag: int) -> pd.Series:
 def test_customer_retention_monthly_t12m_and_by_segment(semantic, warehouse):
     active = _month_end_active(warehouse)
     monthly = semantic["monthly"].set_index("metric_time__month")
-    _close(monthly["customer_retention_rate"].dropna(), _retention(active, 1))
-    _close(
+    assert_close(monthly["customer_retention_rate"].dropna(), _retention(active, 1))
+    assert_close(
         monthly["customer_retention_rate"].dropna(),
         100 - monthly["logo_churn_rate"].dropna(),
     )
     t12m = _retention(active, 12)
     if len(t12m):
-        _close(monthly["customer_retention_rate_t12m"].dropna(), t12m)
+        assert_close(monthly["customer_retention_rate_t12m"].dropna(), t12m)
     else:
         assert monthly["customer_retention_rate_t12m"].isna().all()
 
@@ -178,7 +169,7 @@ def test_customer_retention_monthly_t12m_and_by_segment(semantic, warehouse):
     expected = pd.Series(expected)
     expected.index.names = by_segment.index.names
     assert expected.index.get_level_values(1).nunique() >= 2
-    _close(by_segment.dropna(), expected)
+    assert_close(by_segment.dropna(), expected)
 
 
 def test_weekly_feature_adoption_uses_iso_weeks_and_week_end_customers(semantic, warehouse):
@@ -209,7 +200,7 @@ def test_weekly_feature_adoption_uses_iso_weeks_and_week_end_customers(semantic,
     expected.index.names = actual.index.names
     assert (actual.index.get_level_values(0).day_of_week == 0).all()
     assert (expected > 0).any()
-    _close(actual["feature_adoption_rate_weekly"], expected)
+    assert_close(actual["feature_adoption_rate_weekly"], expected)
 
 
 def _scaling_events(warehouse: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -261,7 +252,7 @@ def test_scaling_efficiency_metrics_equal_the_staged_events(semantic, warehouse)
     expected.index.names = actual.index.names
     assert (expected["scale_ups_within_target_pct"] < 100).any()
     for column in expected.columns:
-        _close(actual[column], expected[column], 1e-6)
+        assert_close(actual[column], expected[column], rtol=1e-6, atol=1e-6)
 
 
 def test_slow_scale_ups_are_exactly_the_planted_ones(warehouse, tiny_manifest):
@@ -296,8 +287,8 @@ def test_queue_depth_and_connections_per_host_and_day(semantic, warehouse):
     ):
         expected = wide.xs(metric, level="metric_name")
         expected.index.names = actual.index.names
-        _close(actual[f"{prefix}_avg"].dropna(), expected["mean"])
-        _close(actual[f"{prefix}_max"].dropna(), expected["max"])
+        assert_close(actual[f"{prefix}_avg"].dropna(), expected["mean"])
+        assert_close(actual[f"{prefix}_max"].dropna(), expected["max"])
 
 
 def _incidents(warehouse: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -340,10 +331,10 @@ def test_incident_metrics_equal_the_outages_recomputed_from_health_checks(semant
     by_month = incidents.groupby("month")
     actual = semantic["monthly"].set_index("metric_time__month")
     assert len(incidents) >= 2
-    _close(actual["incidents"].dropna(), by_month.size().astype(float))
-    _close(actual["mttr_minutes"].dropna(), by_month["duration"].mean())
-    _close(actual["mttd_minutes"].dropna(), by_month["delay"].mean().dropna())
-    _close(actual["availability_lost_per_incident_pct"].dropna(), by_month["lost"].mean())
+    assert_close(actual["incidents"].dropna(), by_month.size().astype(float))
+    assert_close(actual["mttr_minutes"].dropna(), by_month["duration"].mean())
+    assert_close(actual["mttd_minutes"].dropna(), by_month["delay"].mean().dropna())
+    assert_close(actual["availability_lost_per_incident_pct"].dropna(), by_month["lost"].mean())
     mart = _df(warehouse, "select count(*) as n from marts.fct_incidents")
     outages = _df(warehouse, "select count(*) as n from intermediate.int_outages_identified")
     assert mart["n"][0] == outages["n"][0] == len(incidents)
@@ -436,7 +427,7 @@ def test_trending_exports_keep_only_their_trailing_window(semantic, warehouse):
     counts = requests.groupby(["bucket", "service"]).size()
     recent = counts[counts.index.get_level_values(0) > buckets.max() - pd.Timedelta(hours=24)]
     actual = short.set_index([buckets.rename("bucket"), "service"])["requests"]
-    _close(actual.astype(float), recent.astype(float))
+    assert_close(actual.astype(float), recent.astype(float))
 
     long = _df(warehouse, "select * from metrics.trending_long_term_daily")
     days = pd.to_datetime(long["metric_time__day"])
@@ -444,4 +435,6 @@ def test_trending_exports_keep_only_their_trailing_window(semantic, warehouse):
     assert days.max() - days.min() < pd.Timedelta(days=90)
     mrr = _df(warehouse, "select mrr_date, mrr_amount from marts.fct_mrr_daily")
     mrr = mrr.set_index(pd.to_datetime(mrr["mrr_date"]))["mrr_amount"].astype(float)
-    _close(long.set_index(days)["mrr"].dropna(), mrr.reindex(days).dropna(), 1e-3)
+    assert_close(
+        long.set_index(days)["mrr"].dropna(), mrr.reindex(days).dropna(), rtol=1e-3, atol=1e-3
+    )

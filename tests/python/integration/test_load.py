@@ -7,16 +7,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import rewrite_delivery
 
 from opsmetrics.contract import raw_tables
 from opsmetrics.load import LoadError, LoadWarning, load_duckdb
-
-
-@pytest.fixture
-def fresh_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "load.duckdb"
-    monkeypatch.setenv("OPSMETRICS_DUCKDB_PATH", str(path))
-    return path
 
 
 def raw_counts(path: Path) -> dict[str, int]:
@@ -28,24 +22,24 @@ def raw_counts(path: Path) -> dict[str, int]:
 
 
 def test_loading_the_same_files_twice_leaves_the_same_rows(
-    tiny_data_dir, tiny_manifest, fresh_warehouse
+    tiny_data_dir, tiny_manifest, empty_warehouse
 ):
     first = load_duckdb(tiny_data_dir)
     second = load_duckdb(tiny_data_dir)
     assert first == {name: t["rows"] for name, t in tiny_manifest["tables"].items()}
     assert set(second.values()) == {0}
-    assert raw_counts(fresh_warehouse) == first
+    assert raw_counts(empty_warehouse) == first
 
 
-def test_replace_starts_the_raw_tables_afresh(tiny_data_dir, fresh_warehouse):
+def test_replace_starts_the_raw_tables_afresh(tiny_data_dir, empty_warehouse):
     first = load_duckdb(tiny_data_dir)
     assert load_duckdb(tiny_data_dir, replace=True) == first
-    assert raw_counts(fresh_warehouse) == first
+    assert raw_counts(empty_warehouse) == first
 
 
-def test_rows_are_stored_in_load_order(tiny_data_dir, fresh_warehouse):
+def test_rows_are_stored_in_load_order(tiny_data_dir, empty_warehouse):
     load_duckdb(tiny_data_dir)
-    with duckdb.connect(str(fresh_warehouse), read_only=True) as connection:
+    with duckdb.connect(str(empty_warehouse), read_only=True) as connection:
         for name in raw_tables():
             out_of_order = connection.execute(
                 f"""
@@ -59,7 +53,7 @@ def test_rows_are_stored_in_load_order(tiny_data_dir, fresh_warehouse):
 
 
 def test_a_missing_table_file_is_named_and_loaded_as_empty(
-    tiny_data_dir, tmp_path, fresh_warehouse
+    tiny_data_dir, tmp_path, empty_warehouse
 ):
     partial = tmp_path / "partial"
     shutil.copytree(tiny_data_dir, partial)
@@ -67,10 +61,10 @@ def test_a_missing_table_file_is_named_and_loaded_as_empty(
     with pytest.warns(LoadWarning, match=r"no file for events in .*: treated as empty"):
         inserted = load_duckdb(partial)
     assert inserted["events"] == 0
-    assert raw_counts(fresh_warehouse)["events"] == 0
+    assert raw_counts(empty_warehouse)["events"] == 0
 
 
-def test_a_missing_contract_column_is_named(tiny_data_dir, tmp_path, fresh_warehouse):
+def test_a_missing_contract_column_is_named(tiny_data_dir, tmp_path, empty_warehouse):
     broken = tmp_path / "broken"
     shutil.copytree(tiny_data_dir, broken)
     source = tiny_data_dir / "users.parquet"
@@ -83,15 +77,8 @@ def test_a_missing_contract_column_is_named(tiny_data_dir, tmp_path, fresh_wareh
         load_duckdb(broken)
 
 
-def test_csv_files_load_like_parquet(tiny_data_dir, tmp_path, fresh_warehouse):
-    as_csv = tmp_path / "csv"
-    as_csv.mkdir()
-    with duckdb.connect() as connection:
-        for name in raw_tables():
-            connection.execute(
-                f"copy (select * from read_parquet('{tiny_data_dir / name}.parquet'))"
-                f" to '{as_csv / name}.csv' (header, delimiter ',')"
-            )
+def test_csv_files_load_like_parquet(tiny_data_dir, tmp_path, empty_warehouse):
+    as_csv = rewrite_delivery(tiny_data_dir, tmp_path / "csv", as_csv=True)
     inserted = load_duckdb(as_csv)
     with duckdb.connect() as connection:
         expected = {

@@ -5,13 +5,18 @@ as it was."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import duckdb
 import psycopg2
 import pytest
-from conftest import copy_delivery, fresh_postgres_database, kill_load_at_file, warehouse_state
+from conftest import (
+    copy_delivery,
+    fresh_postgres_database,
+    kill_load_at_file,
+    rewrite_delivery,
+    warehouse_state,
+)
 from psycopg2 import sql
 from typer.testing import CliRunner
 
@@ -111,15 +116,11 @@ def test_a_failing_file_after_good_ones_leaves_the_warehouse_unchanged(
     tiny_data_dir: Path, loaded: Path, tmp_path: Path
 ) -> None:
     """The first tables of the delivery are new rows, the last file is broken."""
-    delivery = tmp_path / "second_delivery"
-    delivery.mkdir()
-    with duckdb.connect() as connection:
-        for name in raw_tables():
-            connection.execute(
-                f"copy (select * replace (_loaded_at + interval 1 day as _loaded_at) "
-                f"from read_parquet('{tiny_data_dir / name}.parquet')) "
-                f"to '{delivery / name}.parquet' (format parquet)"
-            )
+    delivery = rewrite_delivery(
+        tiny_data_dir,
+        tmp_path / "second_delivery",
+        "* replace (_loaded_at + interval 1 day as _loaded_at)",
+    )
     (delivery / "survey_responses.parquet").write_bytes(b"not parquet at all")
     before = warehouse_state(loaded)
 
@@ -133,15 +134,12 @@ def test_a_failing_file_after_good_ones_leaves_the_warehouse_unchanged(
 def test_a_load_killed_midway_leaves_nothing_half_applied(
     tiny_data_dir: Path, loaded: Path, tmp_path: Path, mode: str
 ) -> None:
-    delivery = tmp_path / "later_delivery"
-    delivery.mkdir()
-    with duckdb.connect() as connection:
-        for name in raw_tables():
-            connection.execute(
-                f"copy (select * replace (_loaded_at + interval 2 day as _loaded_at) "
-                f"from read_parquet('{tiny_data_dir / name}.parquet') limit 10) "
-                f"to '{delivery / name}.parquet' (format parquet)"
-            )
+    delivery = rewrite_delivery(
+        tiny_data_dir,
+        tmp_path / "later_delivery",
+        "* replace (_loaded_at + interval 2 day as _loaded_at)",
+        limit=10,
+    )
     before = warehouse_state(loaded)
 
     kill_load_at_file(delivery, nth_file=6, mode=mode)
@@ -176,29 +174,34 @@ def loaded_postgres(postgres_server: dict[str, str | int], tiny_data_dir: Path) 
         yield
 
 
-@pytest.mark.postgres
-def test_postgres_a_failing_file_after_good_ones_changes_nothing(
-    loaded_postgres: None, tiny_data_dir: Path, tmp_path: Path
-) -> None:
-    delivery = copy_delivery(tiny_data_dir, tmp_path / "bad_last")
+def break_last_file(delivery: Path) -> None:
     (delivery / "survey_responses.parquet").write_bytes(b"not parquet at all")
-    before = postgres_state()
-
-    with pytest.raises(LoadError, match=r"survey_responses\.parquet"):
-        load_postgres(delivery, replace=True)
-
-    assert postgres_state() == before
 
 
 @pytest.mark.postgres
-def test_postgres_replace_refuses_to_empty_a_table_from_a_header_only_csv(
-    loaded_postgres: None, tiny_data_dir: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("spoil", "error"),
+    [
+        (break_last_file, r"survey_responses\.parquet"),
+        (
+            lambda delivery: write_header_only_csv(delivery, "customers"),
+            r"customers\.csv has no rows: --replace would empty",
+        ),
+    ],
+    ids=["a_failing_file_after_good_ones", "a_header_only_csv_replacing_a_table"],
+)
+def test_postgres_a_refused_replace_changes_nothing(
+    loaded_postgres: None,
+    tiny_data_dir: Path,
+    tmp_path: Path,
+    spoil: Callable[[Path], None],
+    error: str,
 ) -> None:
-    delivery = copy_delivery(tiny_data_dir, tmp_path / "header_only")
-    write_header_only_csv(delivery, "customers")
+    delivery = copy_delivery(tiny_data_dir, tmp_path / "spoiled")
+    spoil(delivery)
     before = postgres_state()
 
-    with pytest.raises(LoadError, match=r"customers\.csv has no rows: --replace would empty"):
+    with pytest.raises(LoadError, match=error):
         load_postgres(delivery, replace=True)
 
     assert postgres_state() == before

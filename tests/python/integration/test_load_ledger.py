@@ -9,7 +9,14 @@ from pathlib import Path
 import duckdb
 import psycopg2
 import pytest
-from conftest import copy_delivery, fresh_postgres_database, kill_load_at_file, warehouse_state
+from conftest import (
+    copy_delivery,
+    fetch_rows,
+    fresh_postgres_database,
+    kill_load_at_file,
+    rewrite_delivery,
+    warehouse_state,
+)
 
 from opsmetrics.contract import raw_tables
 from opsmetrics.load import load_duckdb
@@ -17,23 +24,10 @@ from opsmetrics.load_postgres import load_postgres
 from opsmetrics.settings import postgres_params
 
 
-def without_loaded_at(delivery: Path, target: Path) -> Path:
-    """The delivery as a team would send it: no `_loaded_at` column."""
-    target.mkdir(parents=True)
-    with duckdb.connect() as connection:
-        for name in raw_tables():
-            connection.execute(
-                "copy (select * exclude (_loaded_at) from read_parquet($source)) "
-                f"to '{target / name}.parquet' (format parquet)",
-                {"source": str(delivery / f"{name}.parquet")},
-            )
-    return target
-
-
 def test_a_file_without_loaded_at_loaded_twice_inserts_nothing_the_second_time(
     tiny_data_dir: Path, tiny_manifest: dict, empty_warehouse: Path, tmp_path: Path
 ) -> None:
-    delivery = without_loaded_at(tiny_data_dir, tmp_path / "no_stamp")
+    delivery = rewrite_delivery(tiny_data_dir, tmp_path / "no_stamp", "* exclude (_loaded_at)")
     first = load_duckdb(delivery)
     state = warehouse_state(empty_warehouse)
 
@@ -47,14 +41,14 @@ def test_a_file_without_loaded_at_loaded_twice_inserts_nothing_the_second_time(
 def test_rows_of_a_file_without_loaded_at_share_the_stamp_the_ledger_records(
     tiny_data_dir: Path, empty_warehouse: Path, tmp_path: Path
 ) -> None:
-    load_duckdb(without_loaded_at(tiny_data_dir, tmp_path / "no_stamp"))
+    load_duckdb(rewrite_delivery(tiny_data_dir, tmp_path / "no_stamp", "* exclude (_loaded_at)"))
 
-    with duckdb.connect(str(empty_warehouse), read_only=True) as connection:
-        stamps = connection.execute(
-            "select distinct customers._loaded_at, ledger.loaded_at_stamp, ledger.file_rows "
-            "from raw.customers, raw._load_ledger as ledger "
-            "where ledger.table_name = 'customers'"
-        ).fetchall()
+    stamps = fetch_rows(
+        empty_warehouse,
+        "select distinct customers._loaded_at, ledger.loaded_at_stamp, ledger.file_rows "
+        "from raw.customers, raw._load_ledger as ledger "
+        "where ledger.table_name = 'customers'",
+    )
     assert len(stamps) == 1
     stamp, recorded, file_rows = stamps[0]
     assert stamp == recorded
@@ -64,7 +58,7 @@ def test_rows_of_a_file_without_loaded_at_share_the_stamp_the_ledger_records(
 def test_a_crash_then_a_rerun_then_another_rerun_loads_each_row_once(
     tiny_data_dir: Path, tiny_manifest: dict, empty_warehouse: Path, tmp_path: Path
 ) -> None:
-    delivery = without_loaded_at(tiny_data_dir, tmp_path / "no_stamp")
+    delivery = rewrite_delivery(tiny_data_dir, tmp_path / "no_stamp", "* exclude (_loaded_at)")
     with pytest.warns(UserWarning, match="treated as empty"):
         load_duckdb(copy_delivery(tiny_data_dir, tmp_path / "first", ["fx_rates"]))
     kill_load_at_file(delivery, nth_file=8, mode="append")
@@ -112,7 +106,7 @@ def test_a_new_file_repeating_loaded_rows_inserts_only_its_new_rows(
 def test_postgres_loads_a_file_without_loaded_at_once(
     postgres_server: dict[str, str | int], tiny_data_dir: Path, tmp_path: Path
 ) -> None:
-    delivery = without_loaded_at(tiny_data_dir, tmp_path / "no_stamp")
+    delivery = rewrite_delivery(tiny_data_dir, tmp_path / "no_stamp", "* exclude (_loaded_at)")
 
     with fresh_postgres_database(postgres_server, f"opsmetrics_pytest_ledger_{os.getpid()}"):
         first = load_postgres(delivery)

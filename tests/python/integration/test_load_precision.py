@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import psycopg2
 import pytest
-from conftest import copy_delivery, fresh_postgres_database, warehouse_state
+from conftest import copy_delivery, fetch_rows, fresh_postgres_database, warehouse_state
 
 from opsmetrics.load import LoadError, load_duckdb
 from opsmetrics.load_postgres import load_postgres
@@ -48,10 +48,9 @@ def test_a_fractional_nps_score_is_loaded_as_sent(
 ) -> None:
     load_duckdb(nps_of_nine_and_a_half(tiny_data_dir, tmp_path / "fraction"))
 
-    with duckdb.connect(str(empty_warehouse), read_only=True) as connection:
-        scores = connection.execute(
-            "select score from raw.survey_responses where score <> round(score)"
-        ).fetchall()
+    scores = fetch_rows(
+        empty_warehouse, "select score from raw.survey_responses where score <> round(score)"
+    )
     assert (9.5,) in scores  # the generator plants fractional scores of its own too
 
 
@@ -117,14 +116,14 @@ def test_a_raw_table_loaded_before_the_contract_change_keeps_the_fraction_too(
 
     load_duckdb(delivery)
 
-    with duckdb.connect(str(empty_warehouse), read_only=True) as connection:
-        kind = connection.execute(
-            "select data_type from duckdb_columns() "
-            "where table_name = 'survey_responses' and column_name = 'score'"
-        ).fetchone()[0]
-        scores = connection.execute(
-            "select score from raw.survey_responses where score <> round(score)"
-        ).fetchall()
+    kind = fetch_rows(
+        empty_warehouse,
+        "select data_type from duckdb_columns() "
+        "where table_name = 'survey_responses' and column_name = 'score'",
+    )[0][0]
+    scores = fetch_rows(
+        empty_warehouse, "select score from raw.survey_responses where score <> round(score)"
+    )
     assert kind == "DOUBLE" and (9.5,) in scores
 
 
@@ -142,6 +141,5 @@ def test_a_csv_loaded_at_with_an_offset_is_stored_in_utc(
     with pytest.warns(UserWarning, match="treated as empty"):
         load_duckdb(delivery)
 
-    with duckdb.connect(str(empty_warehouse), read_only=True) as connection:
-        loaded_at = connection.execute("select _loaded_at from raw.customers").fetchone()[0]
+    loaded_at = fetch_rows(empty_warehouse, "select _loaded_at from raw.customers")[0][0]
     assert loaded_at.isoformat() == "2025-01-02T01:04:05"

@@ -213,7 +213,7 @@ def metric_tables_exported(tiny_postgres: dict[str, str | int], tiny_warehouse: 
     for target in ("duckdb", "postgres"):
         result = subprocess.run(
             [str(Path(sys.executable).parent / "opsmetrics"), "export-metrics", "--target", target],
-            cwd=Path(__file__).parents[2],
+            cwd=Path(__file__).parents[3],
             env=env,
             capture_output=True,
             text=True,
@@ -249,7 +249,7 @@ def test_both_warehouses_hold_the_same_relations(both_warehouses) -> None:
 def test_every_built_model_and_seed_is_discovered(both_warehouses) -> None:
     """The discovery cannot silently miss a model: the manifest's nodes are all there."""
     duck, _ = both_warehouses
-    manifest = json.loads((Path(__file__).parents[2] / "target" / "manifest.json").read_text())
+    manifest = json.loads((Path(__file__).parents[3] / "target" / "manifest.json").read_text())
     built = {
         (
             "<default>" if node["schema"] in DEFAULT_SCHEMA.values() else node["schema"],

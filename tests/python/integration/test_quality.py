@@ -3,15 +3,12 @@ defect breaks, and reports an engine error as an error, never as a pass or a fai
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 import sqlalchemy as sa
-from conftest import use_warehouse
+from conftest import execute_on, use_warehouse
 
 from opsmetrics.quality import duckdb_dialect, run_quality
 from opsmetrics.quality.run import ERROR, FAILED, PASSED, QualityResult
@@ -28,22 +25,11 @@ def not_passed(result: QualityResult) -> list[tuple[str, str, str]]:
     return [(o.suite, o.expectation, o.column) for o in result.outcomes if o.status != PASSED]
 
 
-@pytest.fixture
-def scratch_warehouse(tiny_warehouse: Path, tmp_path: Path) -> Iterator[Path]:
-    """A copy of the built tiny warehouse that a test may spoil."""
-    path = tmp_path / "scratch.duckdb"
-    shutil.copy(tiny_warehouse, path)
-    use_warehouse(path)
-    yield path
-    use_warehouse(tiny_warehouse)
-
-
 def test_duckdb_dialect_keeps_a_result_after_its_connection_closes(tmp_path: Path) -> None:
     """The upstream trap: GX fetches after `with engine.connect()` ends. With plain
     duckdb-engine the closing ROLLBACK replaces the result and the fetch returns []."""
     path = tmp_path / "dialect.duckdb"
-    with duckdb.connect(str(path)) as connection:
-        connection.execute("create table t as select range as id from range(5)")
+    execute_on(path, "create table t as select range as id from range(5)")
     duckdb_dialect.register()
     engine = sa.create_engine(
         duckdb_dialect.connection_string(str(path)), connect_args={"read_only": True}
@@ -78,16 +64,16 @@ def test_checkpoint_passes_on_generated_data_with_defects_quarantined(
 def test_a_staged_row_out_of_range_fails_naming_the_expectation(
     scratch_warehouse: Path,
 ) -> None:
-    with duckdb.connect(str(scratch_warehouse)) as connection:
-        connection.execute(
-            """
+    execute_on(
+        scratch_warehouse,
+        """
             update staging.stg_surveys__survey_responses set score = 11
             where response_id = (
                 select min(response_id) from staging.stg_surveys__survey_responses
                 where survey_type = 'nps'
             )
-            """
-        )
+            """,
+    )
 
     result = run_quality(suites=suites_named("staging.stg_surveys__survey_responses"))
 
@@ -103,11 +89,11 @@ def test_a_staged_row_out_of_range_fails_naming_the_expectation(
 def test_a_mart_row_that_does_not_reconcile_fails_the_mart_suite(
     scratch_warehouse: Path,
 ) -> None:
-    with duckdb.connect(str(scratch_warehouse)) as connection:
-        connection.execute(
-            "update marts.fct_staging_reconciliation set is_reconciled = false "
-            "where source_table = 'customers'"
-        )
+    execute_on(
+        scratch_warehouse,
+        "update marts.fct_staging_reconciliation set is_reconciled = false "
+        "where source_table = 'customers'",
+    )
 
     result = run_quality(suites=suites_named("marts.fct_staging_reconciliation"))
 
@@ -122,13 +108,13 @@ def test_a_mart_row_that_does_not_reconcile_fails_the_mart_suite(
 
 
 def test_a_lost_staged_row_breaks_the_raw_reconciliation(scratch_warehouse: Path) -> None:
-    with duckdb.connect(str(scratch_warehouse)) as connection:
-        connection.execute(
-            """
+    execute_on(
+        scratch_warehouse,
+        """
             delete from staging.stg_platform__health_checks
             where check_id = (select min(check_id) from staging.stg_platform__health_checks)
-            """
-        )
+            """,
+    )
 
     result = run_quality(suites=suites_named("raw.health_checks"))
 
@@ -157,8 +143,7 @@ def test_a_missing_table_is_an_engine_error_not_a_failure(scratch_warehouse: Pat
 def test_a_sql_error_inside_a_rule_is_an_engine_error(scratch_warehouse: Path) -> None:
     """The reconciliation of raw.users reads stg_app__users; without it, that rule errors
     while the raw table's own rules still pass."""
-    with duckdb.connect(str(scratch_warehouse)) as connection:
-        connection.execute("drop table staging.stg_app__users")
+    execute_on(scratch_warehouse, "drop table staging.stg_app__users")
 
     result = run_quality(suites=suites_named("raw.users"))
 
@@ -180,11 +165,11 @@ def test_an_unreachable_warehouse_is_an_engine_error(tmp_path: Path, tiny_wareho
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(
-    "OPSMETRICS_PG_HOST" not in os.environ, reason="needs a PostgreSQL server (OPSMETRICS_PG_HOST)"
-)
-def test_checkpoint_runs_on_postgres_with_no_engine_error() -> None:
-    """On a Postgres warehouse built by `dbt build --target postgres`."""
+def test_checkpoint_runs_on_postgres_with_no_engine_error(
+    tiny_postgres: dict[str, str | int],
+) -> None:
+    """On the tiny Postgres warehouse (`tiny_postgres`: skipped without a server, failed
+    without one under make test-postgres)."""
     result = run_quality(target="postgres")
 
     assert result.errors == 0, [o for o in result.outcomes if o.status == ERROR][:3]

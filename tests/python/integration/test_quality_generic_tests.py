@@ -76,7 +76,9 @@ def _write_project(root: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def test_statuses(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], list[str]]:
+def generic_test_statuses(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[tuple[str, str], list[str]]:
     """(generic test, seed) -> statuses of its runs."""
     root = tmp_path_factory.mktemp("generic_tests_check")
     _write_project(root)
@@ -108,8 +110,8 @@ def test_statuses(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, s
     ],
 )
 def test_generic_test_passes_good_rows_and_fails_bad_rows(
-    test_statuses: dict[tuple[str, str], list[str]], generic_test: str
+    generic_test_statuses: dict[tuple[str, str], list[str]], generic_test: str
 ) -> None:
-    assert test_statuses[(generic_test, "good_rows")], "the test did not run on good rows"
-    assert set(test_statuses[(generic_test, "good_rows")]) == {"pass"}
-    assert set(test_statuses[(generic_test, "bad_rows")]) == {"fail"}
+    assert generic_test_statuses[(generic_test, "good_rows")], "the test did not run on good rows"
+    assert set(generic_test_statuses[(generic_test, "good_rows")]) == {"pass"}
+    assert set(generic_test_statuses[(generic_test, "bad_rows")]) == {"fail"}

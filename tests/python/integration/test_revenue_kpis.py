@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_close
 
 TOLERANCE = 1e-6
 PAYING_STATUSES = {"active", "past_due"}
@@ -238,14 +239,6 @@ def reference_months(staging: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return result
 
 
-def assert_close(actual: pd.Series, expected: pd.Series, label: str) -> None:
-    actual = actual.astype(float).reset_index(drop=True)
-    expected = expected.astype(float).reset_index(drop=True)
-    assert (actual.isna() == expected.isna()).all(), f"{label}: nulls differ"
-    both = actual.notna()
-    assert np.allclose(actual[both], expected[both], rtol=0, atol=TOLERANCE), label
-
-
 # --- tests ---------------------------------------------------------------------------
 
 
@@ -273,9 +266,21 @@ def test_customer_month_end_mrr_and_movements_match_reference(tables):
         actual, on=["customer_id", "month_start_date"], how="outer", indicator=True
     )
     assert (merged["_merge"] == "both").all(), "customer-month rows differ"
-    assert_close(merged["mrr_amount"], merged["mrr"], "mrr")
-    assert_close(merged["previous_mrr_amount"], merged["previous_mrr"], "previous mrr")
-    assert_close(merged["mrr_12_months_earlier_amount"], merged["mrr_12_months_earlier"], "mrr 12m")
+    assert_close(merged["mrr_amount"], merged["mrr"], "mrr", rtol=0, atol=TOLERANCE)
+    assert_close(
+        merged["previous_mrr_amount"],
+        merged["previous_mrr"],
+        "previous mrr",
+        rtol=0,
+        atol=TOLERANCE,
+    )
+    assert_close(
+        merged["mrr_12_months_earlier_amount"],
+        merged["mrr_12_months_earlier"],
+        "mrr 12m",
+        rtol=0,
+        atol=TOLERANCE,
+    )
     assert (merged["mrr_movement_type"] == merged["movement"]).all()
     for movement, column in [
         ("new", "new_mrr_amount"),
@@ -284,7 +289,9 @@ def test_customer_month_end_mrr_and_movements_match_reference(tables):
         ("contraction", "contraction_mrr_amount"),
         ("churn", "churned_mrr_amount"),
     ]:
-        assert_close(merged[column], movement_amount(merged, movement), movement)
+        assert_close(
+            merged[column], movement_amount(merged, movement), movement, rtol=0, atol=TOLERANCE
+        )
 
 
 def test_customer_daily_mrr_matches_reference_at_every_day_end(tables):
@@ -293,7 +300,9 @@ def test_customer_daily_mrr_matches_reference_at_every_day_end(tables):
     actual["instant"] = pd.to_datetime(actual["mrr_date"]) + pd.Timedelta(days=1)
     expected = mrr_at_instants(versions, pd.Series(actual["instant"].unique()))
     merged = actual.merge(expected, on=["customer_id", "instant"], how="left")
-    assert_close(merged["mrr_amount"], merged["mrr"].fillna(0.0), "daily mrr")
+    assert_close(
+        merged["mrr_amount"], merged["mrr"].fillna(0.0), "daily mrr", rtol=0, atol=TOLERANCE
+    )
     first_paid = expected.groupby("customer_id")["instant"].min()
     first_rows = actual.groupby("customer_id")["instant"].min()
     assert first_rows.sort_index().equals(first_paid.sort_index())
@@ -304,13 +313,21 @@ def test_company_daily_mrr_matches_reference_and_month_ends(tables):
     daily = tables.marts["daily"].copy()
     daily["instant"] = pd.to_datetime(daily["mrr_date"]) + pd.Timedelta(days=1)
     expected = mrr_at_instants(versions, daily["instant"]).groupby("instant")["mrr"].sum()
-    assert_close(daily["mrr_amount"], daily["instant"].map(expected).fillna(0.0), "daily mrr")
+    assert_close(
+        daily["mrr_amount"],
+        daily["instant"].map(expected).fillna(0.0),
+        "daily mrr",
+        rtol=0,
+        atol=TOLERANCE,
+    )
     monthly = tables.marts["monthly"]
     month_end_mrr = daily.set_index(pd.to_datetime(daily["mrr_date"]))["mrr_amount"]
     assert_close(
         monthly["mrr_amount"],
         pd.to_datetime(monthly["measured_date"]).map(month_end_mrr),
         "month-end day equals month",
+        rtol=0,
+        atol=TOLERANCE,
     )
 
 
@@ -338,8 +355,10 @@ def test_monthly_kpis_match_reference(tables):
         "arr_growth_mom_pct": "arr_growth_mom_pct",
     }
     for mart_column, reference_column in pairs.items():
-        assert_close(actual[mart_column], expected[reference_column], mart_column)
-    assert_close(actual["arr_amount"], expected["mrr"] * 12, "arr")
+        assert_close(
+            actual[mart_column], expected[reference_column], mart_column, rtol=0, atol=TOLERANCE
+        )
+    assert_close(actual["arr_amount"], expected["mrr"] * 12, "arr", rtol=0, atol=TOLERANCE)
 
 
 def test_monthly_cac_is_null_exactly_when_no_customer_is_new(tables):
@@ -369,10 +388,14 @@ def test_cac_by_channel_attributes_new_customers_to_their_acquisition_channel(ta
     keys = pd.MultiIndex.from_frame(actual[["month_start_date", "acquisition_channel"]])
     expected_new = pd.Series(new_counts.reindex(keys).fillna(0).to_numpy())
     expected_cost = pd.Series(cost_totals.reindex(keys).fillna(0.0).to_numpy())
-    assert_close(actual["new_customers"], expected_new, "new customers by channel")
-    assert_close(actual["acquisition_cost_amount"], expected_cost, "costs by channel")
+    assert_close(
+        actual["new_customers"], expected_new, "new customers by channel", rtol=0, atol=TOLERANCE
+    )
+    assert_close(
+        actual["acquisition_cost_amount"], expected_cost, "costs by channel", rtol=0, atol=TOLERANCE
+    )
     expected_cac = expected_cost / expected_new.where(expected_new != 0)
-    assert_close(actual["cac_amount"], expected_cac, "cac by channel")
+    assert_close(actual["cac_amount"], expected_cac, "cac by channel", rtol=0, atol=TOLERANCE)
     assert expected_new.sum() == (expected_months["movement"] == "new").sum()
 
 
@@ -384,7 +407,7 @@ def test_segment_slices_add_up_to_company_totals(tables):
     ].sum()
     sums = sums.reindex(monthly.index).fillna(0)
     for column in sums.columns:
-        assert_close(sums[column], monthly[column], column)
+        assert_close(sums[column], monthly[column], column, rtol=0, atol=TOLERANCE)
 
 
 def test_daily_revenue_nets_succeeded_refunds_and_counts_failures_apart(tables):
@@ -404,15 +427,23 @@ def test_daily_revenue_nets_succeeded_refunds_and_counts_failures_apart(tables):
     payers = days.map(charges.groupby("revenue_date")["customer_id"].nunique()).fillna(0)
     failures = days.map(failed.groupby("revenue_date").size()).fillna(0)
     assert charge_count.sum() > 0
-    assert_close(actual["revenue_amount"], charge_sum - refund_sum, "revenue")
-    assert_close(actual["transaction_count"], charge_count, "transaction count")
+    assert_close(
+        actual["revenue_amount"], charge_sum - refund_sum, "revenue", rtol=0, atol=TOLERANCE
+    )
+    assert_close(
+        actual["transaction_count"], charge_count, "transaction count", rtol=0, atol=TOLERANCE
+    )
     assert_close(
         actual["average_transaction_amount"],
         charge_sum / charge_count.where(charge_count != 0),
         "average transaction value",
+        rtol=0,
+        atol=TOLERANCE,
     )
-    assert_close(actual["paying_customers"], payers, "paying customers")
-    assert_close(actual["failed_payment_count"], failures, "failed payments")
+    assert_close(actual["paying_customers"], payers, "paying customers", rtol=0, atol=TOLERANCE)
+    assert_close(
+        actual["failed_payment_count"], failures, "failed payments", rtol=0, atol=TOLERANCE
+    )
     assert actual["revenue_amount"].sum() == pytest.approx(
         charges["amount"].sum() - refunds["amount"].sum()
     ), "every day with a transaction lies in the revenue calendar"
@@ -424,7 +455,13 @@ def test_dim_customers_current_mrr_is_the_latest_month_end(tables):
     dim = tables.marts["dim_customers"].set_index("customer_id")
     assert len(dim) == len(tables.staging["customers"])
     current = latest.set_index("customer_id")["mrr"]
-    assert_close(dim["current_mrr_amount"].reindex(current.index), current, "current mrr")
+    assert_close(
+        dim["current_mrr_amount"].reindex(current.index),
+        current,
+        "current mrr",
+        rtol=0,
+        atol=TOLERANCE,
+    )
     never_paid = dim.index.difference(current.index)
     assert (dim.loc[never_paid, "current_mrr_amount"] == 0).all()
     assert dim.loc[never_paid, "first_paid_month"].isna().all()

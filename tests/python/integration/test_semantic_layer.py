@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_on_warehouse
+from conftest import assert_close, run_on_warehouse
 
 from opsmetrics.dbt_invoke import run_dbt
 from opsmetrics.semantic import (
@@ -157,15 +157,6 @@ def _acquisition_costs(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return costs
 
 
-def _assert_close(actual: pd.Series, expected: pd.Series, tolerance: float = 1e-9) -> None:
-    joined = pd.concat([actual.rename("actual"), expected.rename("expected")], axis=1, sort=True)
-    assert not joined.empty
-    assert joined.notna().all().all(), (
-        f"rows missing on one side:\n{joined[joined.isna().any(axis=1)]}"
-    )
-    np.testing.assert_allclose(joined["actual"], joined["expected"], rtol=tolerance, atol=tolerance)
-
-
 def test_monthly_mrr_equals_the_mart_and_month_end_mrr_from_staging(
     semantic: dict, warehouse: duckdb.DuckDBPyConnection
 ) -> None:
@@ -175,8 +166,10 @@ def test_monthly_mrr_equals_the_mart_and_month_end_mrr_from_staging(
     independent = _month_end_mrr(warehouse).sum(axis=1)
 
     assert len(semantic_mrr) >= 3
-    _assert_close(semantic_mrr, mart_mrr[mart_mrr > 0], MONEY_TOLERANCE)
-    _assert_close(semantic_mrr, independent[independent > 0], MONEY_TOLERANCE)
+    assert_close(semantic_mrr, mart_mrr[mart_mrr > 0], rtol=MONEY_TOLERANCE, atol=MONEY_TOLERANCE)
+    assert_close(
+        semantic_mrr, independent[independent > 0], rtol=MONEY_TOLERANCE, atol=MONEY_TOLERANCE
+    )
 
 
 def test_monthly_mrr_is_the_month_end_balance_not_a_sum_of_days(semantic: dict) -> None:
@@ -186,7 +179,7 @@ def test_monthly_mrr_is_the_month_end_balance_not_a_sum_of_days(semantic: dict) 
     sums = daily.groupby("month")["mrr"].sum()
     monthly = semantic["monthly"].set_index("metric_time__month")["mrr"].dropna()
 
-    _assert_close(monthly, last_days)
+    assert_close(monthly, last_days)
     months_with_several_paid_days = daily[daily["mrr"] > 0].groupby("month").size() > 1
     checked = months_with_several_paid_days[months_with_several_paid_days].index
     assert len(checked) >= 3
@@ -204,8 +197,8 @@ def test_logo_churn_rate_equals_the_mart_and_the_classic_formula_from_staging(
     independent = _logo_churn_rates(_month_end_mrr(warehouse))
 
     assert len(mart_rate) >= 3 and (mart_rate > 0).any()
-    _assert_close(semantic_rate.dropna(), mart_rate)
-    _assert_close(semantic_rate.dropna(), independent)
+    assert_close(semantic_rate.dropna(), mart_rate)
+    assert_close(semantic_rate.dropna(), independent)
 
 
 def test_nps_equals_the_mart_and_the_responses_in_staging(
@@ -231,8 +224,8 @@ def test_nps_equals_the_mart_and_the_responses_in_staging(
     )
 
     assert len(independent) >= 2
-    _assert_close(semantic_nps, mart_nps)
-    _assert_close(semantic_nps, independent)
+    assert_close(semantic_nps, mart_nps)
+    assert_close(semantic_nps, independent)
 
 
 def _requests(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -263,7 +256,7 @@ def test_error_rate_equals_the_mart_and_the_requests_in_staging(
     assert (independent > 0).any()
     for expected in (mart_rate, independent):
         expected.index.names = keys
-        _assert_close(semantic_rate, expected)
+        assert_close(semantic_rate, expected)
 
 
 def test_p95_latency_is_the_exact_percentile_of_the_requests_at_each_grain(
@@ -282,7 +275,7 @@ def test_p95_latency_is_the_exact_percentile_of_the_requests_at_each_grain(
     )
     for expected in (mart_endpoint, numpy_endpoint):
         expected.index.names = by_endpoint_keys
-        _assert_close(semantic_endpoint["latency_p95_ms"], expected)
+        assert_close(semantic_endpoint["latency_p95_ms"], expected)
 
     by_service_keys = ["metric_time__day", "service"]
     semantic_service = semantic["requests_by_service"].set_index(by_service_keys)
@@ -293,8 +286,8 @@ def test_p95_latency_is_the_exact_percentile_of_the_requests_at_each_grain(
         lambda values: np.percentile(values, 95)
     )
     mart_service.index.names = numpy_service.index.names = by_service_keys
-    _assert_close(semantic_service["latency_p95_ms"], mart_service.dropna())
-    _assert_close(semantic_service["latency_p95_ms"], numpy_service)
+    assert_close(semantic_service["latency_p95_ms"], mart_service.dropna())
+    assert_close(semantic_service["latency_p95_ms"], numpy_service)
 
 
 def _cost_per_new_customer(
@@ -323,8 +316,8 @@ def test_cac_equals_the_marts_and_costs_over_new_customers_from_staging(
         warehouse, "select month_start_date, cac_amount from marts.fct_mrr_monthly"
     ).set_index("month_start_date")["cac_amount"]
     assert len(semantic_blended) >= 3
-    _assert_close(semantic_blended, mart_blended.dropna())
-    _assert_close(semantic_blended, blended.dropna())
+    assert_close(semantic_blended, mart_blended.dropna())
+    assert_close(semantic_blended, blended.dropna())
 
     keys = ["metric_time__month", "acquisition_channel_month__acquisition_channel"]
     by_channel = _cost_per_new_customer(costs, new_customers, ["month", "acquisition_channel"])
@@ -335,8 +328,8 @@ def test_cac_equals_the_marts_and_costs_over_new_customers_from_staging(
     ).set_index(["month_start_date", "acquisition_channel"])["cac_amount"]
     by_channel.index.names = mart_by_channel.index.names = keys
     semantic_by_channel = semantic["cac_by_channel"].set_index(keys)["cac"].dropna()
-    _assert_close(semantic_by_channel, mart_by_channel.dropna())
-    _assert_close(semantic_by_channel, by_channel)
+    assert_close(semantic_by_channel, mart_by_channel.dropna())
+    assert_close(semantic_by_channel, by_channel)
 
 
 def test_rolling_active_users_and_stickiness_equal_the_daily_mart(
@@ -360,7 +353,7 @@ def test_rolling_active_users_and_stickiness_equal_the_daily_mart(
         ("mau", "monthly_active_users"),
         ("stickiness", "stickiness_ratio"),
     ):
-        _assert_close(semantic_daily[metric], mart[column].astype(float))
+        assert_close(semantic_daily[metric], mart[column].astype(float))
 
 
 def test_export_metrics_creates_one_table_per_saved_query_with_its_rows(

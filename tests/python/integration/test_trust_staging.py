@@ -10,13 +10,12 @@ issue's scenarios.
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import DataSet, use_warehouse
+from conftest import DataSet, execute_on, use_warehouse
 
 from opsmetrics import PROJECT_DIR
 from opsmetrics.contract import raw_tables
@@ -229,26 +228,11 @@ def test_emails_are_hashed_with_the_session_salt(
     assert demo != salted
 
 
-@pytest.fixture
-def edited_copy(tmp_path: Path, tiny_warehouse: Path) -> Iterator[Path]:
-    """A copy of the built tiny warehouse that a test may edit and rebuild parts of."""
-    path = tmp_path / "edited.duckdb"
-    shutil.copyfile(tiny_warehouse, path)
-    use_warehouse(path)
-    yield path
-    use_warehouse(tiny_warehouse)
-
-
-def _execute(path: Path, sql: str) -> None:
-    with duckdb.connect(str(path)) as connection:
-        connection.execute(sql)
-
-
-def test_a_fully_quarantined_customer_table_fails_the_build(edited_copy: Path) -> None:
+def test_a_fully_quarantined_customer_table_fails_the_build(scratch_warehouse: Path) -> None:
     """Issue scenario: customers with blank attributes. The tiny data's 74 customers are
     below quarantine_min_rows, so the share is not judged; the empty staging table stops
     the build. With the floor lowered, the quarantined share errors too."""
-    _execute(edited_copy, "update raw.customers set segment = ''")
+    execute_on(scratch_warehouse, "update raw.customers set segment = ''")
     selection = ["--select", "base_app__customers", "stg_app__customers"]
     with pytest.raises(DbtError, match="not_empty_when_stg_app__customers"):
         run_dbt(["build", *selection])
@@ -257,17 +241,17 @@ def test_a_fully_quarantined_customer_table_fails_the_build(edited_copy: Path) -
 
 
 def test_cancellations_without_price_end_subscriptions_as_before(
-    edited_copy: Path, tiny_warehouse: Path
+    scratch_warehouse: Path, tiny_warehouse: Path
 ) -> None:
     """Issue scenario: every cancellation version sent with blank price fields. They are
     staged, so MRR is unchanged (it was 30x too high when they were quarantined)."""
-    _execute(
-        edited_copy,
+    execute_on(
+        scratch_warehouse,
         "update raw.subscriptions set quantity = null, unit_amount = null, "
         "discount_percent = null, currency = null where lower(trim(status)) = 'canceled'",
     )
     run_dbt(["run", "--select", "base_billing__subscriptions+"])
-    connection = _attached(tiny_warehouse, edited_copy)
+    connection = _attached(tiny_warehouse, scratch_warehouse)
     assert connection.execute(
         "select count(*) from b.staging.stg_billing__subscriptions "
         "where status = 'canceled' and unit_amount is null"
@@ -276,12 +260,12 @@ def test_cancellations_without_price_end_subscriptions_as_before(
         assert _differing_rows(connection, "marts", table) == 0, table
 
 
-def test_quarantining_every_cancellation_fails_the_build(edited_copy: Path) -> None:
+def test_quarantining_every_cancellation_fails_the_build(scratch_warehouse: Path) -> None:
     """Issue scenario: every cancellation quarantined (here: unparseable valid_from) would
     leave every subscription active forever; cancellations are ~20 % of the versions, so
     the quarantined share errors."""
-    _execute(
-        edited_copy,
+    execute_on(
+        scratch_warehouse,
         "update raw.subscriptions set valid_from = 'not-a-date-' || subscription_id "
         "where lower(trim(status)) = 'canceled'",
     )
@@ -290,12 +274,12 @@ def test_quarantining_every_cancellation_fails_the_build(edited_copy: Path) -> N
 
 
 def test_a_request_without_loaded_at_is_neither_staged_nor_in_the_request_fact(
-    edited_copy: Path,
+    scratch_warehouse: Path,
 ) -> None:
     """Issue item 7: the incremental fact reads new rows by _loaded_at, so a row without
     one was staged but never reached it. It is now quarantined: fact == staging."""
-    _execute(
-        edited_copy,
+    execute_on(
+        scratch_warehouse,
         """
         insert into raw.api_requests
         select 'req_new_stamped', service, endpoint, method, status_code, response_time_ms,
@@ -318,7 +302,7 @@ def test_a_request_without_loaded_at_is_neither_staged_nor_in_the_request_fact(
             "fct_api_requests",
         ]
     )
-    with duckdb.connect(str(edited_copy), read_only=True) as connection:
+    with duckdb.connect(str(scratch_warehouse), read_only=True) as connection:
         only_in_one = connection.execute(
             """
             select count(*) from (
