@@ -19,9 +19,9 @@ KEY_TESTS = {"unique", "unique_combination_of_columns"}
 
 
 @pytest.fixture(scope="module")
-def manifest(tiny_warehouse) -> dict:
-    """The manifest of the session's build (written by `dbt build` into target/)."""
-    return json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+def manifest(parsed_manifest: dict) -> dict:
+    """The project's manifest (`dbt parse`, conftest): the same nodes a build has."""
+    return parsed_manifest
 
 
 def project_models(manifest: dict) -> list[dict]:
@@ -110,22 +110,19 @@ def test_governance_fails_without_exactly_one_north_star(manifest):
     assert "metric tree: 0 north stars (none), need one" in registry_problems(spoiled)
 
 
-@pytest.fixture(scope="module")
-def parsed_manifest() -> dict:
-    """The manifest of `dbt parse`: no warehouse needed, so this check runs before any build."""
-    run_dbt(["parse", "--quiet"])
-    return json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
-
-
 def undocumented(manifest: dict) -> list[str]:
-    """Every project model, source table, seed, macro and exposure (and every column any of
-    them declares) without a description: what dbt docs would show blank."""
+    """Every project model, source table, seed, macro, exposure, semantic model, metric and
+    saved query (and every column any of them declares, and every column of a seed's CSV)
+    without a description: what dbt docs would show blank."""
     missing = []
     documented = [
         *(n for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")),
         *manifest["sources"].values(),
         *manifest["macros"].values(),
         *manifest["exposures"].values(),
+        *manifest["semantic_models"].values(),
+        *manifest["metrics"].values(),
+        *manifest["saved_queries"].values(),
     ]
     for node in documented:
         if node["package_name"] != "opsmetrics":
@@ -135,12 +132,17 @@ def undocumented(manifest: dict) -> list[str]:
             name = f"source {node['source_name']}.{node['name']}"
             if not node.get("source_description", "").strip():
                 missing.append(f"source {node['source_name']}")
-        if not node["description"].strip():
+        if not (node.get("description") or "").strip():
             missing.append(name)
+        columns = dict.fromkeys(node.get("columns", {}))
+        if node["resource_type"] == "seed":
+            # A seed's columns are its CSV header: an undeclared one has no description.
+            header = (PROJECT_DIR / node["original_file_path"]).read_text().splitlines()[0]
+            columns.update(dict.fromkeys(header.split(",")))
         missing += [
             f"{name}.{column}"
-            for column, spec in node.get("columns", {}).items()
-            if not spec["description"].strip()
+            for column in columns
+            if not (node.get("columns", {}).get(column, {}).get("description") or "").strip()
         ]
     return sorted(set(missing))
 
@@ -149,15 +151,25 @@ def test_every_node_macro_and_column_has_a_description_at_parse_time(parsed_mani
     assert undocumented(parsed_manifest) == []
 
 
-def test_the_description_check_catches_a_blank_macro_and_column(parsed_manifest):
-    manifest = json.loads(json.dumps(parsed_manifest))
+def test_the_description_check_catches_a_blank_macro_column_metric_and_seed_column(
+    parsed_manifest,
+):
+    manifest = copy.deepcopy(parsed_manifest)
     macro = next(m for m in manifest["macros"].values() if m["package_name"] == "opsmetrics")
     macro["description"] = " "
     model = next(n for n in manifest["nodes"].values() if n["name"] == "fct_mrr_monthly")
     first_column = next(iter(model["columns"]))
     model["columns"][first_column]["description"] = ""
+    manifest["metrics"]["metric.opsmetrics.mrr"]["description"] = ""
+    seed = next(n for n in manifest["nodes"].values() if n["name"] == "plans")
+    del seed["columns"]["plan_name"]  # in the CSV header, no longer declared
     assert undocumented(manifest) == sorted(
-        [f"macro {macro['name']}", f"model fct_mrr_monthly.{first_column}"]
+        [
+            f"macro {macro['name']}",
+            f"model fct_mrr_monthly.{first_column}",
+            "metric mrr",
+            "seed plans.plan_name",
+        ]
     )
 
 
