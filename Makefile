@@ -12,7 +12,7 @@ export OPSMETRICS_DUCKDB_PATH ?= warehouse/opsmetrics.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo generate load build docs docs-serve test lint format semantic-check kpis export-metrics quality test-postgres clean forecast publish bi bi-serve test-bi test-docs dashboards report
+.PHONY: help venv demo generate load build docs docs-serve test lint format semantic-check test-fast kpis export-metrics quality test-postgres clean forecast publish bi bi-serve test-bi test-docs dashboards report
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -46,9 +46,10 @@ docs: $(STAMP) ## Generate dbt docs (lineage, KPI formulas) into target/
 docs-serve: docs ## Serve dbt docs on http://localhost:8080
 	$(BIN)/dbt docs serve --port 8080
 
-lint: $(STAMP) ## sqlfluff (dbt templater) + ruff lint and format check
+lint: $(STAMP) ## sqlfluff (dbt templater) + ruff lint and format check + yamllint
 	$(BIN)/ruff check scripts tests
 	$(BIN)/ruff format --check scripts tests
+	$(BIN)/yamllint --strict .
 	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff lint models metrics macros analyses tests/dbt
 
 format: $(STAMP) ## Fix what ruff and sqlfluff can fix
@@ -56,9 +57,12 @@ format: $(STAMP) ## Fix what ruff and sqlfluff can fix
 	$(BIN)/ruff check --fix scripts tests
 	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff fix models metrics macros analyses tests/dbt
 
-test: $(STAMP) lint semantic-check ## The whole suite: lint, semantic checks, then pytest (dbt on tiny data)
+test: $(STAMP) lint semantic-check ## The whole suite: lint, semantic checks, then pytest tests/python/unit + integration
 	scripts/ci/ensure_chromium.sh
-	$(BIN)/pytest
+	$(BIN)/pytest tests/python/unit tests/python/integration
+
+test-fast: $(STAMP) ## The unit tests only (tests/python/unit: no warehouse, seconds)
+	$(BIN)/pytest tests/python/unit
 
 semantic-check: $(STAMP) ## dbt parse + MetricFlow config validation of metrics/ (no warehouse needed)
 	$(BIN)/dbt parse --quiet
