@@ -3,8 +3,10 @@
 Rolling origin: for each series and each of several cut-off dates (`origins_for`),
 both models are fitted on the data up to the cut-off and scored on the horizon after
 it: MASE (scaled by the training data's seasonal-naive MAE), MAPE and the share of
-actuals inside the 80 % and 95 % intervals. "chosen" is what `opsmetrics forecast` would
-have written at that cut-off (the per-series choice by holdout MASE).
+actuals inside the 80 % and 95 % intervals. `ets` and `seasonal_naive` are the models'
+own forecasts and intervals; "chosen" is what `opsmetrics forecast` would have written
+at that cut-off (the per-series choice by rolling-holdout MASE, its intervals calibrated
+on those holdouts).
 """
 
 from __future__ import annotations
@@ -59,18 +61,19 @@ def score_slice(
     for cut in origins_for(spec, series, horizon, count):
         train, test = y[:cut], y[cut : cut + horizon]
         scale = models.mase_scale(train, spec.period)
-        holdout = min(horizon if spec.grain == MONTH else min(horizon, 28), len(train) // 4)
-        chosen = models.choose(train, holdout, spec.period).model
-        predictions = {}
+        choice = models.choose(
+            train, spec.holdout(horizon, len(train)), spec.period, spec.holdout_origins
+        )
+        raw = {}
         for model in models.MODELS:
             try:
-                predictions[model] = models.fit(model, train, horizon, spec.period).clipped(
-                    spec.floor, spec.ceiling
-                )
+                raw[model] = models.fit(model, train, horizon, spec.period, choice.ets_params)
             except models.ModelError:
                 continue
-        if chosen in predictions:
-            predictions[CHOSEN] = predictions[chosen]
+        predictions = {model: p.clipped(spec.floor, spec.ceiling) for model, p in raw.items()}
+        if choice.model in raw:
+            calibrated = raw[choice.model].calibrated(*choice.factors)
+            predictions[CHOSEN] = calibrated.clipped(spec.floor, spec.ceiling)
         for model, prediction in predictions.items():
             scores.append(
                 Score(
