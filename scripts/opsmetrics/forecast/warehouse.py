@@ -89,19 +89,17 @@ class Warehouse:
             tuple(None if _missing(value) else _plain(value) for value in row)
             for row in frame.reindex(columns=names).itertuples(index=False, name=None)
         ]
-        marks = ", ".join("%s" for _ in names)
         statements = [
             (f"create schema if not exists {SCHEMA}", []),
             (f"create table if not exists {SCHEMA}.{table} ({ddl})", []),
             (f"delete from {SCHEMA}.{table} where {where}", params),
         ]
-        insert = f"insert into {SCHEMA}.{table} ({', '.join(names)}) values ({marks})"
 
         def write(cursor: Any) -> None:
             for statement, values in statements:
                 cursor.execute(self._bind(statement), values)
             if rows:
-                self._insert_many(cursor, self._bind(insert), rows)
+                self._insert_many(cursor, table, names, rows)
 
         self._transaction(write)
 
@@ -132,15 +130,22 @@ class Warehouse:
         names = [column[0] for column in cursor.description]
         return pd.DataFrame(cursor.fetchall(), columns=names)
 
-    def _insert_many(self, cursor: Any, insert: str, rows: list[tuple]) -> None:
-        """Every row through one prepared insert (psycopg2's execute_batch pages them:
-        its executemany is a round trip per row)."""
+    def _insert_many(self, cursor: Any, table: str, names: list[str], rows: list[tuple]) -> None:
+        """Every row in one statement per page: DuckDB reads them as one registered relation
+        (its executemany costs a statement per row: seconds for the churn scores);
+        psycopg2's execute_batch pages them."""
+        into = f"insert into {SCHEMA}.{table} ({', '.join(names)})"
         if self.target == "duckdb":
-            cursor.executemany(insert, rows)
+            cursor.register("forecast_rows", pd.DataFrame(rows, columns=names, dtype=object))
+            try:
+                cursor.execute(f"{into} select {', '.join(names)} from forecast_rows")
+            finally:
+                cursor.unregister("forecast_rows")
             return
         from psycopg2.extras import execute_batch
 
-        execute_batch(cursor, insert, rows, page_size=1000)
+        marks = ", ".join("%s" for _ in names)
+        execute_batch(cursor, f"{into} values ({marks})", rows, page_size=1000)
 
 
 def _missing(value: Any) -> bool:
