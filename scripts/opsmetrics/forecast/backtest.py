@@ -224,7 +224,10 @@ def render_section(result: dict) -> str:
         "divided by the training data's in-sample seasonal-naive MAE (lower is better, < 1 "
         "beats the baseline's in-sample error); MAPE over non-zero actuals; coverage: share "
         "of actuals inside the interval, pooled over slices, cut-offs and horizon days. "
-        "`chosen` is the per-series choice `opsmetrics forecast` makes (holdout MASE).",
+        "`ets` and `seasonal_naive` are the models' own forecasts and intervals; `chosen` is "
+        "what `opsmetrics forecast` writes: the per-series choice by mean MASE on three "
+        "rolling holdouts inside the training data, its intervals calibrated on those "
+        "holdouts' errors (split conformal, docs/decisions.md).",
         "",
         "| series | model | slices | MASE | MAPE % | 80 % coverage | 95 % coverage | points |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
