@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from opsmetrics import PROJECT_DIR
-from opsmetrics.dbt_invoke import release_duckdb, run_dbt
 from opsmetrics.settings import check_target
 
 REGISTRY_FIELDS = (
@@ -301,6 +300,8 @@ def render_kpis_page(manifest: dict[str, Any]) -> str:
 
 def write_kpis_page(path: Path = KPIS_PAGE, target: str = "duckdb") -> bool:
     """Parse the project and (re)write the KPI page; True when its content changed."""
+    from opsmetrics.dbt_invoke import run_dbt  # dbt loads in seconds: only where it runs
+
     run_dbt(["parse"], target=target)
     content = render_kpis_page(load_manifest())
     changed = not path.exists() or path.read_text() != content
@@ -408,6 +409,8 @@ def export_metrics(target: str = "duckdb") -> dict[str, int]:
     """
     from dbt_metricflow.cli.cli_configuration import CLIConfiguration
     from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+
+    from opsmetrics.dbt_invoke import release_duckdb, run_dbt
 
     check_target(target)
     run_dbt(["parse"], target=target)

@@ -100,7 +100,8 @@ def effective_horizon(spec: SeriesSpec, horizon: int | None) -> int:
 def forecast_slice(
     spec: SeriesSpec, slice_value: str, rows: pd.DataFrame, as_of: date, horizon: int
 ) -> SeriesForecast:
-    """Fit both models to one slice, choose by holdout MASE, refit the choice on all of it."""
+    """Fit both models to one slice at its rolling holdouts, choose by mean holdout MASE,
+    refit the choice on all of it and calibrate its intervals by the holdout errors."""
     series = prepare(rows, spec, as_of)
     observed = observed_count(rows, as_of)
     unit = "days" if spec.grain != MONTH else "months"
@@ -116,14 +117,13 @@ def forecast_slice(
     if spec.month_ends:
         steps = month_end_steps(series.index[-1].date(), horizon)
         horizon = steps[-1]
-    holdout = min(horizon if spec.grain == MONTH else min(horizon, 28), len(y) // 4)
-    choice = models.choose(y, holdout, spec.period)
+    choice = models.choose(y, spec.holdout(horizon, len(y)), spec.period, spec.holdout_origins)
     try:
-        prediction = models.fit(choice.model, y, horizon, spec.period)
+        prediction = models.fit(choice.model, y, horizon, spec.period, choice.ets_params)
     except models.ModelError:
         choice = models.Choice(models.SEASONAL_NAIVE, choice.mase)
         prediction = models.fit(models.SEASONAL_NAIVE, y, horizon, spec.period)
-    prediction = prediction.clipped(spec.floor, spec.ceiling)
+    prediction = prediction.calibrated(*choice.factors).clipped(spec.floor, spec.ceiling)
     dates = future_dates(spec, series.index[-1], horizon)
     return SeriesForecast(
         spec,

@@ -2,10 +2,10 @@
 
 Every series is read from the marts with portable SQL (DuckDB and Postgres alike) that
 aggregates exactly as its MetricFlow metric does at day grain (see docs/decisions.md,
-"Issue 18: forecasts"): `revenue` from fct_revenue_daily, `mrr` and `active_customers`
-from fct_mrr_daily, MRR by plan from fct_customer_mrr_monthly, `new_users` from dim_users,
-`latency_p95_ms` and `throughput_rps` from fct_slo_daily, CPU and memory utilisation
-(sum of sample totals / samples) and the peak queue depth from
+"Issue 18: forecasts"): `revenue` from fct_revenue_daily (by plan: fct_revenue_plan_daily),
+`mrr` and `active_customers` from fct_mrr_daily, MRR by plan from fct_customer_mrr_monthly,
+`new_users` from dim_users, `latency_p95_ms` and `throughput_rps` from fct_slo_daily, CPU and
+memory utilisation (sum of sample totals / samples) and the peak queue depth from
 fct_resource_utilization_hourly.
 """
 
@@ -59,6 +59,17 @@ class SeriesSpec:
     def min_history(self) -> int:
         return MIN_DAILY_HISTORY if self.grain == DAY else MIN_MONTHLY_HISTORY
 
+    @property
+    def holdout_origins(self) -> int:
+        """Rolling holdouts for the model choice and the interval calibration: three of 28
+        days for daily series, six of the horizon for monthly ones (few points each)."""
+        return 3 if self.grain == DAY else 6
+
+    def holdout(self, horizon: int, length: int) -> int:
+        """Points per holdout: the horizon, at most 28 days for daily series (so that the
+        90-day series keep several), at most a quarter of the series."""
+        return min(horizon if self.grain == MONTH else min(horizon, 28), length // 4)
+
 
 RESOURCE_DAILY = """
     select
@@ -77,6 +88,15 @@ SERIES: tuple[SeriesSpec, ...] = (
         30,
         "select 'all' as slice_value, revenue_date as period_date, "
         "revenue_amount as value from marts.fct_revenue_daily",
+        fill="zero",
+    ),
+    SeriesSpec(
+        "revenue",
+        "plan",
+        DAY,
+        30,
+        "select plan_id as slice_value, revenue_date as period_date, "
+        "revenue_amount as value from marts.fct_revenue_plan_daily",
         fill="zero",
     ),
     SeriesSpec(

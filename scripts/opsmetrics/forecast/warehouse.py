@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from opsmetrics.settings import check_target, duckdb_path, postgres_params
 
 SCHEMA = "forecasts"
+T = TypeVar("T")
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "metric_forecasts": (
         ("metric", "varchar"),
@@ -76,17 +77,7 @@ class Warehouse:
 
     def query(self, sql: str) -> pd.DataFrame:
         """Run a SELECT and return its rows as a DataFrame."""
-        try:
-            if self.target == "duckdb":
-                return self.connection.execute(sql).df()
-            with self.connection.cursor() as cursor:
-                cursor.execute(sql)
-                names = [column.name for column in cursor.description]
-                return pd.DataFrame(cursor.fetchall(), columns=names)
-        except Exception as error:
-            if self.target == "postgres":
-                self.connection.rollback()
-            raise WarehouseError(_first_line(error)) from error
+        return self._transaction(lambda cursor: self._fetch(cursor, sql))
 
     def replace_rows(self, table: str, where: str, params: list[Any], frame: pd.DataFrame) -> None:
         """In one transaction: create the table if needed, delete the rows of this run
@@ -94,74 +85,67 @@ class Warehouse:
         columns = COLUMNS[table]
         ddl = ", ".join(f"{name} {kind}" for name, kind in columns)
         names = [name for name, _ in columns]
-        frame = frame.reindex(columns=names)
         rows = [
             tuple(None if _missing(value) else _plain(value) for value in row)
-            for row in frame.itertuples(index=False, name=None)
+            for row in frame.reindex(columns=names).itertuples(index=False, name=None)
         ]
-        statements = (
-            f"create schema if not exists {SCHEMA}",
-            f"create table if not exists {SCHEMA}.{table} ({ddl})",
-        )
-        if self.target == "duckdb":
-            self._replace_duckdb(table, statements, where, params, names, rows)
-        else:
-            self._replace_postgres(table, statements, where, params, names, rows)
+        statements = [
+            (f"create schema if not exists {SCHEMA}", []),
+            (f"create table if not exists {SCHEMA}.{table} ({ddl})", []),
+            (f"delete from {SCHEMA}.{table} where {where}", params),
+        ]
 
-    def _replace_duckdb(
-        self,
-        table: str,
-        statements: tuple[str, ...],
-        where: str,
-        params: list[Any],
-        names: list[str],
-        rows: list[tuple],
-    ) -> None:
-        connection = self.connection
-        connection.execute("begin transaction")
-        try:
-            for statement in statements:
-                connection.execute(statement)
-            connection.execute(
-                f"delete from {SCHEMA}.{table} where {where.replace('%s', '?')}", params
-            )
+        def write(cursor: Any) -> None:
+            for statement, values in statements:
+                cursor.execute(self._bind(statement), values)
             if rows:
-                marks = ", ".join("?" for _ in names)
-                connection.executemany(
-                    f"insert into {SCHEMA}.{table} ({', '.join(names)}) values ({marks})", rows
-                )
-            connection.execute("commit")
-        except Exception as error:
-            connection.execute("rollback")
-            raise WarehouseError(_first_line(error)) from error
+                self._insert_many(cursor, table, names, rows)
 
-    def _replace_postgres(
-        self,
-        table: str,
-        statements: tuple[str, ...],
-        where: str,
-        params: list[Any],
-        names: list[str],
-        rows: list[tuple],
-    ) -> None:
-        from psycopg2.extras import execute_values
+        self._transaction(write)
 
-        connection = self.connection
+    def _transaction(self, work: Callable[[Any], T]) -> T:
+        """`work(cursor)` in one transaction, committed; rolled back on any error, which
+        becomes a one-line WarehouseError."""
         try:
-            with connection.cursor() as cursor:
-                for statement in statements:
-                    cursor.execute(statement)
-                cursor.execute(f"delete from {SCHEMA}.{table} where {where}", params)
-                if rows:
-                    execute_values(
-                        cursor,
-                        f"insert into {SCHEMA}.{table} ({', '.join(names)}) values %s",
-                        rows,
-                    )
-            connection.commit()
+            if self.target == "duckdb":
+                self.connection.begin()
+                result = work(self.connection)
+            else:
+                with self.connection.cursor() as cursor:
+                    result = work(cursor)
+            self.connection.commit()
         except Exception as error:
-            connection.rollback()
+            self.connection.rollback()
             raise WarehouseError(_first_line(error)) from error
+        return result
+
+    def _bind(self, sql: str) -> str:
+        """`%s` marks a bound value; DuckDB spells it `?`."""
+        return sql.replace("%s", "?") if self.target == "duckdb" else sql
+
+    def _fetch(self, cursor: Any, sql: str) -> pd.DataFrame:
+        cursor.execute(sql)
+        if self.target == "duckdb":
+            return cursor.df()
+        names = [column[0] for column in cursor.description]
+        return pd.DataFrame(cursor.fetchall(), columns=names)
+
+    def _insert_many(self, cursor: Any, table: str, names: list[str], rows: list[tuple]) -> None:
+        """Every row in one statement per page: DuckDB reads them as one registered relation
+        (its executemany costs a statement per row: seconds for the churn scores);
+        psycopg2's execute_batch pages them."""
+        into = f"insert into {SCHEMA}.{table} ({', '.join(names)})"
+        if self.target == "duckdb":
+            cursor.register("forecast_rows", pd.DataFrame(rows, columns=names, dtype=object))
+            try:
+                cursor.execute(f"{into} select {', '.join(names)} from forecast_rows")
+            finally:
+                cursor.unregister("forecast_rows")
+            return
+        from psycopg2.extras import execute_batch
+
+        marks = ", ".join("%s" for _ in names)
+        execute_batch(cursor, f"{into} values ({marks})", rows, page_size=1000)
 
 
 def _missing(value: Any) -> bool:

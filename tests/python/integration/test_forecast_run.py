@@ -85,7 +85,7 @@ def test_forecast_writes_every_series_and_a_rerun_replaces_its_rows(tiny_warehou
     assert earlier.trained_until == date(2025, 6, 1)
     runs = query(
         "select trained_until, count(*) as n from forecasts.metric_forecasts "
-        "where metric = 'revenue' group by trained_until"
+        "where metric = 'revenue' and slice_name = 'total' group by trained_until"
     )
     assert len(runs) == 2 and (runs["n"] == 30).all()
 

@@ -189,3 +189,44 @@ def test_short_monthly_series_fits_with_estimated_initial_states() -> None:
     assert prediction.point[0] > months[-1]
     choice = models.choose(np.r_[months, 26.5, 28.0, 30.1], 3, 1)
     assert np.isfinite(choice.mase[models.ETS])
+
+
+def test_seasonal_naive_repeats_the_last_season_and_its_band_grows_by_whole_seasons() -> None:
+    rng = np.random.default_rng(5)
+    y = 50 + WEEKLY[np.arange(91) % 7] + rng.normal(0, 1, 91)
+    prediction = models.fit_seasonal_naive(y, 21, 7)
+    assert np.allclose(prediction.point, np.tile(y[-7:], 3))
+    width = prediction.upper_95 - prediction.lower_95
+    assert np.allclose(width[:7], width[0]) and np.allclose(width[7:14], width[0] * np.sqrt(2))
+
+
+def test_conformal_factor_is_the_finite_sample_quantile_of_holdout_ratios() -> None:
+    ratios = np.array([0.5, 1.0, 1.5, 2.0, np.nan])
+    # n = 4 finite ratios: level 50 → k = ceil(5 * 0.5) = 3rd smallest; level 80 → k = 4, the max.
+    assert models.conformal_factor(ratios, 50) == pytest.approx(1.5)
+    assert models.conformal_factor(ratios, 80) == pytest.approx(2.0)
+    assert models.conformal_factor(np.array([np.nan]), 95) == 1.0
+    point = np.array([10.0, 20.0])
+    band = models.Prediction("x", point, point - 1, point + 2, point - 3, point + 4)
+    wider = band.calibrated(2.0, 0.5)
+    assert np.allclose(wider.lower_80, point - 2) and np.allclose(wider.upper_80, point + 4)
+    assert np.allclose(wider.lower_95, point - 1.5) and np.allclose(wider.upper_95, point + 2)
+    assert np.allclose(wider.point, point)
+
+
+def test_calibration_widens_intervals_the_holdouts_show_too_narrow() -> None:
+    """Noise sd 1 for most of the history, then sd 4 over the holdouts and the future:
+    the models' own intervals (fitted mostly on the calm part) are too narrow; the
+    calibrated ones cover the future as promised."""
+    rng = np.random.default_rng(7)
+    n, future = 280, 28
+    t = np.arange(n + future)
+    truth = 100 + 0.2 * t + WEEKLY[t % 7]
+    noise = np.where(t < n - 84, rng.normal(0, 1, len(t)), rng.normal(0, 4, len(t)))
+    y = truth + noise
+    choice = models.choose(y[:n], 28, 7)
+    assert choice.factors[0] > 1.3 and choice.factors[1] > 1.3
+    raw = models.fit(choice.model, y[:n], future, 7)
+    calibrated = raw.calibrated(*choice.factors)
+    assert models.coverage(y[n:], calibrated, 95) >= 90
+    assert models.coverage(y[n:], calibrated, 95) > models.coverage(y[n:], raw, 95)
