@@ -121,6 +121,24 @@ def threshold(
     return Outcome("ok", observed, None, lower, upper)
 
 
+def threshold_statuses(values: np.ndarray, condition: Threshold) -> np.ndarray:
+    """`threshold`'s status at every position at once (for backtests over long series):
+    'no_data', 'insufficient', 'firing' or 'ok'. Bounds given as op and value only."""
+    if condition.op is None or condition.value is None:
+        raise ValueError("threshold_statuses needs op and value, not registry levels")
+    present = ~np.isnan(values)
+    compare = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+    beyond = present & compare[condition.op](np.nan_to_num(values), condition.value)
+    periods = condition.for_periods
+    kernel = np.ones(periods, dtype=int)
+    complete = np.convolve(present.astype(int), kernel)[: len(values)] == periods
+    held = np.convolve(beyond.astype(int), kernel)[: len(values)] == periods
+    statuses = np.where(held, "firing", "ok").astype(object)
+    statuses[~complete] = "insufficient"
+    statuses[~present] = "no_data"
+    return statuses
+
+
 def comparison_offset(grain: str, compare_to: str) -> int:
     """How many periods back the comparison period lies."""
     if compare_to == "previous":

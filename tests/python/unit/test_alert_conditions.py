@@ -202,3 +202,16 @@ def test_seasonal_fallback_judges_a_young_series_against_the_same_kind_of_day() 
     saturday[26] = 10  # a weekday's level on a Saturday
     outcome = conditions.anomaly(saturday, days(28), 26, fallback, "1d")
     assert outcome.status == "firing" and outcome.expected == pytest.approx(4.25, abs=0.3)
+
+
+@pytest.mark.parametrize(("op", "for_periods"), [(">", 1), (">=", 3), ("<", 2), ("<=", 1)])
+def test_threshold_statuses_at_once_equal_the_period_by_period_verdicts(
+    op: str, for_periods: int
+) -> None:
+    rng = np.random.default_rng(7)
+    series = rng.integers(0, 10, 400).astype(float)
+    series[rng.random(400) < 0.1] = NAN
+    rule = Threshold(kind="threshold", op=op, value=5, for_periods=for_periods)
+    one_by_one = [conditions.threshold(series, at, rule).status for at in range(len(series))]
+    assert list(conditions.threshold_statuses(series, rule)) == one_by_one
+    assert {"firing", "ok", "no_data", "insufficient"} <= set(one_by_one) | {"insufficient"}
