@@ -336,6 +336,10 @@ def bench_alerts_command(
     manifest: Annotated[
         Path | None, typer.Option(help="With --no-build: the data's manifest.json.")
     ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Load this generated folder (read only) instead of generating."),
+    ] = None,
 ) -> None:
     """Backtest the default alert rules against the generator's planted anomalies:
     precision, recall and false-positive rate per rule kind (warehouse/bench_alerts_SCALE)."""
@@ -343,7 +347,7 @@ def bench_alerts_command(
     from opsmetrics.alerts.warehouse import WarehouseError
 
     try:
-        result = bench_alerts(scale, seed, _end_date(end_date), build, manifest)
+        result = bench_alerts(scale, seed, _end_date(end_date), build, manifest, data)
     except (ValueError, WarehouseError) as error:
         console.print(f"[red]bench alerts:[/red] {error}")
         raise typer.Exit(2) from error

@@ -31,8 +31,8 @@ import pandas as pd
 
 from opsmetrics import PROJECT_DIR
 from opsmetrics.alerts import ALERTS_DIR, conditions
-from opsmetrics.alerts.evaluate import Context, judge_at, period_offset, prepare
-from opsmetrics.alerts.rules import Correlation, ForecastBreach, Rule
+from opsmetrics.alerts.evaluate import Context, Prepared, judge_at, period_offset, prepare
+from opsmetrics.alerts.rules import Correlation, ForecastBreach, Rule, Threshold
 from opsmetrics.alerts.source import read_series
 
 
@@ -141,12 +141,12 @@ def rule_episodes(
         if value in others:
             other = conditions.regular_series(others[value], rule.grain, last)
         prepared = prepare(rule, series, other)
+        statuses = _statuses(rule, prepared, levels)
         opened: pd.Timestamp | None = None
-        for at, period in enumerate(series.index):
-            outcome = judge_at(rule, prepared, at, levels)
-            if outcome.status not in ("firing", "ok"):
+        for period, status in zip(series.index, statuses, strict=True):
+            if status not in ("firing", "ok"):
                 continue
-            firing = outcome.status == "firing"
+            firing = status == "firing"
             judged.append((value, period, firing))
             if firing and opened is None:
                 opened = period
@@ -158,8 +158,18 @@ def rule_episodes(
     return episodes, judged
 
 
+def _statuses(rule: Rule, prepared: Prepared, levels: dict[str, Any] | None) -> list[str]:
+    """The rule's status at every period: thresholds on a fixed bound all at once (the
+    5-minute rules judge 100,000 periods a year per slice), the others period by period."""
+    condition = rule.condition
+    if isinstance(condition, Threshold) and condition.levels is None:
+        return list(conditions.threshold_statuses(prepared.values, condition))
+    return [judge_at(rule, prepared, at, levels).status for at in range(len(prepared.values))]
+
+
 def backtest(context: Context, rules: list[Rule], manifest: dict[str, Any]) -> dict[str, KindScore]:
-    """Precision, recall and false-positive rate per rule kind (and 'all')."""
+    """Precision, recall and false-positive rate per rule kind (and 'all'). Disabled
+    rules are scored too, each kind under '<kind> (disabled)', and left out of 'all'."""
     planted = planted_anomalies(manifest)
     end = pd.Timestamp(manifest["end_date"]) + pd.Timedelta(days=1)
     since = pd.Timestamp("1970-01-01")
@@ -167,16 +177,17 @@ def backtest(context: Context, rules: list[Rule], manifest: dict[str, Any]) -> d
     detected: dict[str, set[int]] = defaultdict(set)
     in_scope: dict[str, set[int]] = defaultdict(set)
     for rule in rules:
-        if not rule.enabled or isinstance(rule.condition, ForecastBreach):
+        if isinstance(rule.condition, ForecastBreach):
             continue
-        kind = rule.condition.kind
+        kind = rule.condition.kind if rule.enabled else f"{rule.condition.kind} (disabled)"
+        counted = (scores[kind], scores["all"]) if rule.enabled else (scores[kind],)
         episodes, judged = rule_episodes(context, rule, since, end)
         for number, anomaly in enumerate(planted):
             if rule.metric in anomaly.metrics and (
                 anomaly.slice_name == "total" or rule.slice is not None
             ):
                 in_scope[kind].add(number)
-        for score in (scores[kind], scores["all"]):
+        for score in counted:
             score.rules.add(rule.id)
             score.episodes += len(episodes)
         for episode in episodes:
@@ -186,8 +197,8 @@ def backtest(context: Context, rules: list[Rule], manifest: dict[str, Any]) -> d
                 if matches(rule, episode.slice_value, episode.start, episode.end, anomaly)
             ]
             if hits:
-                scores[kind].true_episodes += 1
-                scores["all"].true_episodes += 1
+                for score in counted:
+                    score.true_episodes += 1
                 detected[kind].update(hits)
         related = {
             value: [a for a in planted if rule.metric in a.metrics and _same_slice(rule, value, a)]
@@ -197,7 +208,7 @@ def backtest(context: Context, rules: list[Rule], manifest: dict[str, Any]) -> d
             after = period_offset(rule.grain, period, 1)
             if any(_overlaps(rule, period, after, a) for a in related[value]):
                 continue
-            for score in (scores[kind], scores["all"]):
+            for score in counted:
                 score.clean_periods += 1
                 score.false_periods += int(firing)
     for kind in list(scores):
@@ -205,8 +216,9 @@ def backtest(context: Context, rules: list[Rule], manifest: dict[str, Any]) -> d
             continue
         scores[kind].in_scope = len(in_scope[kind])
         scores[kind].detected = len(detected[kind] & in_scope[kind])
-    all_scope = set().union(*in_scope.values()) if in_scope else set()
-    all_detected = set().union(*detected.values()) if detected else set()
+    enabled = [kind for kind in in_scope if not kind.endswith("(disabled)")]
+    all_scope = set().union(*(in_scope[kind] for kind in enabled))
+    all_detected = set().union(*(detected[kind] for kind in enabled))
     scores["all"].in_scope = len(all_scope)
     scores["all"].detected = len(all_detected & all_scope)
     for number in sorted(all_scope - all_detected):
@@ -222,16 +234,19 @@ def bench_warehouse(scale: str) -> Path:
     return PROJECT_DIR / "warehouse" / f"bench_alerts_{scale}.duckdb"
 
 
-def build_bench_warehouse(scale: str, seed: int, end: date, warehouse: Path) -> Path:
-    """Generate `scale` data next to `warehouse`, load it there, `dbt build
-    --full-refresh` and export the metric tables (each in a child process). Returns the
-    data folder (with its manifest)."""
+def build_bench_warehouse(
+    scale: str, seed: int, end: date, warehouse: Path, data: Path | None = None
+) -> Path:
+    """Generate `scale` data next to `warehouse` (or take the generated folder `data`,
+    read only), load it there, `dbt build --full-refresh` and export the metric tables
+    (each in a child process). Returns the data folder (with its manifest)."""
     from opsmetrics.bench import _duckdb_path, _generate_child, _run_dbt_child
     from opsmetrics.demo import BUILD_ARGS
     from opsmetrics.load import load_duckdb
 
-    data = warehouse.with_suffix("").with_name(warehouse.stem + "_data")
-    _generate_child(scale, seed, end, data)
+    if data is None:
+        data = warehouse.with_suffix("").with_name(warehouse.stem + "_data")
+        _generate_child(scale, seed, end, data)
     with _duckdb_path(warehouse):
         load_duckdb(data, replace=True)
     _run_dbt_child(BUILD_ARGS, warehouse)
@@ -245,9 +260,15 @@ def build_bench_warehouse(scale: str, seed: int, end: date, warehouse: Path) -> 
 
 
 def bench_alerts(
-    scale: str, seed: int, end_date: date | None, build: bool, manifest_path: Path | None
+    scale: str,
+    seed: int,
+    end_date: date | None,
+    build: bool,
+    manifest_path: Path | None,
+    data: Path | None = None,
 ) -> dict:
-    """Backtest the default rules at `scale` and record the result in docs/benchmarks.md."""
+    """Backtest the default rules at `scale` and record the result in docs/benchmarks.md.
+    `data`: an already generated folder to load instead of generating one."""
     from opsmetrics.alerts.evaluate import load_context
     from opsmetrics.alerts.rules import load_rules
     from opsmetrics.alerts.warehouse import Warehouse
@@ -255,8 +276,12 @@ def bench_alerts(
 
     warehouse = bench_warehouse(scale)
     end = end_date or datetime.now(UTC).date()
+    if data is not None:
+        _check_data(data, scale)
     if build:
-        manifest_path = build_bench_warehouse(scale, seed, end, warehouse) / "manifest.json"
+        manifest_path = build_bench_warehouse(scale, seed, end, warehouse, data) / "manifest.json"
+    elif manifest_path is None and data is not None:
+        manifest_path = data / "manifest.json"
     if manifest_path is None:
         raise ValueError("--no-build needs --manifest (the generated data's manifest.json)")
     manifest = json.loads(manifest_path.read_text())
@@ -280,6 +305,16 @@ def bench_alerts(
     return result
 
 
+def _check_data(data: Path, scale: str) -> None:
+    """A generated folder of `scale` with its manifest, or a ValueError saying why not."""
+    manifest = data / "manifest.json"
+    if not manifest.is_file():
+        raise ValueError(f"{data}: no manifest.json (not a generated data folder)")
+    written = json.loads(manifest.read_text()).get("scale")
+    if written != scale:
+        raise ValueError(f"{data} holds scale {written!r} data, not {scale!r}")
+
+
 def _ratio(numerator: int, denominator: int) -> str:
     return f"{numerator / denominator:.2f}" if denominator else "n/a"
 
@@ -298,8 +333,9 @@ def alerts_section(result: dict) -> str:
         "metric and slice (grace: the rule's window). Recall counts the planted anomalies "
         "a kind's rules watch. False-positive rate: firing periods among the judged "
         "periods outside every related planted window (the clean stretches). Registry "
-        "thresholds and forecast_breach are not scored (docs/decisions.md, Issue 17). "
-        f"Backtest time {result['backtest_seconds']} s.",
+        "thresholds and forecast_breach are not scored (docs/decisions.md, Issue 17); "
+        "rows marked (disabled) score the rules shipped with `enabled: false`, outside "
+        f"the totals. Backtest time {result['backtest_seconds']} s.",
         "",
         "| rule kind | rules | episodes | true | precision | planted in scope | detected "
         "| recall | clean periods | false-positive rate |",

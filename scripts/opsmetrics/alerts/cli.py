@@ -1,4 +1,4 @@
-"""`opsmetrics alerts …`: validate, evaluate, notify."""
+"""`opsmetrics alerts …`: validate, evaluate, notify, list, ack."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ from opsmetrics.alerts import ALERTS_DIR, AlertConfigError
 if TYPE_CHECKING:
     from opsmetrics.alerts.evaluate import Evaluation
     from opsmetrics.alerts.notify import DeliveryReport
+    from opsmetrics.alerts.store import Finding
 
-app = typer.Typer(no_args_is_help=True, help="Alert rules: validate, evaluate, notify.")
+app = typer.Typer(
+    no_args_is_help=True, help="Alert rules: validate, evaluate, notify, list, acknowledge."
+)
 console = Console()
 
 RulesDir = Annotated[Path, typer.Option(help="Folder of rule files (*.yml).")]
@@ -122,6 +125,78 @@ def notify_command(
         raise _fail(str(error)) from None
 
 
+@app.command("list")
+def list_command(target: Target = "duckdb") -> None:
+    """The firing alerts, most severe first, with the fingerprint `ack` takes."""
+    from opsmetrics.alerts.rules import SEVERITIES
+    from opsmetrics.alerts.store import acknowledgements, open_events
+    from opsmetrics.alerts.warehouse import Warehouse, WarehouseError
+
+    try:
+        with Warehouse(target, read_only=True) as warehouse:
+            events = list(open_events(warehouse).values())
+            acked = acknowledgements(warehouse, parse_as_of(None))
+    except WarehouseError as error:
+        raise _fail(str(error)) from None
+    events.sort(key=lambda e: (SEVERITIES.index(e["severity"]), e["metric"], e["fingerprint"]))
+    console.print(f"firing alerts: {len(events)}")
+    for event in events:
+        where = (
+            ""
+            if event["slice_value"] == "all"
+            else f" [{event['slice_name']}={event['slice_value']}]"
+        )
+        state = " (acknowledged)" if (event["fingerprint"], event["first_seen_at"]) in acked else ""
+        console.print(
+            f"  {event['fingerprint']}  {event['severity']:<8} {event['metric']}{where} "
+            f"{event['rule_kind']} since {event['first_seen_at']:%Y-%m-%d %H:%M}{state}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+@app.command("ack")
+def ack_command(
+    fingerprint: Annotated[
+        str, typer.Argument(help="The alert's fingerprint (or its first 6+ characters).")
+    ],
+    by: Annotated[str | None, typer.Option(help="Who acknowledges (default: $USER).")] = None,
+    note: Annotated[str, typer.Option(help="What is being done about it.")] = "",
+    as_of: AsOf = None,
+    target: Target = "duckdb",
+) -> None:
+    """Acknowledge a firing alert: it is no longer escalated (a rise in its severity is
+    notified, and it still sends its "resolved")."""
+    import getpass
+
+    from opsmetrics.alerts.store import AcknowledgeError, acknowledge
+    from opsmetrics.alerts.warehouse import Warehouse, WarehouseError
+
+    try:
+        moment = parse_as_of(as_of)
+    except ValueError:
+        raise _fail(f"--as-of {as_of!r} is not an ISO date or time") from None
+    try:
+        who = by or getpass.getuser()
+    except (OSError, KeyError):
+        who = "unknown"
+    try:
+        with Warehouse(target) as warehouse:
+            event, written = acknowledge(warehouse, fingerprint, who, note, moment)
+    except (AcknowledgeError, WarehouseError) as error:
+        raise _fail(str(error)) from None
+    what = f"{event['severity']} {event['metric']} alert {event['fingerprint']}"
+    if written:
+        console.print(
+            f"acknowledged {what} at {moment:%Y-%m-%d %H:%M} UTC by {who}: no further escalation",
+            highlight=False,
+            markup=False,
+        )
+    else:
+        console.print(f"{what} was already acknowledged", highlight=False, markup=False)
+
+
 def _report_delivery(report: DeliveryReport) -> None:
     console.print(f"notifications sent: {report.sent}")
     for channel, reason in sorted(report.failures.items()):
@@ -132,6 +207,24 @@ def _report_delivery(report: DeliveryReport) -> None:
         )
     if report.failures:
         raise typer.Exit(1)
+
+
+def value_against_bound(finding: Finding) -> str:
+    """'value 812 vs upper bound 402; ' for a value judged against a band or an expected
+    value; empty where the detail already says it (thresholds) or there is no value."""
+    outcome = finding.outcome
+    if outcome.observed is None or finding.rule_kind in ("threshold", "no_data"):
+        return ""
+    observed = outcome.observed
+    if outcome.upper is not None and observed > outcome.upper:
+        label, bound = "upper bound", outcome.upper
+    elif outcome.lower is not None and observed < outcome.lower:
+        label, bound = "lower bound", outcome.lower
+    elif outcome.expected is not None:
+        label, bound = "expected", outcome.expected
+    else:
+        return f"value {observed:,.4g}; "
+    return f"value {observed:,.4g} vs {label} {bound:,.4g}; "
 
 
 def print_firing(evaluation: Evaluation) -> None:
@@ -150,7 +243,7 @@ def print_firing(evaluation: Evaluation) -> None:
         console.print(
             f"  {finding.severity:<8} {finding.metric}{where} {finding.rule_kind} "
             f"({finding.grain} from {finding.window_start:%Y-%m-%d %H:%M}): "
-            f"{finding.outcome.detail}",
+            f"{value_against_bound(finding)}{finding.outcome.detail}",
             highlight=False,
             markup=False,
             soft_wrap=True,

@@ -121,6 +121,24 @@ def threshold(
     return Outcome("ok", observed, None, lower, upper)
 
 
+def threshold_statuses(values: np.ndarray, condition: Threshold) -> np.ndarray:
+    """`threshold`'s status at every position at once (for backtests over long series):
+    'no_data', 'insufficient', 'firing' or 'ok'. Bounds given as op and value only."""
+    if condition.op is None or condition.value is None:
+        raise ValueError("threshold_statuses needs op and value, not registry levels")
+    present = ~np.isnan(values)
+    compare = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+    beyond = present & compare[condition.op](np.nan_to_num(values), condition.value)
+    periods = condition.for_periods
+    kernel = np.ones(periods, dtype=int)
+    complete = np.convolve(present.astype(int), kernel)[: len(values)] == periods
+    held = np.convolve(beyond.astype(int), kernel)[: len(values)] == periods
+    statuses = np.where(held, "firing", "ok").astype(object)
+    statuses[~complete] = "insufficient"
+    statuses[~present] = "no_data"
+    return statuses
+
+
 def comparison_offset(grain: str, compare_to: str) -> int:
     """How many periods back the comparison period lies."""
     if compare_to == "previous":
@@ -210,16 +228,23 @@ def robust_z(value: float, history: np.ndarray) -> tuple[float, float, float]:
     return (value - median) / scale, median, scale
 
 
-def seasonal_positions(index: pd.DatetimeIndex, grain: str, seasonality: str) -> np.ndarray | None:
+def seasonal_positions(
+    index: pd.DatetimeIndex, grain: str, seasonality: str, coarse: bool = False
+) -> np.ndarray | None:
+    """The seasonal position of every period (weekday, or hour of the week), or with
+    `coarse` the kind of day (weekday or weekend) and hour; None without seasonality."""
     if seasonality == "auto":
         seasonality = {"1d": "weekday", "1h": "hour_of_week", "5m": "hour_of_week"}.get(
             grain, "none"
         )
     if seasonality == "none":
         return None
+    day = np.asarray(index.day_of_week)
+    if coarse:
+        day = (day >= 5).astype(int)
     if seasonality == "weekday":
-        return np.asarray(index.day_of_week)
-    return np.asarray(index.day_of_week * 24 + index.hour)
+        return day
+    return day * 24 + np.asarray(index.hour)
 
 
 def _large_enough(observed: float, expected: float, condition: Anomaly) -> bool:
@@ -250,16 +275,21 @@ def anomaly(
         return Outcome("no_data", detail="no value for the period")
     if condition.method == "stl":
         return _stl_anomaly(values, at, condition, grain, observed)
-    positions = seasonal_positions(index, grain, condition.seasonality)
+    compared = "comparable periods"
+    week = PERIODS_PER_WEEK.get(grain, 1)
+    lo = max(at - condition.history * week, 0)
+    window, recent = values[lo : at + 1], index[lo : at + 1]
+    positions = seasonal_positions(recent, grain, condition.seasonality)
     if positions is None:
-        lo = max(at - condition.history, 0)
-        history = values[lo:at]
+        history = values[max(at - condition.history, 0) : at]
+        history = history[~np.isnan(history)]
     else:
-        week = PERIODS_PER_WEEK.get(grain, 1)
-        lo = max(at - condition.history * week, 0)
-        same = positions[lo:at] == positions[at]
-        history = values[lo:at][same]
-    history = history[~np.isnan(history)]
+        history = _same_position(window, positions)
+        if len(history) < condition.min_history and condition.seasonal_fallback:
+            coarse = seasonal_positions(recent, grain, condition.seasonality, coarse=True)
+            assert coarse is not None
+            history = _same_position(window, coarse)
+            compared = "periods of the same kind of day (weekday/weekend)"
     if len(history) < condition.min_history:
         return Outcome("insufficient", observed, detail=f"{len(history)} comparable values")
     z, median, scale = robust_z(observed, history)
@@ -270,10 +300,16 @@ def anomaly(
             "firing",
             observed,
             *outcome,
-            f"robust z {z:+.1f} against the median {_fmt(median)} of {len(history)} "
-            "comparable periods",
+            f"robust z {z:+.1f} against the median {_fmt(median)} of {len(history)} {compared}",
         )
     return Outcome("ok", observed, *outcome)
+
+
+def _same_position(window: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The values of `window` before its last one at the last one's seasonal position,
+    missing ones left out."""
+    history = window[:-1][positions[:-1] == positions[-1]]
+    return history[~np.isnan(history)]
 
 
 STL_PERIOD = {"5m": 288, "1h": 24, "1d": 7}

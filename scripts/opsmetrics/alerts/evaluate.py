@@ -354,6 +354,7 @@ def record(warehouse: Warehouse, evaluation: Evaluation, policies: Policies) -> 
         store.last_notified(warehouse),
         policies,
         evaluation.as_of,
+        store.acknowledgements(warehouse, evaluation.as_of),
     )
     store.apply(warehouse, changes)
     return changes

@@ -93,6 +93,10 @@ class Anomaly(Strict):
     """Comparable values used: the same position in the last `history` weeks (or the
     last `history` periods without seasonality)."""
     min_history: int = Field(6, ge=3)
+    seasonal_fallback: bool = False
+    """With fewer than `min_history` values at the same weekday (hour of the week), compare
+    with the same kind of day, weekday or weekend (at the same hour) in the same weeks:
+    a young series, or one with gaps, is judged from its first weeks on."""
     direction: Literal["both", "up", "down"] = "both"
     min_change_pct: float | None = Field(None, gt=0)
     min_delta: float | None = Field(None, gt=0)

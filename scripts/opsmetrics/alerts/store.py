@@ -5,6 +5,10 @@
 `alerts.alert_notifications` holds one row per channel and message (firing, escalation,
 resolved) with its delivery state: `pending` until a channel accepted it, then `sent`.
 
+`alerts.alert_acknowledgements` holds one row per acknowledgement of an episode (`opsmetrics
+alerts ack`): an acknowledged episode is not escalated while its severity stays at or below
+the acknowledged one; it still resolves with its "resolved" message.
+
 `plan` turns one evaluation's findings and the open episodes into changes; `apply`
 writes them. Evaluating again at the same time changes nothing.
 """
@@ -59,6 +63,26 @@ NOTIFICATION_COLUMNS = {
     "created_at": "timestamp",
     "sent_at": "timestamp",
 }
+ACKNOWLEDGEMENT_COLUMNS = {
+    "fingerprint": "varchar",
+    "first_seen_at": "timestamp",
+    "severity": "varchar",
+    "acknowledged_by": "varchar",
+    "note": "varchar",
+    "acknowledged_at": "timestamp",
+}
+TABLES = {
+    "alert_events": EVENT_COLUMNS,
+    "alert_notifications": NOTIFICATION_COLUMNS,
+    "alert_acknowledgements": ACKNOWLEDGEMENT_COLUMNS,
+}
+MIN_FINGERPRINT_PREFIX = 6
+Episode = tuple[str, datetime]
+"""(fingerprint, first_seen_at): one alert episode."""
+
+
+class AcknowledgeError(ValueError):
+    """Nothing (or more than one thing) to acknowledge; the message says which."""
 
 
 @dataclass(frozen=True)
@@ -105,10 +129,7 @@ class Plan:
 
 def ensure_tables(warehouse: Warehouse) -> None:
     warehouse.execute(f"create schema if not exists {SCHEMA}")
-    for name, columns in (
-        ("alert_events", EVENT_COLUMNS),
-        ("alert_notifications", NOTIFICATION_COLUMNS),
-    ):
+    for name, columns in TABLES.items():
         body = ", ".join(f"{column} {kind}" for column, kind in columns.items())
         warehouse.execute(f"create table if not exists {SCHEMA}.{name} ({body})")
 
@@ -130,6 +151,77 @@ def last_notified(warehouse: Warehouse) -> dict[tuple[str, datetime], datetime]:
         f"from {SCHEMA}.alert_notifications group by fingerprint, first_seen_at"
     )
     return {(row["fingerprint"], row["first_seen_at"]): row["last_at"] for row in records(frame)}
+
+
+def acknowledgements(warehouse: Warehouse, as_of: datetime) -> dict[Episode, str]:
+    """The most severe acknowledged severity per episode, of acknowledgements made at or
+    before `as_of`."""
+    if not warehouse.exists(SCHEMA, "alert_acknowledgements"):
+        return {}
+    frame = warehouse.frame(
+        f"select fingerprint, first_seen_at, severity from {SCHEMA}.alert_acknowledgements "
+        "where acknowledged_at <= {p}",
+        [as_of],
+    )
+    acknowledged: dict[Episode, str] = {}
+    for row in records(frame):
+        key = (row["fingerprint"], row["first_seen_at"])
+        if key not in acknowledged or _more_severe(row["severity"], acknowledged[key]):
+            acknowledged[key] = row["severity"]
+    return acknowledged
+
+
+def _more_severe(severity: str, than: str) -> bool:
+    return SEVERITIES.index(severity) < SEVERITIES.index(than)
+
+
+def acknowledge(
+    warehouse: Warehouse, fingerprint: str, by: str, note: str, as_of: datetime
+) -> tuple[dict[str, Any], bool]:
+    """Acknowledge the firing episode whose fingerprint is or starts with `fingerprint`
+    (at least MIN_FINGERPRINT_PREFIX characters): (its event row, False when it was
+    already acknowledged at its severity and nothing was written)."""
+    prefix = fingerprint.strip().lower()
+    if len(prefix) < MIN_FINGERPRINT_PREFIX or not all(c in "0123456789abcdef" for c in prefix):
+        raise AcknowledgeError(
+            f"{fingerprint!r} is not a fingerprint (at least {MIN_FINGERPRINT_PREFIX} hex "
+            "characters; see `opsmetrics alerts list`)"
+        )
+    matching = [event for key, event in open_events(warehouse).items() if key.startswith(prefix)]
+    if not matching:
+        raise AcknowledgeError(f"no firing alert has fingerprint {prefix}")
+    if len(matching) > 1:
+        raise AcknowledgeError(
+            f"{prefix} matches {len(matching)} firing alerts: give more of the fingerprint"
+        )
+    event = matching[0]
+    if event["first_seen_at"] > as_of:
+        raise AcknowledgeError(f"alert {event['fingerprint']} first fired after {as_of}")
+    episode = (event["fingerprint"], event["first_seen_at"])
+    done = acknowledgements(warehouse, as_of).get(episode)
+    if done is not None and not _more_severe(event["severity"], done):
+        return event, False
+    ensure_tables(warehouse)
+    warehouse.begin()
+    try:
+        _insert(
+            warehouse,
+            "alert_acknowledgements",
+            ACKNOWLEDGEMENT_COLUMNS,
+            {
+                "fingerprint": event["fingerprint"],
+                "first_seen_at": event["first_seen_at"],
+                "severity": event["severity"],
+                "acknowledged_by": by,
+                "note": note,
+                "acknowledged_at": as_of,
+            },
+        )
+        warehouse.commit()
+    except Exception:
+        warehouse.rollback()
+        raise
+    return event, True
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -169,11 +261,15 @@ def _event_row(finding: Finding, as_of: datetime) -> dict[str, Any]:
 def _messages(
     event: dict[str, Any], kind: str, channels: list[str], policies: Policies, as_of: datetime
 ) -> list[dict[str, Any]]:
+    severity, metric = event["severity"], event["metric"]
     title = {
-        "firing": f"[{event['severity']}] {event['metric']} alert",
-        "escalation": f"[{event['severity']}] still firing: {event['metric']} alert",
-        "resolved": f"[resolved] {event['metric']} alert",
+        "firing": f"[{severity}] {metric} alert",
+        "escalation": f"[{severity}] still firing, unacknowledged: {metric} alert",
+        "resolved": f"[resolved] {metric} alert",
     }[kind]
+    body = event["message"]
+    if kind != "resolved":
+        body += f"\nAcknowledge: opsmetrics alerts ack {event['fingerprint']}"
     return [
         {
             "fingerprint": event["fingerprint"],
@@ -182,7 +278,7 @@ def _messages(
             "notification_kind": kind,
             "severity": event["severity"],
             "title": title,
-            "body": event["message"],
+            "body": body,
             "status": "pending",
             "attempts": 0,
             "last_error": None,
@@ -200,12 +296,15 @@ def plan(
     notified: dict[tuple[str, datetime], datetime],
     policies: Policies,
     as_of: datetime,
+    acknowledged: dict[Episode, str] | None = None,
 ) -> Plan:
     """The changes one evaluation at `as_of` makes. An episode that keeps firing is
-    updated (last seen, latest values) and notified again only once its policy's
+    updated (last seen, latest values) and, unless acknowledged at its severity
+    (`acknowledged`: episode → acknowledged severity), escalated once its policy's
     escalation time has passed since its last notification; an episode whose finding is
     `ok` is resolved; findings that could not be judged change nothing."""
     result = Plan()
+    acknowledged = acknowledged or {}
     for finding in findings:
         status = finding.outcome.status
         current = open_by_fingerprint.get(finding.fingerprint)
@@ -221,11 +320,17 @@ def plan(
                 event["severity"] = current["severity"]
             result.updated.append(event)
             policy = policies.policies[event["severity"]]
-            last = notified.get((current["fingerprint"], current["first_seen_at"]))
-            last = last or current["first_seen_at"]
+            episode = (current["fingerprint"], current["first_seen_at"])
+            last = notified.get(episode) or current["first_seen_at"]
+            ack = acknowledged.get(episode)
+            unacknowledged = ack is None or _more_severe(event["severity"], ack)
             if raised:
                 result.notifications += _messages(event, "firing", policy.channels, policies, as_of)
-            elif policy.escalation is not None and as_of - last >= policy.escalation:
+            elif (
+                unacknowledged
+                and policy.escalation is not None
+                and as_of - last >= policy.escalation
+            ):
                 result.notifications += _messages(
                     event, "escalation", policy.escalate_to, policies, as_of
                 )

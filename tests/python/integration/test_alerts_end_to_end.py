@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import duckdb
+import psycopg2
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import execute_on, fetch_rows, use_warehouse
@@ -241,6 +242,56 @@ def test_a_critical_alert_escalates_after_15_minutes_and_a_high_one_does_not(
     assert fetch_rows(warehouse_copy, queued)[0][0] == 4 * open_critical  # next one at 00:35
 
 
+def test_an_acknowledged_critical_alert_stops_escalating_and_the_others_go_on(
+    warehouse_copy: Path, policies: Path
+) -> None:
+    run("evaluate", "--as-of", AS_OF, "--no-notify", "--policies", str(policies))
+    critical = [
+        fingerprint
+        for (fingerprint,) in rows(
+            warehouse_copy,
+            "select fingerprint from alerts.alert_events "
+            "where severity = 'critical' and state = 'firing' order by fingerprint",
+        )
+    ]
+    assert critical
+    acked = critical[0]
+    code, output = run("list")
+    assert code == 0 and f"{acked}  critical" in output and "(acknowledged)" not in output
+    code, output = run("ack", acked[:8], "--as-of", "2025-07-01T00:05", "--by", "oncall")
+    assert code == 0 and "acknowledged critical" in output and acked in output
+    code, output = run("ack", acked, "--as-of", "2025-07-01T00:06")
+    assert code == 0 and "already acknowledged" in output
+    assert rows(
+        warehouse_copy,
+        "select fingerprint, severity, acknowledged_by, acknowledged_at "
+        "from alerts.alert_acknowledgements",
+    ) == [(acked, "critical", "oncall", datetime(2025, 7, 1, 0, 5))]
+    run("evaluate", "--as-of", "2025-07-01T00:20", "--no-notify", "--policies", str(policies))
+    escalated = rows(
+        warehouse_copy,
+        "select fingerprint, count(*) from alerts.alert_notifications "
+        "where notification_kind = 'escalation' group by fingerprint order by fingerprint",
+    )
+    assert escalated == [(fingerprint, 4) for fingerprint in critical[1:]]
+    assert "(acknowledged)" in run("list")[1]
+
+
+def test_acknowledging_an_unknown_or_malformed_fingerprint_fails_and_writes_nothing(
+    warehouse_copy: Path, policies: Path
+) -> None:
+    code, output = run("ack", "0123456789")
+    assert code == 2 and output.strip() == "alerts: no firing alert has fingerprint 0123456789"
+    run("evaluate", "--as-of", AS_OF, "--no-notify", "--policies", str(policies))
+    for bad in ("abc", "not-a-fingerprint", "ffffffffffffffff"):
+        code, output = run("ack", bad)
+        assert code == 2 and len(output.strip().splitlines()) == 1, output
+        assert "Traceback" not in output
+    code, output = run("ack", "0123456789", "--as-of", "yesterday")
+    assert code == 2 and "is not an ISO date" in output
+    assert rows(warehouse_copy, "select count(*) from alerts.alert_acknowledgements") == [(0,)]
+
+
 def test_a_cleared_alert_resolves_once_with_one_resolved_message(
     warehouse_copy: Path, policies: Path
 ) -> None:
@@ -433,3 +484,37 @@ def test_dry_run_on_postgres(tiny_postgres: dict) -> None:
     code, output = run("evaluate", "--as-of", AS_OF, "--dry-run", "--target", "postgres")
     assert code == 0, output
     assert "nothing written" in output and "logo_churn_rate" in output
+    with psycopg2.connect(**tiny_postgres) as connection, connection.cursor() as cursor:
+        cursor.execute("select count(*) from pg_namespace where nspname = 'alerts'")
+        assert cursor.fetchone() == (0,)
+
+
+@pytest.mark.postgres
+def test_evaluate_acknowledge_and_escalate_on_postgres(tiny_postgres: dict, policies: Path) -> None:
+    export_metrics(target="postgres")
+    pg = ("--target", "postgres")
+    evaluate = ("evaluate", "--no-notify", "--policies", str(policies), *pg)
+    try:
+        code, output = run(*evaluate, "--as-of", AS_OF)
+        assert code == 0 and "notifications queued" in output, output
+        code, output = run(*evaluate, "--as-of", AS_OF)
+        assert "0 new, 0 still firing, 0 resolved" in output
+        with psycopg2.connect(**tiny_postgres) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "select fingerprint from alerts.alert_events "
+                "where severity = 'critical' and state = 'firing' order by fingerprint"
+            )
+            critical = [fingerprint for (fingerprint,) in cursor.fetchall()]
+        assert critical
+        code, output = run("ack", critical[0], "--as-of", "2025-07-01T00:05", *pg)
+        assert code == 0 and "acknowledged critical" in output, output
+        run(*evaluate, "--as-of", "2025-07-01T00:20")
+        with psycopg2.connect(**tiny_postgres) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "select fingerprint, count(*) from alerts.alert_notifications "
+                "where notification_kind = 'escalation' group by fingerprint order by 1"
+            )
+            assert cursor.fetchall() == [(fingerprint, 4) for fingerprint in critical[1:]]
+    finally:
+        with psycopg2.connect(**tiny_postgres) as connection, connection.cursor() as cursor:
+            cursor.execute("drop schema if exists alerts cascade")

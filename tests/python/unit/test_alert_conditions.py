@@ -181,3 +181,37 @@ def test_anomaly_minimum_move_silences_rare_but_tiny_departures() -> None:
     series[8] = 13.0
     assert conditions.anomaly(series, days(9), 8, relative, "1d").status == "firing"
     assert conditions.anomaly(series, days(9), 8, absolute, "1d").status == "firing"
+
+
+def test_seasonal_fallback_judges_a_young_series_against_the_same_kind_of_day() -> None:
+    """Three weeks of weekdays near 10 and weekends near 4: too few same-weekday values for
+    min_history 6, but enough weekdays (or weekend days) to judge against."""
+    week = values(10, 11, 9, 10, 10.5, 4, 4.5)
+    series = np.append(np.tile(week, 3) + np.tile(values(0, 0.5, -0.5, 0.2, 0, 0.3, -0.2), 3), 10)
+    index = days(len(series))  # starts on a Monday; position 21 is a Monday
+    strict = Anomaly(kind="anomaly", seasonality="weekday", z=3.5, history=8, min_history=6)
+    fallback = strict.model_copy(update={"seasonal_fallback": True})
+    assert conditions.anomaly(series, index, 21, strict, "1d").status == "insufficient"
+    judged = conditions.anomaly(series, index, 21, fallback, "1d")
+    assert judged.status == "ok" and "same kind of day" not in judged.detail
+    series[21] = 30
+    spiked = conditions.anomaly(series, index, 21, fallback, "1d")
+    assert spiked.status == "firing" and spiked.expected == pytest.approx(10, abs=0.5)
+    assert "15 periods of the same kind of day" in spiked.detail
+    saturday = np.append(np.tile(week, 3), week)  # position 26 is the fourth Saturday
+    saturday[26] = 10  # a weekday's level on a Saturday
+    outcome = conditions.anomaly(saturday, days(28), 26, fallback, "1d")
+    assert outcome.status == "firing" and outcome.expected == pytest.approx(4.25, abs=0.3)
+
+
+@pytest.mark.parametrize(("op", "for_periods"), [(">", 1), (">=", 3), ("<", 2), ("<=", 1)])
+def test_threshold_statuses_at_once_equal_the_period_by_period_verdicts(
+    op: str, for_periods: int
+) -> None:
+    rng = np.random.default_rng(7)
+    series = rng.integers(0, 10, 400).astype(float)
+    series[rng.random(400) < 0.1] = NAN
+    rule = Threshold(kind="threshold", op=op, value=5, for_periods=for_periods)
+    one_by_one = [conditions.threshold(series, at, rule).status for at in range(len(series))]
+    assert list(conditions.threshold_statuses(series, rule)) == one_by_one
+    assert {"firing", "ok", "no_data", "insufficient"} <= set(one_by_one) | {"insufficient"}

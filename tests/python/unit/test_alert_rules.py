@@ -46,6 +46,10 @@ def test_the_seed_examples_are_shipped() -> None:
     assert (churn.metric, churn.grain, churn.severity) == ("logo_churn_rate", "30d", "medium")
     revenue = rules["revenue_drop_day_over_day"]
     assert (revenue.condition.kind, revenue.condition.percent) == ("change", -10)
+    # shipped disabled (docs/decisions.md): the revenue-drop day is caught by its cause
+    failures = rules["payment_failures_spike"]
+    assert not revenue.enabled and failures.enabled
+    assert (failures.metric, failures.grain, failures.severity) == ("revenue", "1d", "high")
 
 
 def test_every_strategic_and_operational_kpi_has_a_rule(manifest: dict) -> None:

@@ -1,0 +1,97 @@
+"""The backtest's scoring on a hand-made mart: an episode on a planted incident's slice is
+true, one elsewhere is false, a missed incident lowers recall, and a disabled rule is
+scored apart from the totals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from opsmetrics import PROJECT_DIR
+from opsmetrics.alerts.backtest import backtest
+from opsmetrics.alerts.evaluate import Context
+from opsmetrics.alerts.policies import load_policies
+from opsmetrics.alerts.rules import Rule
+from opsmetrics.alerts.source import Catalogue
+from opsmetrics.alerts.warehouse import Warehouse
+
+HOURS = 24 * 3
+
+
+def hourly_rule(rule_id: str, enabled: bool = True) -> Rule:
+    return Rule.model_validate(
+        {
+            "id": rule_id,
+            "metric": "error_rate",
+            "source": {
+                "table": "marts.fct_errors_hourly",
+                "time_column": "hour_start",
+                "numerator": "errors",
+                "slice_column": "service",
+            },
+            "slice": {"name": "service"},
+            "grain": "1h",
+            "condition": {"kind": "threshold", "op": ">=", "value": 3},
+            "severity": "high",
+            "enabled": enabled,
+        }
+    )
+
+
+@pytest.fixture
+def context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+    """Three days of hourly errors for services a and b: 0 errors, except 5 errors at
+    2025-01-02 10:00 on a (inside the planted incident) and at 2025-01-03 04:00 on b."""
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("create schema marts")
+        connection.execute(
+            "create table marts.fct_errors_hourly as "
+            "select service, timestamp '2025-01-01' + to_hours(hour) as hour_start, "
+            "case when (service = 'a' and hour = 34) or (service = 'b' and hour = 52) "
+            "then 5 else 0 end as errors "
+            f"from range({HOURS}) as hours(hour), (values ('a'), ('b')) as services(service)"
+        )
+    monkeypatch.setenv("OPSMETRICS_DUCKDB_PATH", str(path))
+    warehouse = Warehouse("duckdb", read_only=True)
+    policies = load_policies(PROJECT_DIR / "alerts" / "policies.yml")
+    return Context(warehouse, Catalogue(warehouse, []), {}, policies)
+
+
+def planted(service: str, start: str, end: str) -> dict:
+    return {
+        "kind": "error_burst",
+        "metrics": ["error_rate", "cpu_utilization"],
+        "slice_name": "service",
+        "slice_value": service,
+        "start": start,
+        "end": end,
+    }
+
+
+def test_episodes_are_scored_against_the_planted_windows_of_their_slice(
+    context: Context,
+) -> None:
+    manifest = {
+        "end_date": "2025-01-03",
+        "planted_anomalies": [
+            planted("a", "2025-01-02T10:05:00Z", "2025-01-02T10:40:00Z"),
+            planted("a", "2025-01-01T02:00:00Z", "2025-01-01T02:20:00Z"),  # left no trace
+        ],
+    }
+    rules = [hourly_rule("errors_burst"), hourly_rule("errors_burst_off", enabled=False)]
+    scores = backtest(context, rules, manifest)
+    total = scores["all"]
+    assert (total.episodes, total.true_episodes) == (2, 1)
+    assert (total.in_scope, total.detected) == (2, 1)
+    assert total.precision == 0.5 and total.recall == 0.5
+    assert total.missed == ["error_burst"]
+    # clean: every hour but a's two per incident (its hour and the one-period grace);
+    # b's 5 errors are the one false firing hour among them
+    assert total.clean_periods == 2 * HOURS - 4 and total.false_periods == 1
+    disabled = scores["threshold (disabled)"]
+    assert disabled.rules == {"errors_burst_off"} and disabled.episodes == 2
+    assert scores["threshold"].rules == {"errors_burst"}
+    context.warehouse.close()
