@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -392,12 +392,15 @@ def _build_section(result: dict) -> str:
 
 
 LOAD_CHILD = (
-    "import json, warnings\n"
+    "import json, time, warnings\n"
     "from pathlib import Path\n"
     "from opsmetrics.load import LoadError, LoadWarning, load_duckdb\n"
     "warnings.simplefilter('ignore', LoadWarning)\n"
     "try:\n"
-    "    print('LOAD_RESULT', json.dumps(load_duckdb(Path({folder!r}))))\n"
+    "    started = time.perf_counter()\n"
+    "    inserted = load_duckdb(Path({folder!r}))\n"
+    "    print('LOAD_SECONDS', time.perf_counter() - started)\n"
+    "    print('LOAD_RESULT', json.dumps(inserted))\n"
     "except LoadError as error:\n"
     "    print('LOAD_ERROR', error)\n"
 )
@@ -414,11 +417,14 @@ PLAIN_CHILD = (
 
 @dataclass(frozen=True)
 class LoadRun:
-    """One timed child process: wall seconds, its peak RSS (MiB), rows inserted."""
+    """One timed child process: wall seconds, its peak RSS (MiB), rows inserted, and the
+    seconds of the load call itself (Python start and imports excluded; None for the
+    plain baseline)."""
 
     wall_seconds: float
     peak_rss_mib: float
     rows: int
+    load_seconds: float | None = None
 
 
 def _load_child(folder: Path, warehouse: Path) -> LoadRun:
@@ -429,7 +435,8 @@ def _load_child(folder: Path, warehouse: Path) -> LoadRun:
     if failure:
         raise LoadError(failure[-1])
     inserted = json.loads(re.findall(r"^LOAD_RESULT (.+)$", output, re.MULTILINE)[-1])
-    return LoadRun(round(wall, 1), round(peak_mib), sum(inserted.values()))
+    seconds = float(re.findall(r"^LOAD_SECONDS (.+)$", output, re.MULTILINE)[-1])
+    return LoadRun(round(wall, 1), round(peak_mib), sum(inserted.values()), round(seconds, 1))
 
 
 def _plain_child(files: dict[str, Path], warehouse: Path) -> LoadRun:
@@ -451,10 +458,12 @@ def _plain_child(files: dict[str, Path], warehouse: Path) -> LoadRun:
 
 
 def last_day_delivery(source: dict[str, Path], day: Path, resent: Path) -> datetime:
-    """Write the rows of each file loaded on the last day of the delivery (`_loaded_at`
-    on or after the midnight before the latest `_loaded_at` of all files) to `day`, and
+    """Write the rows of each file loaded on the last day of the delivery to `day`, and
     the same rows once more as different files (another compression) to `resent`, as a
-    team re-sending the day would; returns that midnight."""
+    team re-sending the day would; returns the day's midnight. The last day is the
+    calendar day that ends with the latest `_loaded_at` of all files: a latest load at
+    midnight sharp (the generator caps `_loaded_at` at the end of its history) closes the
+    day before, so the day is a full day's rows, not the few stamped at midnight."""
     with duckdb.connect() as connection:
         connection.execute("set TimeZone = 'UTC'")
         latest = None
@@ -474,7 +483,8 @@ def last_day_delivery(source: dict[str, Path], day: Path, resent: Path) -> datet
                 latest = found
         if latest is None:
             raise LoadError("the delivery has no rows with a _loaded_at: no last day to load")
-        cutoff = datetime(latest.year, latest.month, latest.day)
+        last = latest - timedelta(microseconds=1)
+        cutoff = datetime(last.year, last.month, last.day)
         for folder, compression in ((day, "zstd"), (resent, "snappy")):
             folder.mkdir(parents=True, exist_ok=True)
             for name, path in source.items():
@@ -539,7 +549,11 @@ def _load_section(result: dict) -> str:
     day, resent = result["day"], result["resent"]
 
     def row(step: str, run: dict) -> str:
-        return f"| {step} | {run['rows']:,} | {run['wall_seconds']} s | {run['peak_rss_mib']} MiB |"
+        inside = "" if run.get("load_seconds") is None else f"{run['load_seconds']} s"
+        return (
+            f"| {step} | {run['rows']:,} | {run['wall_seconds']} s | {inside} | "
+            f"{run['peak_rss_mib']} MiB |"
+        )
 
     lines = [
         f"## load, scale {result['scale']}",
@@ -554,16 +568,17 @@ def _load_section(result: dict) -> str:
         "delivery, then re-sent as different files (same rows, another compression: new "
         "fingerprints, so the key/time-range comparison runs instead of the ledger).",
         "",
-        "| step | rows inserted | wall time | peak RSS |",
-        "|---|---:|---:|---:|",
+        "| step | rows inserted | wall time (child) | load call | peak RSS |",
+        "|---|---:|---:|---:|---:|",
         row("`load` into an empty warehouse", load),
         row("plain `create table … as select * from read_parquet(…)`", plain),
         row("reload of the same files (ledger)", reload),
         row("one-day delivery into the loaded warehouse", day),
         row("the same day re-sent as new files", resent),
         "",
-        f"load / plain = **{result['ratio']}x** (target <= 1.5x); one-day delivery "
-        f"**{day['wall_seconds']} s** (target <= 5 s, Python start included).",
+        f"load / plain = **{result['ratio']}x** (wall times; target <= 1.5x); one-day "
+        f"delivery **{day['wall_seconds']} s** wall, {day['load_seconds']} s in the load "
+        "call (target <= 5 s).",
         "",
         _machine_line(result),
     ]

@@ -5,6 +5,7 @@ independently of the loader; bad input ends on one line, exit code 2."""
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -48,11 +49,13 @@ def test_bench_load_counts_every_step_and_records_its_section(
         result["load"]["wall_seconds"] / result["plain"]["wall_seconds"], 2
     )
     assert all(result[step]["peak_rss_mib"] > 0 for step in ("load", "plain", "day"))
+    assert 0 < result["day"]["load_seconds"] <= result["day"]["wall_seconds"]
+    assert result["plain"]["load_seconds"] is None
     assert "## load, scale tiny" in doc.read_text()
     assert list(scratch.iterdir()) == []
 
 
-def test_the_last_day_is_the_rows_loaded_since_the_last_midnight(
+def test_the_last_day_is_the_calendar_day_ending_with_the_latest_load(
     tiny_data_dir: Path, tmp_path: Path
 ) -> None:
     files = {name: tiny_data_dir / f"{name}.parquet" for name in raw_tables()}
@@ -66,7 +69,9 @@ def test_the_last_day_is_the_rows_loaded_since_the_last_midnight(
             ).fetchone()[0]
             for path in files.values()
         )
-    assert cutoff == latest.replace(hour=0, minute=0, second=0, microsecond=0)
+    last = latest - timedelta(microseconds=1)
+    assert cutoff == last.replace(hour=0, minute=0, second=0, microsecond=0)
+    assert latest - cutoff <= timedelta(days=1)
     expected = rows_in(tiny_data_dir, f"_loaded_at >= '{cutoff}'")
     assert rows_in(tmp_path / "day") == rows_in(tmp_path / "resent") == expected
     assert (tmp_path / "day" / "events.parquet").read_bytes() != (
