@@ -205,6 +205,40 @@ def bench_build_command(scale: Scale = "medium", seed: Seed = 42, end_date: EndD
     )
 
 
+@bench_app.command("load")
+def bench_load_command(
+    from_dir: Annotated[
+        Path, typer.Option("--from", help="Folder of <table>.parquet files, e.g. a data set.")
+    ],
+    scale: Annotated[
+        str, typer.Option(help="The scale of that data set (the section's name).")
+    ] = "medium",
+    scratch: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the benchmark's warehouses (default: a temporary one)."),
+    ] = None,
+) -> None:
+    """Time `load` against plain `create table … as select * from read_parquet(…)` of the
+    same files, then a reload and a one-day delivery; record docs/benchmarks.md."""
+    from opsmetrics.bench import bench_load
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", load.LoadWarning)
+        try:
+            result = bench_load(from_dir, scale, scratch)
+        except load.LoadError as error:
+            console.print(f"[red]bench load failed:[/red] {error}", soft_wrap=True)
+            raise typer.Exit(2) from error
+    for warning in caught:
+        console.print(f"[yellow]warning:[/yellow] {warning.message}", soft_wrap=True)
+    console.print(
+        f"load {scale}: {result['load']['wall_seconds']} s vs plain "
+        f"{result['plain']['wall_seconds']} s ({result['ratio']}x), peak RSS "
+        f"{result['load']['peak_rss_mib']} MiB; one-day delivery "
+        f"{result['day']['wall_seconds']} s, re-sent {result['resent']['wall_seconds']} s"
+    )
+
+
 @app.command("forecast")
 def forecast_command(
     as_of: Annotated[

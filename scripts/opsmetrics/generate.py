@@ -112,6 +112,8 @@ def generate(
         tables[build.name] = {"rows": rows, "defects": defects}
         if on_table:
             on_table(build.name)
+        # Drop this table's arrays before the next one is built.
+        del build
     missing = set(raw_tables()) - set(tables)
     if missing:
         raise RuntimeError(f"the generator wrote no data for: {', '.join(sorted(missing))}")

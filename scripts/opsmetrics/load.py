@@ -38,7 +38,12 @@ from opsmetrics.delivery import (
     refuse_to_empty,
 )
 from opsmetrics.locking import is_lock_conflict
-from opsmetrics.settings import check_target, duckdb_memory_limit, duckdb_path
+from opsmetrics.settings import (
+    check_target,
+    duckdb_path,
+    duckdb_spill_settings,
+    load_memory_limit,
+)
 
 __all__ = ["LoadError", "LoadWarning", "load", "load_duckdb"]
 
@@ -60,7 +65,7 @@ def load_duckdb(from_dir: Path, replace: bool = False, allow_empty: bool = False
     files = find_files(from_dir)
     path = duckdb_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    config = {"memory_limit": duckdb_memory_limit()}
+    config = {"memory_limit": load_memory_limit(), **duckdb_spill_settings(path)}
     try:
         with duckdb.connect(str(path), config=config) as connection:
             connection.execute("set TimeZone = 'UTC'")

@@ -39,10 +39,47 @@ def chromium_path() -> Path:
     return Path(os.environ.get("OPSMETRICS_CHROMIUM", "/usr/bin/chromium"))
 
 
+DUCKDB_DEFAULTS = {
+    "OPSMETRICS_DUCKDB_MEMORY_LIMIT": "8GB",
+    "OPSMETRICS_DUCKDB_THREADS": "2",
+    "OPSMETRICS_DUCKDB_MAX_TEMP_SIZE": "10GB",
+    "OPSMETRICS_LOAD_MEMORY_LIMIT": "3GB",
+}
+"""The DuckDB settings' variables and defaults. profiles.yml reads the same variables
+with the same defaults (a unit test holds them equal); the loader reads them here."""
+
+
 def duckdb_memory_limit() -> str:
     """DuckDB's memory_limit (OPSMETRICS_DUCKDB_MEMORY_LIMIT), the bound profiles.yml
     gives dbt; DuckDB spills to disk past it."""
-    return os.environ.get("OPSMETRICS_DUCKDB_MEMORY_LIMIT", "8GB")
+    return _duckdb_setting("OPSMETRICS_DUCKDB_MEMORY_LIMIT")
+
+
+def load_memory_limit() -> str:
+    """DuckDB's memory_limit on the load connection (OPSMETRICS_LOAD_MEMORY_LIMIT): a
+    load is a scan, a cast and a sort by `_loaded_at`, which spill to disk past it."""
+    return _duckdb_setting("OPSMETRICS_LOAD_MEMORY_LIMIT")
+
+
+def duckdb_temp_directory(warehouse: Path) -> Path:
+    """Where DuckDB spills (OPSMETRICS_DUCKDB_TEMP_DIR): by default `<warehouse>.tmp`
+    beside the warehouse file, the rule profiles.yml follows."""
+    configured = os.environ.get("OPSMETRICS_DUCKDB_TEMP_DIR")
+    return Path(configured) if configured else warehouse.with_name(warehouse.name + ".tmp")
+
+
+def duckdb_spill_settings(warehouse: Path) -> dict[str, str]:
+    """temp_directory and max_temp_directory_size for a connection to `warehouse`, as
+    profiles.yml sets them for dbt: spilling beyond the cap fails instead of filling
+    the disk."""
+    return {
+        "temp_directory": str(duckdb_temp_directory(warehouse)),
+        "max_temp_directory_size": _duckdb_setting("OPSMETRICS_DUCKDB_MAX_TEMP_SIZE"),
+    }
+
+
+def _duckdb_setting(variable: str) -> str:
+    return os.environ.get(variable) or DUCKDB_DEFAULTS[variable]
 
 
 def postgres_params() -> dict[str, str | int]:

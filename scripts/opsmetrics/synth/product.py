@@ -109,7 +109,9 @@ class _Events:
         self.parts.append({k: np.broadcast_to(v, size) for k, v in columns.items()})
 
     def concatenated(self) -> dict[str, np.ndarray]:
-        return {k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]}
+        """Every column in one array; the parts are let go column by column."""
+        parts, self.parts = self.parts, []
+        return {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
 
 
 def make_events(
@@ -214,11 +216,15 @@ def make_events(
         detail=detail,
         customer=customer[user],
     )
+    # The per-event arrays live on in `events` only, so concatenating can free them.
+    del session, gaps, running, elapsed, user, time, name, segment, creates, detail
     _add_visitors(ctx, rng, events, n_users, next_anon)
     columns = events.concatenated()
-    keep = (columns["time"] < ctx.end_us) & (columns["time"] >= ctx.start_us)
-    order = np.argsort(columns["time"][keep], kind="stable")
-    return {k: v[keep][order] for k, v in columns.items()}
+    keep = np.flatnonzero((columns["time"] < ctx.end_us) & (columns["time"] >= ctx.start_us))
+    index = keep[np.argsort(columns["time"][keep], kind="stable")]
+    del keep
+    # One gather per column, each unsorted column freed as soon as it is taken.
+    return {k: columns.pop(k)[index] for k in list(columns)}
 
 
 def _activation(

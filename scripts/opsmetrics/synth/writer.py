@@ -167,7 +167,7 @@ def _arrow(base: dict[str, np.ndarray], codes: np.ndarray, darg: np.ndarray) -> 
     columns = {}
     for name, values in base.items():
         if name in ("_ts", "_loaded") or name.startswith("_t_"):
-            values = values.astype(np.int64).view("datetime64[us]")
+            values = values.astype(np.int64, copy=False).view("datetime64[us]")
         columns[name] = values
     columns["_defect"] = codes
     columns["_darg"] = darg

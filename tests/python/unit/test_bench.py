@@ -28,6 +28,16 @@ RESULTS = {
         "incremental_raw_requests": 300,
         "duckdb_memory_limit": "8GB",
     },
+    "load": {
+        "load": {"wall_seconds": 20.0, "peak_rss_mib": 800, "rows": 1_500},
+        "plain": {"wall_seconds": 16.0, "peak_rss_mib": 700, "rows": 1_500},
+        "ratio": 1.25,
+        "reload": {"wall_seconds": 1.0, "peak_rss_mib": 90, "rows": 0},
+        "day": {"wall_seconds": 1.5, "peak_rss_mib": 120, "rows": 20, "load_seconds": 0.4},
+        "resent": {"wall_seconds": 1.6, "peak_rss_mib": 120, "rows": 0},
+        "cutoff": "2026-11-29 00:00:00",
+        "load_memory_limit": "3GB",
+    },
 }
 
 
