@@ -9,17 +9,32 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from opsmetrics import load
 from opsmetrics.locking import lock_conflict_message
 from opsmetrics.settings import ProjectNotFoundError, project_dir, use_project_dir
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+class _ProjectGroup(TyperGroup):
+    """The command group: no dbt project found (or --project-dir naming none) ends any
+    command on one line, exit code 2; a command's --help needs no project."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProjectNotFoundError as error:
+            console.print(f"[red]opsmetrics:[/red] {error}", soft_wrap=True, highlight=False)
+            raise typer.Exit(2) from error
+
+
+app = typer.Typer(cls=_ProjectGroup, no_args_is_help=True, add_completion=False, help=__doc__)
 bench_app = typer.Typer(
     no_args_is_help=True, help="Time jobs and record them in docs/benchmarks.md."
 )
@@ -50,16 +65,8 @@ def _project(
         ),
     ] = None,
 ) -> None:
-    # Find the project before any command starts: none found ends on one line, exit 2.
-    # A command's own --help needs none.
-    try:
-        if project is not None:
-            context.with_resource(use_project_dir(project))
-        elif "--help" not in context.args:
-            project_dir()
-    except ProjectNotFoundError as error:
-        console.print(f"[red]opsmetrics:[/red] {error}", soft_wrap=True, highlight=False)
-        raise typer.Exit(2) from error
+    if project is not None:
+        context.with_resource(use_project_dir(project))
 
 
 def _end_date(value: str | None) -> date | None:
