@@ -22,23 +22,29 @@ from pathlib import Path
 
 import duckdb
 
-from opsmetrics import PROJECT_DIR
 from opsmetrics.delivery import LoadError, find_files
 from opsmetrics.settings import (
     duckdb_memory_limit,
     duckdb_path,
     duckdb_spill_settings,
+    duckdb_threads,
     load_memory_limit,
+    project_dir,
 )
 
-BENCHMARKS_DOC = PROJECT_DIR / "docs" / "benchmarks.md"
 INTRO = """# Benchmarks
 
 Measured with `opsmetrics bench <job> --scale <scale>`: the job runs in a child
-process; wall time is measured around it and peak memory is the child's maximum
-resident set size (`getrusage(RUSAGE_CHILDREN).ru_maxrss`). Each section is replaced
-when its benchmark is run again.
+process; wall time is measured around it and peak memory is that child's own maximum
+resident set size, from `os.wait4` when it ends (`ru_maxrss` of that child alone:
+earlier children of the same benchmark do not count). Each section is replaced when
+its benchmark is run again.
 """
+
+
+def benchmarks_doc() -> Path:
+    """docs/benchmarks.md of the project, where every benchmark records its section."""
+    return project_dir() / "docs" / "benchmarks.md"
 
 
 def machine() -> dict[str, str]:
@@ -79,7 +85,7 @@ def _run_child(code: str, env: dict[str, str] | None = None) -> tuple[float, flo
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        cwd=PROJECT_DIR,
+        cwd=project_dir(),
         text=True,
     )
     output = child.stdout.read() if child.stdout else ""
@@ -107,7 +113,7 @@ def bench_generate(
     seed: int = 42,
     end_date: date | None = None,
     out: Path | None = None,
-    doc: Path = BENCHMARKS_DOC,
+    doc: Path | None = None,
 ) -> dict:
     """Time `generate` at `scale` in a fresh process and record the result in `doc`."""
     end = end_date or datetime.now(UTC).date()
@@ -126,7 +132,7 @@ def bench_generate(
     return result
 
 
-def bench_quality(scale: str = "medium", doc: Path = BENCHMARKS_DOC) -> dict:
+def bench_quality(scale: str = "medium", doc: Path | None = None) -> dict:
     """Time `run_quality` on the warehouse at OPSMETRICS_DUCKDB_PATH (built beforehand at
     `scale`) in a fresh process and record the result in `doc`."""
     from opsmetrics.contract import raw_tables
@@ -248,7 +254,7 @@ def bench_operations(
     scale: str = "medium",
     seed: int = 42,
     end_date: date | None = None,
-    doc: Path = BENCHMARKS_DOC,
+    doc: Path | None = None,
 ) -> dict:
     """Time the operations marts at `scale` in a scratch warehouse: a `--full-refresh`
     build of the data loaded before the last day, then the incremental run of the same
@@ -289,6 +295,7 @@ def bench_operations(
         incremental=asdict(incremental),
         incremental_raw_requests=new_rows,
         duckdb_memory_limit=duckdb_memory_limit(),
+        duckdb_threads=duckdb_threads(),
     )
     record(result, doc)
     return result
@@ -298,13 +305,13 @@ def bench_build(
     scale: str = "medium",
     seed: int = 42,
     end_date: date | None = None,
-    doc: Path = BENCHMARKS_DOC,
+    doc: Path | None = None,
 ) -> dict:
     """Time `dbt build --full-refresh` (every model, seed and test) at `scale`: generate,
     load into the warehouse at OPSMETRICS_DUCKDB_PATH replacing its raw data (untimed),
     then build as `make demo` does, in a child process. The built warehouse is left for
     `bench quality`."""
-    from opsmetrics.demo import BUILD_ARGS
+    from opsmetrics.dbt_invoke import FULL_BUILD_ARGS
     from opsmetrics.load import load_duckdb
 
     end = end_date or datetime.now(UTC).date()
@@ -313,9 +320,14 @@ def bench_build(
         data = Path(scratch) / "data"
         _generate_child(scale, seed, end, data)
         rows = load_duckdb(data, replace=True)
-    build = _run_dbt_child(BUILD_ARGS, warehouse)
+    build = _run_dbt_child(FULL_BUILD_ARGS, warehouse)
     result = _result(
-        "build", scale, build=asdict(build), rows=rows, duckdb_memory_limit=duckdb_memory_limit()
+        "build",
+        scale,
+        build=asdict(build),
+        rows=rows,
+        duckdb_memory_limit=duckdb_memory_limit(),
+        duckdb_threads=duckdb_threads(),
     )
     record(result, doc)
     return result
@@ -349,9 +361,10 @@ def _operations_section(result: dict) -> str:
         f"Run {result['date']}: `dbt run --select {' '.join(OPERATIONS_MODELS)}`, first "
         "with `--full-refresh` on the data loaded before the last day, then incrementally "
         "after loading the last day and the late rows (their staging parents and the seed "
-        "were built beforehand, untimed; tests not timed). DuckDB threads 2, memory_limit "
-        f"{result['duckdb_memory_limit']}. Wall time is the whole dbt process (Python "
-        "start and project parsing included); dbt time is dbt's own elapsed time.",
+        "were built beforehand, untimed; tests not timed). DuckDB threads "
+        f"{result['duckdb_threads']}, memory_limit {result['duckdb_memory_limit']}. Wall "
+        "time is the whole dbt process (Python start and project parsing included); dbt "
+        "time is dbt's own elapsed time.",
         "",
         "| run | wall time | dbt time | peak RSS (dbt process) | requests |",
         "|---|---:|---:|---:|---:|",
@@ -382,7 +395,8 @@ def _build_section(result: dict) -> str:
         f"({build['dbt_seconds']} s dbt time), **{build['peak_rss_mib']} MiB** peak RSS. "
         f"{counts['passed']} nodes passed, {counts['warned']} warned, "
         f"{counts['failed'] + counts['errored']} failed, {counts['skipped']} skipped. "
-        f"DuckDB threads 2, memory_limit {result['duckdb_memory_limit']}. Slowest nodes: "
+        f"DuckDB threads {result['duckdb_threads']}, memory_limit "
+        f"{result['duckdb_memory_limit']}. Slowest nodes: "
         f"{_slowest(build)}.",
         "",
         *_rows_table(result["rows"]),
@@ -498,7 +512,7 @@ def last_day_delivery(source: dict[str, Path], day: Path, resent: Path) -> datet
 
 
 def bench_load(
-    from_dir: Path, scale: str, scratch: Path | None = None, doc: Path = BENCHMARKS_DOC
+    from_dir: Path, scale: str, scratch: Path | None = None, doc: Path | None = None
 ) -> dict:
     """Time `opsmetrics load` of the delivery in `from_dir` (Parquet files, e.g. a
     generated data set at `scale`) against plain `create table … as select * from
@@ -589,14 +603,8 @@ def _machine_line(result: dict) -> str:
     return "Machine: " + "; ".join(f"{k} {v}" for k, v in result["machine"].items()) + ".\n"
 
 
-def _forecast_section(result: dict) -> str:
-    from opsmetrics.forecast.backtest import render_section
-
-    return render_section(result)
-
-
+# The benchmarks of other modules (forecast, alerts, dashboards) pass their renderer.
 SECTIONS = {
-    "forecast": _forecast_section,
     "generate": _section,
     "quality": _section,
     "operations": _operations_section,
@@ -606,10 +614,11 @@ SECTIONS = {
 
 
 def record(
-    result: dict, doc: Path = BENCHMARKS_DOC, render: Callable[[dict], str] | None = None
+    result: dict, doc: Path | None = None, render: Callable[[dict], str] | None = None
 ) -> None:
-    """Add or replace the result's section in the benchmarks document (rendered by
-    `render`, by default the benchmark's own renderer)."""
+    """Add or replace the result's section in the benchmarks document (default
+    docs/benchmarks.md; rendered by `render`, by default the benchmark's own renderer)."""
+    doc = doc or benchmarks_doc()
     text = doc.read_text() if doc.exists() else INTRO
     heading = f"## {result['benchmark']}, scale {result['scale']}"
     pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)

@@ -23,13 +23,8 @@ from typing import Any
 import requests
 import yaml
 
-from opsmetrics import PROJECT_DIR
-from opsmetrics.settings import postgres_params, published_duckdb_path
+from opsmetrics.settings import postgres_params, project_dir, published_duckdb_path
 
-BI_DIR = PROJECT_DIR / "bi"
-BUNDLE_DIR = BI_DIR / "bundle"
-BI_VENV = PROJECT_DIR / ".venv-bi"
-SUPERSET = BI_VENV / "bin" / "superset"
 ADMIN = "admin"
 PUBLISHED_DATABASE = "opsmetrics published"
 POSTGRES_DATABASE = "opsmetrics postgres marts"
@@ -40,8 +35,17 @@ class BiError(Exception):
     """Superset could not be set up, started or queried; one line says what failed."""
 
 
+def bi_venv() -> Path:
+    """The project's Superset virtualenv (`make bi`)."""
+    return project_dir() / ".venv-bi"
+
+
+def superset_bin() -> Path:
+    return bi_venv() / "bin" / "superset"
+
+
 def superset_home() -> Path:
-    return Path(os.environ.get("OPSMETRICS_SUPERSET_HOME", BI_VENV / "home"))
+    return Path(os.environ.get("OPSMETRICS_SUPERSET_HOME", bi_venv() / "home"))
 
 
 def superset_env() -> dict[str, str]:
@@ -49,7 +53,7 @@ def superset_env() -> dict[str, str]:
     return {
         **os.environ,
         "SUPERSET_HOME": str(superset_home()),
-        "SUPERSET_CONFIG_PATH": str(BI_DIR / "superset_config.py"),
+        "SUPERSET_CONFIG_PATH": str(project_dir() / "bi" / "superset_config.py"),
         "FLASK_APP": "superset",
         "PYTHONWARNINGS": "ignore",
     }
@@ -71,10 +75,10 @@ def admin_password() -> str:
 
 def superset(*args: str, timeout: int = 900) -> str:
     """Run `superset <args>` from .venv-bi; BiError with its last output line on failure."""
-    if not SUPERSET.exists():
-        raise BiError(f"no Superset at {SUPERSET}: run `make bi` first")
+    if not superset_bin().exists():
+        raise BiError(f"no Superset at {superset_bin()}: run `make bi` first")
     done = subprocess.run(
-        [str(SUPERSET), *args],
+        [str(superset_bin()), *args],
         env=superset_env(),
         capture_output=True,
         text=True,
@@ -106,13 +110,14 @@ def postgres_uri() -> str:
 def bundle_zip(published: Path | None = None) -> bytes:
     """bi/bundle (Superset's export YAML) as the zip Superset imports, with the database
     pointed at this machine's published snapshot."""
+    bundle = project_dir() / "bi" / "bundle"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(BUNDLE_DIR.rglob("*.yaml")):
+        for path in sorted(bundle.rglob("*.yaml")):
             content = yaml.safe_load(path.read_text())
             if path.parent.name == "databases":
                 content["sqlalchemy_uri"] = published_uri(published)
-            archive.writestr(f"bundle/{path.relative_to(BUNDLE_DIR)}", yaml.safe_dump(content))
+            archive.writestr(f"bundle/{path.relative_to(bundle)}", yaml.safe_dump(content))
     return buffer.getvalue()
 
 
@@ -153,7 +158,7 @@ def running_superset(port: int | None = None, log: Path | None = None) -> Iterat
     url = f"http://127.0.0.1:{port}"
     with log.open("w") as output:
         server = subprocess.Popen(
-            [str(SUPERSET), "run", "--host", "127.0.0.1", "--port", str(port), "--with-threads"],
+            [superset_bin(), "run", "--host", "127.0.0.1", "--port", str(port), "--with-threads"],
             env=superset_env(),
             stdout=output,
             stderr=subprocess.STDOUT,

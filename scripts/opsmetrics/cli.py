@@ -1,4 +1,6 @@
-"""The `opsmetrics` command line."""
+"""The `opsmetrics` command line. It works on the dbt project of the working directory
+(or the nearest folder above it with a dbt_project.yml), or the one named by
+--project-dir or OPSMETRICS_PROJECT_DIR."""
 
 from __future__ import annotations
 
@@ -7,16 +9,32 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from opsmetrics import load
 from opsmetrics.locking import lock_conflict_message
+from opsmetrics.settings import ProjectNotFoundError, project_dir, use_project_dir
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+class _ProjectGroup(TyperGroup):
+    """The command group: no dbt project found (or --project-dir naming none) ends any
+    command on one line, exit code 2; a command's --help needs no project."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProjectNotFoundError as error:
+            console.print(f"[red]opsmetrics:[/red] {error}", soft_wrap=True, highlight=False)
+            raise typer.Exit(2) from error
+
+
+app = typer.Typer(cls=_ProjectGroup, no_args_is_help=True, add_completion=False, help=__doc__)
 bench_app = typer.Typer(
     no_args_is_help=True, help="Time jobs and record them in docs/benchmarks.md."
 )
@@ -33,6 +51,22 @@ DefectRate = Annotated[
     float, typer.Option(help="Share of rows given a known defect (0 = clean data).")
 ]
 Target = Annotated[str, typer.Option(help="duckdb | postgres")]
+
+
+@app.callback()
+def _project(
+    context: typer.Context,
+    project: Annotated[
+        Path | None,
+        typer.Option(
+            "--project-dir",
+            help="The dbt project to work on (default: OPSMETRICS_PROJECT_DIR, else the "
+            "working directory or the nearest folder above it with a dbt_project.yml).",
+        ),
+    ] = None,
+) -> None:
+    if project is not None:
+        context.with_resource(use_project_dir(project))
 
 
 def _end_date(value: str | None) -> date | None:
@@ -300,17 +334,23 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
 
 @app.command()
 def kpis(
-    out: Annotated[Path, typer.Option("--out", help="Where to write the page.")] = Path(
-        "docs/kpis.md"
-    ),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the page (docs/kpis.md).")
+    ] = None,
     check: Annotated[
         bool, typer.Option(help="Fail (exit 1) if the page was out of date, after fixing it.")
     ] = False,
 ) -> None:
     """Write the KPI registry page (every metric, its owner, target, thresholds and formula)
     from the semantic layer, after `dbt parse`."""
-    from opsmetrics.semantic import load_manifest, registry_problems, write_kpis_page
+    from opsmetrics.semantic import (
+        kpis_page_path,
+        load_manifest,
+        registry_problems,
+        write_kpis_page,
+    )
 
+    out = out or kpis_page_path()
     changed = write_kpis_page(out)
     problems = registry_problems(load_manifest())
     for problem in problems:
@@ -411,8 +451,6 @@ def build(
                 run_dbt(["build", *(["--full-refresh"] if full_refresh else [])], target)
             )
         except DbtError as error:
-            if lock_conflict_message(error) is not None:
-                raise
             console.print(f"[red]build failed:[/red] {error}", soft_wrap=True, highlight=False)
             raise typer.Exit(1) from error
     console.print(
@@ -430,7 +468,7 @@ def publish(
 ) -> None:
     """Write the read-only snapshot BI tools open (marts, metrics, alerts, forecasts),
     after a successful build and quality run; exit 1 (previous snapshot kept) otherwise."""
-    from opsmetrics.dbt_invoke import WarehouseLockedError
+    from opsmetrics.locking import WarehouseLockedError
     from opsmetrics.publish import PublishRefusedError
     from opsmetrics.publish import publish as publish_snapshot
 
@@ -490,21 +528,27 @@ def bi_serve_command(port: Annotated[int, typer.Option(help="Port on 127.0.0.1."
     add_help_option=False,
 )
 def mf_command(context: typer.Context) -> None:
-    """MetricFlow's `mf <args>` (e.g. `opsmetrics mf query --metrics mrr`), after checking
-    that no build holds the DuckDB warehouse (one line if one does)."""
+    """MetricFlow's `mf <args>` (e.g. `opsmetrics mf query --metrics mrr`) on this project
+    and warehouse, after checking that no build holds the DuckDB warehouse (one line if
+    one does)."""
     import os
     import sys
 
-    if os.environ.get("OPSMETRICS_TARGET", "duckdb") == "duckdb":
+    from opsmetrics.settings import child_environment, dbt_environment
+
+    target = os.environ.get("OPSMETRICS_TARGET", "duckdb")
+    if target == "duckdb":
         exit_if_warehouse_locked("mf", read_only=True)
     mf = Path(sys.executable).parent / "mf"
-    os.execv(mf, [str(mf), *context.args])
+    # mf reads the project from its working directory and the profile from the environment.
+    os.chdir(project_dir())
+    os.execve(mf, [str(mf), *context.args], child_environment(**dbt_environment(target)))
 
 
 def exit_if_warehouse_locked(command: str, read_only: bool) -> None:
     """End `command` with one line (exit code 2) if another process holds the warehouse,
     before it starts."""
-    from opsmetrics.dbt_invoke import WarehouseLockedError, ensure_warehouse_free
+    from opsmetrics.locking import WarehouseLockedError, ensure_warehouse_free
 
     try:
         ensure_warehouse_free(read_only=read_only)

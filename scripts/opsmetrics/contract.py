@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from opsmetrics import PROJECT_DIR
+from opsmetrics.settings import project_dir
 
 SOURCES_GLOB = "models/staging/*/_*__sources.yml"
 
@@ -48,15 +48,20 @@ class RawTable:
         return [c.name for c in self.columns]
 
 
+def raw_tables(project: Path | None = None) -> dict[str, RawTable]:
+    """Every raw table of the contract of `project` (default: the project this process
+    works on), by table name, in source-file order."""
+    return _raw_tables(project or project_dir())
+
+
 @cache
-def raw_tables(project_dir: Path = PROJECT_DIR) -> dict[str, RawTable]:
-    """Every raw table of the contract, by table name, in source-file order."""
+def _raw_tables(project: Path) -> dict[str, RawTable]:
     tables: dict[str, RawTable] = {}
-    for path in sorted(project_dir.glob(SOURCES_GLOB)):
+    for path in sorted(project.glob(SOURCES_GLOB)):
         for source in yaml.safe_load(path.read_text())["sources"]:
             for table in source["tables"]:
                 columns = tuple(Column(c["name"], c["data_type"]) for c in table["columns"])
                 tables[table["name"]] = RawTable(source["name"], table["name"], columns)
     if not tables:
-        raise RuntimeError(f"no raw contract found under {project_dir / SOURCES_GLOB}")
+        raise RuntimeError(f"no raw contract found under {project / SOURCES_GLOB}")
     return tables

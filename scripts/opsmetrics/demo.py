@@ -12,18 +12,13 @@ from rich.console import Console
 from rich.table import Table
 
 from opsmetrics.dashboards.terminal import show_demo_scorecard
-from opsmetrics.dbt_invoke import DbtError, DbtSummary, run_dbt, summarise
+from opsmetrics.dbt_invoke import FULL_BUILD_ARGS, DbtError, DbtSummary, run_dbt, summarise
 from opsmetrics.generate import generate
 from opsmetrics.load import load_duckdb
-from opsmetrics.locking import lock_conflict_message
 from opsmetrics.quality import print_report, run_quality
-from opsmetrics.settings import duckdb_path
+from opsmetrics.settings import child_environment, duckdb_path
 
 console = Console()
-
-# The demo replaces the raw data with a new data set, a new history: the incremental
-# marts must not keep rows of the previous one, so every model is built from scratch.
-BUILD_ARGS = ["build", "--full-refresh"]
 
 
 def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
@@ -34,10 +29,8 @@ def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
     load_duckdb(out, replace=True)
     console.rule("3/5 dbt build")
     try:
-        result = run_dbt(BUILD_ARGS)
+        result = run_dbt(FULL_BUILD_ARGS)
     except DbtError as error:
-        if lock_conflict_message(error) is not None:
-            raise
         console.print(f"[red]{error}[/red]")
         return 1
     print_summary(duckdb_path(), summarise(result))
@@ -56,11 +49,12 @@ def run_demo(scale: str, seed: int, out: Path, defect_rate: float) -> int:
 
 
 def opsmetrics_step(title: str, command: str) -> int:
-    """Run `opsmetrics <command>` in a child process, as the scheduled run does: this
-    process still holds the warehouse (the quality run's engine keeps a read-only handle
-    until exit). Returns its exit code."""
+    """Run `opsmetrics <command>` in a child process on this project and warehouse, as
+    the scheduled run does. Returns its exit code."""
     console.rule(title)
-    return subprocess.run([sys.executable, "-m", "opsmetrics", command], check=False).returncode
+    return subprocess.run(
+        [sys.executable, "-m", "opsmetrics", command], env=child_environment(), check=False
+    ).returncode
 
 
 def print_summary(warehouse: Path, dbt_summary: DbtSummary) -> None:

@@ -22,18 +22,20 @@ from typing import Any
 
 import duckdb
 
-from opsmetrics import PROJECT_DIR
-from opsmetrics.dbt_invoke import WarehouseLockedError
-from opsmetrics.locking import lock_conflict_message
-from opsmetrics.settings import duckdb_memory_limit, duckdb_path, published_duckdb_path
+from opsmetrics.locking import WarehouseLockedError, lock_conflict_message
+from opsmetrics.settings import (
+    duckdb_memory_limit,
+    duckdb_path,
+    project_dir,
+    published_duckdb_path,
+    quality_result_path,
+)
 
 PUBLISHED_SCHEMAS = ("marts", "metrics", "alerts", "forecasts")
 REQUIRED_SCHEMAS = ("marts", "metrics")
 STORAGE_VERSION = "v1.4.0"
 METADATA_SCHEMA = "published"
 METADATA_TABLE = f"{METADATA_SCHEMA}.snapshot_metadata"
-RUN_RESULTS = PROJECT_DIR / "target" / "run_results.json"
-QUALITY_RESULT = PROJECT_DIR / "target" / "quality_result.json"
 # dbt node statuses that mean the build did not succeed (a warning does not block).
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 
@@ -78,8 +80,9 @@ def _timestamp(value: str) -> datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
-def last_build(run_results: Path = RUN_RESULTS) -> BuildRecord:
+def last_build(run_results: Path | None = None) -> BuildRecord:
     """The last `dbt build`, from its run results; refuses unless it succeeded."""
+    run_results = run_results or project_dir() / "target" / "run_results.json"
     results = _read_json(run_results, "dbt build results")
     try:
         command = results["args"]["which"]
@@ -108,14 +111,13 @@ def last_build(run_results: Path = RUN_RESULTS) -> BuildRecord:
     )
 
 
-def check_quality(
-    build: BuildRecord, warehouse: Path, quality_result: Path = QUALITY_RESULT
-) -> None:
+def check_quality(build: BuildRecord, warehouse: Path, quality_result: Path | None = None) -> None:
     """Refuse unless a quality run passed on this warehouse after `build` finished.
 
     Every expectation blocks: a failed expectation or an engine error means the marts are
     not fit to publish (docs/decisions.md, Issue 19).
     """
+    quality_result = quality_result or quality_result_path()
     quality = _read_json(quality_result, "quality result of `opsmetrics quality`")
     try:
         status = quality["status"]
@@ -139,12 +141,12 @@ def check_quality(
         )
 
 
-def git_commit(project_dir: Path = PROJECT_DIR) -> str:
+def git_commit(project: Path | None = None) -> str:
     """The project's commit (with `-dirty` when the work tree has changes), or 'unknown'."""
     try:
         described = subprocess.run(
             ["git", "describe", "--always", "--dirty", "--abbrev=40"],
-            cwd=project_dir,
+            cwd=project or project_dir(),
             capture_output=True,
             text=True,
             check=True,
@@ -279,8 +281,8 @@ def write_snapshot(warehouse: Path, out: Path, invocation_id: str) -> Snapshot:
 def publish(
     warehouse: Path | None = None,
     out: Path | None = None,
-    run_results: Path = RUN_RESULTS,
-    quality_result: Path = QUALITY_RESULT,
+    run_results: Path | None = None,
+    quality_result: Path | None = None,
 ) -> Snapshot:
     """Publish the warehouse's marts, metrics, alerts and forecasts as a read-only
     snapshot, unless the last dbt build or quality run failed (PublishRefusedError)."""

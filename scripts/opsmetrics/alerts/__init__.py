@@ -9,10 +9,15 @@ state machine), `notify` (delivery) and `evaluate` (everything together).
 
 from __future__ import annotations
 
-from opsmetrics import PROJECT_DIR
+from pathlib import Path
 
-ALERTS_DIR = PROJECT_DIR / "alerts"
-"""Where the reviewed alert configuration lives: rules/*.yml and policies.yml."""
+from opsmetrics.settings import project_dir
+
+
+def alerts_dir() -> Path:
+    """Where the project's reviewed alert configuration lives: rules/*.yml and
+    policies.yml."""
+    return project_dir() / "alerts"
 
 
 class AlertConfigError(ValueError):

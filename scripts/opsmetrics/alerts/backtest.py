@@ -17,7 +17,6 @@ generated data).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -29,11 +28,11 @@ from typing import Any
 
 import pandas as pd
 
-from opsmetrics import PROJECT_DIR
-from opsmetrics.alerts import ALERTS_DIR, conditions
+from opsmetrics.alerts import conditions
 from opsmetrics.alerts.evaluate import Context, Prepared, judge_at, period_offset, prepare
 from opsmetrics.alerts.rules import Correlation, ForecastBreach, Rule, Threshold
 from opsmetrics.alerts.source import read_series
+from opsmetrics.settings import child_environment, project_dir
 
 
 @dataclass(frozen=True)
@@ -231,7 +230,7 @@ PRECISION_TARGET = 0.8
 
 
 def bench_warehouse(scale: str) -> Path:
-    return PROJECT_DIR / "warehouse" / f"bench_alerts_{scale}.duckdb"
+    return project_dir() / "warehouse" / f"bench_alerts_{scale}.duckdb"
 
 
 def build_bench_warehouse(
@@ -241,7 +240,7 @@ def build_bench_warehouse(
     read only), load it there, `dbt build --full-refresh` and export the metric tables
     (each in a child process). Returns the data folder (with its manifest)."""
     from opsmetrics.bench import _duckdb_path, _generate_child, _run_dbt_child
-    from opsmetrics.demo import BUILD_ARGS
+    from opsmetrics.dbt_invoke import FULL_BUILD_ARGS
     from opsmetrics.load import load_duckdb
 
     if data is None:
@@ -249,10 +248,10 @@ def build_bench_warehouse(
         _generate_child(scale, seed, end, data)
     with _duckdb_path(warehouse):
         load_duckdb(data, replace=True)
-    _run_dbt_child(BUILD_ARGS, warehouse)
+    _run_dbt_child(FULL_BUILD_ARGS, warehouse)
     subprocess.run(
         [sys.executable, "-m", "opsmetrics", "export-metrics"],
-        env={**os.environ, "OPSMETRICS_DUCKDB_PATH": str(warehouse)},
+        env=child_environment(OPSMETRICS_DUCKDB_PATH=str(warehouse)),
         check=True,
         capture_output=True,
     )
@@ -287,7 +286,7 @@ def bench_alerts(
     manifest = json.loads(manifest_path.read_text())
     started = time.perf_counter()
     with _duckdb_path(warehouse), Warehouse("duckdb", read_only=True) as connection:
-        context, _ = load_context(connection, ALERTS_DIR / "policies.yml")
+        context, _ = load_context(connection, None)
         scores = backtest(context, load_rules(), manifest)
     seconds = round(time.perf_counter() - started, 1)
     result = _result(

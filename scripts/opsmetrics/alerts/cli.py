@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from opsmetrics.alerts import ALERTS_DIR, AlertConfigError
+from opsmetrics.alerts import AlertConfigError, alerts_dir
 
 if TYPE_CHECKING:
     from opsmetrics.alerts.evaluate import Evaluation
@@ -22,8 +22,13 @@ app = typer.Typer(
 )
 console = Console()
 
-RulesDir = Annotated[Path, typer.Option(help="Folder of rule files (*.yml).")]
-PoliciesFile = Annotated[Path, typer.Option(help="Severity policies and channels.")]
+RulesDir = Annotated[
+    Path | None, typer.Option(help="Folder of rule files (*.yml); default alerts/rules.")
+]
+PoliciesFile = Annotated[
+    Path | None,
+    typer.Option(help="Severity policies and channels; default alerts/policies.yml."),
+]
 Target = Annotated[str, typer.Option(help="duckdb | postgres")]
 AsOf = Annotated[
     str | None,
@@ -47,9 +52,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 @app.command()
-def validate(
-    rules_dir: RulesDir = ALERTS_DIR / "rules", policies: PoliciesFile = ALERTS_DIR / "policies.yml"
-) -> None:
+def validate(rules_dir: RulesDir = None, policies: PoliciesFile = None) -> None:
     """Check every rule file and the policies (file:line of each problem; exit 2)."""
     from opsmetrics.alerts.evaluate import known_metrics
     from opsmetrics.alerts.policies import load_policies
@@ -60,7 +63,7 @@ def validate(
         rules = load_rules(rules_dir, known_metrics())
     except AlertConfigError as error:
         raise _fail(str(error)) from None
-    console.print(f"{len(rules)} rules valid in {rules_dir}")
+    console.print(f"{len(rules)} rules valid in {rules_dir or alerts_dir() / 'rules'}")
 
 
 @app.command()
@@ -71,8 +74,8 @@ def evaluate(
     ] = False,
     notify: Annotated[bool, typer.Option(help="Deliver pending notifications afterwards.")] = True,
     target: Target = "duckdb",
-    rules_dir: RulesDir = ALERTS_DIR / "rules",
-    policies: PoliciesFile = ALERTS_DIR / "policies.yml",
+    rules_dir: RulesDir = None,
+    policies: PoliciesFile = None,
 ) -> None:
     """Judge every rule at its latest complete period, record alerts in
     alerts.alert_events (idempotent) and notify their channels."""
@@ -107,9 +110,7 @@ def evaluate(
 
 
 @app.command("notify")
-def notify_command(
-    target: Target = "duckdb", policies: PoliciesFile = ALERTS_DIR / "policies.yml"
-) -> None:
+def notify_command(target: Target = "duckdb", policies: PoliciesFile = None) -> None:
     """Deliver the pending notifications (exit 1 when a channel still fails)."""
     from opsmetrics.alerts.notify import deliver
     from opsmetrics.alerts.policies import load_policies

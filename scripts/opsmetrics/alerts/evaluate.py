@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from opsmetrics.alerts import ALERTS_DIR, conditions, store
+from opsmetrics.alerts import conditions, store
 from opsmetrics.alerts.conditions import Outcome, comparison_offset
 from opsmetrics.alerts.policies import Policies, load_policies
 from opsmetrics.alerts.rules import (
@@ -294,13 +294,13 @@ def forecast_findings(
 
 
 def load_context(
-    warehouse: Warehouse, policies_path: Path
+    warehouse: Warehouse, policies_path: Path | None
 ) -> tuple[Context, dict[str, tuple[str, str | None]]]:
     """The metric catalogue, registry meta and policies; plus each KPI's natural grain."""
     from opsmetrics.dbt_invoke import run_dbt
-    from opsmetrics.semantic import PROJECT_DIR, kpi_registry, load_manifest, metric_tables
+    from opsmetrics.semantic import kpi_registry, load_manifest, manifest_path, metric_tables
 
-    if not (PROJECT_DIR / "target" / "manifest.json").exists():
+    if not manifest_path().exists():
         run_dbt(["parse"], target=warehouse.target)
     manifest = load_manifest()
     policies = load_policies(policies_path)
@@ -323,8 +323,8 @@ def known_metrics() -> set[str]:
 def evaluate(
     warehouse: Warehouse,
     as_of: datetime,
-    rules_dir: Path = ALERTS_DIR / "rules",
-    policies_path: Path = ALERTS_DIR / "policies.yml",
+    rules_dir: Path | None = None,
+    policies_path: Path | None = None,
     rules: list[Rule] | None = None,
 ) -> tuple[Evaluation, Context, list[Any]]:
     """Every rule (plus the implicit registry thresholds) judged at `as_of`. Rule files

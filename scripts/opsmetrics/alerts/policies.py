@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
-from opsmetrics.alerts import ALERTS_DIR
+from opsmetrics.alerts import alerts_dir
 from opsmetrics.alerts.config import load_yaml, validate
 from opsmetrics.alerts.rules import SEVERITIES, Severity, Strict
 
@@ -73,6 +73,8 @@ class Policies(Strict):
         return self
 
 
-def load_policies(path: Path = ALERTS_DIR / "policies.yml") -> Policies:
-    """The validated policies; AlertConfigError naming file and line otherwise."""
+def load_policies(path: Path | None = None) -> Policies:
+    """The validated policies (default the project's alerts/policies.yml);
+    AlertConfigError naming file and line otherwise."""
+    path = path or alerts_dir() / "policies.yml"
     return validate(Policies, load_yaml(path), path)

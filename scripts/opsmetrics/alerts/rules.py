@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from opsmetrics.alerts import ALERTS_DIR, AlertConfigError
+from opsmetrics.alerts import AlertConfigError, alerts_dir
 from opsmetrics.alerts.config import load_yaml, register_union_tags, validate
 
 GRAINS = ("5m", "1h", "1d", "30d")
@@ -258,9 +258,11 @@ def rule_files(folder: Path) -> list[Path]:
     return sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
 
 
-def load_rules(folder: Path = ALERTS_DIR / "rules", metrics: set[str] | None = None) -> list[Rule]:
-    """Every rule of `folder`/*.yml, validated (names checked against `metrics` when
-    given). Raises AlertConfigError naming file and line; nothing is returned half-way."""
+def load_rules(folder: Path | None = None, metrics: set[str] | None = None) -> list[Rule]:
+    """Every rule of `folder`/*.yml (default the project's alerts/rules), validated (names
+    checked against `metrics` when given). Raises AlertConfigError naming file and line;
+    nothing is returned half-way."""
+    folder = folder or alerts_dir() / "rules"
     files = rule_files(folder)
     if not files:
         raise AlertConfigError(f"{folder}: no rule files (*.yml)")

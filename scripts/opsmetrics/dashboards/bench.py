@@ -15,8 +15,7 @@ from pathlib import Path
 import duckdb
 from playwright.sync_api import Page, sync_playwright
 
-from opsmetrics import PROJECT_DIR
-from opsmetrics.bench import BENCHMARKS_DOC, _machine_line, _result, record
+from opsmetrics.bench import _machine_line, _result, record
 from opsmetrics.dashboards.audiences import REGISTRY
 from opsmetrics.dashboards.report import CHROMIUM_FLAGS
 from opsmetrics.dashboards.serve import (
@@ -25,7 +24,7 @@ from opsmetrics.dashboards.serve import (
     streamlit_command,
     wait_until_healthy,
 )
-from opsmetrics.settings import chromium_path, duckdb_path
+from opsmetrics.settings import chromium_path, duckdb_path, project_dir
 
 LAST_SECTION = "Firing alerts"
 
@@ -48,7 +47,7 @@ def render_seconds(page: Page, url: str, charts: int) -> float:
     return time.perf_counter() - start
 
 
-def bench_dashboards(scale: str = "medium", repeats: int = 5, doc: Path = BENCHMARKS_DOC) -> dict:
+def bench_dashboards(scale: str = "medium", repeats: int = 5, doc: Path | None = None) -> dict:
     """Serve the app on a copy of the warehouse, load each page once (cold), then
     `repeats` times (warm); record the cold time and the warm median and maximum."""
     warehouse = duckdb_path()
@@ -69,7 +68,7 @@ def bench_dashboards(scale: str = "medium", repeats: int = 5, doc: Path = BENCHM
         environment = {**app_environment("duckdb"), "OPSMETRICS_PUBLISHED_PATH": str(snapshot)}
         server = subprocess.Popen(
             streamlit_command(port),
-            cwd=PROJECT_DIR,
+            cwd=project_dir(),
             env=environment,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

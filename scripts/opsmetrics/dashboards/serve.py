@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -10,9 +9,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from opsmetrics import PROJECT_DIR
 from opsmetrics.dbt_invoke import run_dbt
-from opsmetrics.settings import check_target
+from opsmetrics.settings import check_target, child_environment, project_dir
 
 APP = Path(__file__).parent / "app.py"
 
@@ -45,14 +43,15 @@ def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
 
 
 def app_environment(target: str) -> dict[str, str]:
-    """The app's environment: this one with the chosen target (a copy; ours is unchanged)."""
-    return {**os.environ, "OPSMETRICS_TARGET": check_target(target)}
+    """The app's environment: this one with the chosen target, this project and warehouse
+    (a copy; ours is unchanged)."""
+    return child_environment(OPSMETRICS_TARGET=check_target(target))
 
 
 def ensure_manifest(target: str) -> None:
     """The pages read KPI targets and thresholds from target/manifest.json: parse once
     when it is missing."""
-    if not (PROJECT_DIR / "target" / "manifest.json").exists():
+    if not (project_dir() / "target" / "manifest.json").exists():
         run_dbt(["parse"], target=target)
 
 
@@ -69,7 +68,7 @@ def serve(port: int, target: str) -> int:
     ensure_manifest(target)
     try:
         return subprocess.run(
-            streamlit_command(port), env=app_environment(target), cwd=PROJECT_DIR, check=False
+            streamlit_command(port), env=app_environment(target), cwd=project_dir(), check=False
         ).returncode
     except KeyboardInterrupt:
         return 0

@@ -163,7 +163,7 @@ def bench_forecast(scale: str = "medium", origins: int = 4, doc: Path | None = N
     """Run the backtests and one timed forecast run on the warehouse at
     OPSMETRICS_DUCKDB_PATH (built at `scale`); record the section in `doc` (default
     docs/benchmarks.md); return a short summary."""
-    from opsmetrics.bench import BENCHMARKS_DOC, _result, record
+    from opsmetrics.bench import _result, record
 
     timing = _time_forecast_run()
     scores = backtest_series(count=origins)
@@ -178,7 +178,7 @@ def bench_forecast(scale: str = "medium", origins: int = 4, doc: Path | None = N
         churn=[month.__dict__ for month in months],
         origins=origins,
     )
-    record(result, doc or BENCHMARKS_DOC)
+    record(result, doc, render=render_section)
     lines = [
         f"forecast {scale}: one full run {timing['wall_seconds']} s, "
         f"peak RSS {timing['peak_rss_mib']} MiB"

@@ -10,11 +10,9 @@ import great_expectations as gx
 import yaml
 from great_expectations.expectations import Expectation
 
-from opsmetrics import PROJECT_DIR
 from opsmetrics.contract import raw_tables
+from opsmetrics.settings import PROJECT_FILE, project_dir
 
-SPEC_PATH = PROJECT_DIR / "gx" / "suites.yml"
-DBT_PROJECT_PATH = PROJECT_DIR / "dbt_project.yml"
 STAGING_SCHEMA = "staging"
 
 
@@ -32,8 +30,9 @@ class TableSuite:
         return f"{self.layer}.{self.table}"
 
 
-def load_spec(path: Path = SPEC_PATH) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text())
+def load_spec(path: Path | None = None) -> dict[str, Any]:
+    """The suite spec, by default the project's gx/suites.yml."""
+    return yaml.safe_load((path or project_dir() / "gx" / "suites.yml").read_text())
 
 
 def table_suites(spec: dict[str, Any] | None = None) -> list[TableSuite]:
@@ -66,11 +65,11 @@ def _raw_expectations(table: str, staged_where: str | None) -> list[Expectation]
     ]
 
 
-def quarantine_thresholds(path: Path = DBT_PROJECT_PATH) -> tuple[float, int]:
+def quarantine_thresholds(path: Path | None = None) -> tuple[float, int]:
     """(error share in percent, fewest kept rows a table or delivery needs to be judged): the
     dbt vars quarantine_error_pct and quarantine_min_rows, written once in
     dbt_project.yml and read here so GX and dbt's quarantined_share test agree."""
-    project_vars = yaml.safe_load(path.read_text())["vars"]
+    project_vars = yaml.safe_load((path or project_dir() / PROJECT_FILE).read_text())["vars"]
     return float(project_vars["quarantine_error_pct"]), int(project_vars["quarantine_min_rows"])
 
 

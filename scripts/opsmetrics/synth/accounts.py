@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from opsmetrics import PROJECT_DIR
 from opsmetrics.contract import raw_tables
+from opsmetrics.settings import project_dir
 from opsmetrics.synth.common import (
     DAY,
     MINUTE,
@@ -70,7 +70,7 @@ NAME_NOUNS = ("Analytics", "Logistics", "Foods", "Robotics", "Health", "Labs", "
 
 def channel_names() -> tuple[str, ...]:
     """The acquisition channels of seeds/channels.csv."""
-    with (PROJECT_DIR / "seeds" / "channels.csv").open() as handle:
+    with (project_dir() / "seeds" / "channels.csv").open() as handle:
         return tuple(row["acquisition_channel"] for row in csv.DictReader(handle))
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from opsmetrics import PROJECT_DIR
+from opsmetrics.settings import project_dir
 from opsmetrics.synth.accounts import SEGMENTS, Customers, channel_names
 from opsmetrics.synth.common import (
     DAY,
@@ -86,7 +86,7 @@ shows every behaviour at least once: (events of steps 1-2, how it comes back if 
 
 def plan_catalogue() -> tuple[tuple[str, ...], np.ndarray]:
     """Plan ids (cheapest first) and monthly list price per seat in USD, from seeds/plans.csv."""
-    with (PROJECT_DIR / "seeds" / "plans.csv").open() as handle:
+    with (project_dir() / "seeds" / "plans.csv").open() as handle:
         rows = sorted(csv.DictReader(handle), key=lambda r: float(r["list_price_per_seat_usd"]))
     return tuple(r["plan_id"] for r in rows), np.array(
         [float(r["list_price_per_seat_usd"]) for r in rows]

@@ -248,7 +248,7 @@ def test_an_acknowledged_critical_alert_stops_escalating_and_the_others_go_on(
     run("evaluate", "--as-of", AS_OF, "--no-notify", "--policies", str(policies))
     critical = [
         fingerprint
-        for (fingerprint,) in rows(
+        for (fingerprint,) in fetch_rows(
             warehouse_copy,
             "select fingerprint from alerts.alert_events "
             "where severity = 'critical' and state = 'firing' order by fingerprint",
@@ -262,13 +262,13 @@ def test_an_acknowledged_critical_alert_stops_escalating_and_the_others_go_on(
     assert code == 0 and "acknowledged critical" in output and acked in output
     code, output = run("ack", acked, "--as-of", "2025-07-01T00:06")
     assert code == 0 and "already acknowledged" in output
-    assert rows(
+    assert fetch_rows(
         warehouse_copy,
         "select fingerprint, severity, acknowledged_by, acknowledged_at "
         "from alerts.alert_acknowledgements",
     ) == [(acked, "critical", "oncall", datetime(2025, 7, 1, 0, 5))]
     run("evaluate", "--as-of", "2025-07-01T00:20", "--no-notify", "--policies", str(policies))
-    escalated = rows(
+    escalated = fetch_rows(
         warehouse_copy,
         "select fingerprint, count(*) from alerts.alert_notifications "
         "where notification_kind = 'escalation' group by fingerprint order by fingerprint",
@@ -289,7 +289,9 @@ def test_acknowledging_an_unknown_or_malformed_fingerprint_fails_and_writes_noth
         assert "Traceback" not in output
     code, output = run("ack", "0123456789", "--as-of", "yesterday")
     assert code == 2 and "is not an ISO date" in output
-    assert rows(warehouse_copy, "select count(*) from alerts.alert_acknowledgements") == [(0,)]
+    assert fetch_rows(warehouse_copy, "select count(*) from alerts.alert_acknowledgements") == [
+        (0,)
+    ]
 
 
 def test_a_cleared_alert_resolves_once_with_one_resolved_message(

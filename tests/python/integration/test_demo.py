@@ -9,8 +9,7 @@ import duckdb
 import pytest
 from conftest import END_DATE, DataSet
 
-from opsmetrics.dbt_invoke import run_dbt
-from opsmetrics.demo import BUILD_ARGS
+from opsmetrics.dbt_invoke import FULL_BUILD_ARGS, run_dbt
 from opsmetrics.load import load_duckdb
 
 REQUESTS = [
@@ -31,9 +30,9 @@ def test_the_demo_build_keeps_no_request_of_the_replaced_data_set(
     monkeypatch.setenv("OPSMETRICS_DUCKDB_PATH", str(warehouse))
     earlier = make_data(seed=11, end_date=END_DATE + timedelta(days=60))
     load_duckdb(earlier.out, replace=True)
-    run_dbt([*BUILD_ARGS, *REQUESTS])
+    run_dbt([*FULL_BUILD_ARGS, *REQUESTS])
     load_duckdb(dirty.out, replace=True)
-    run_dbt([*BUILD_ARGS, *REQUESTS])
+    run_dbt([*FULL_BUILD_ARGS, *REQUESTS])
 
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         fact_only, staged_only = connection.execute(

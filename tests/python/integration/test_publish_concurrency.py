@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from opsmetrics import PROJECT_DIR
-from opsmetrics.dbt_invoke import WarehouseLockedError, build_lock_path
+from opsmetrics.locking import WarehouseLockedError, build_lock_path
 from opsmetrics.publish import METADATA_TABLE, write_snapshot
 
 BIN = Path(sys.executable).parent

@@ -8,17 +8,11 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlalchemy as sa
+import yaml
 from conftest import execute_on, use_warehouse
 
 from opsmetrics.quality import duckdb_dialect, run_quality
-from opsmetrics.quality.run import ERROR, FAILED, PASSED, QualityResult
-from opsmetrics.quality.spec import TableSuite, table_suites
-
-
-def suites_named(*names: str) -> list[TableSuite]:
-    suites = [s for s in table_suites() if s.name in names]
-    assert {s.name for s in suites} == set(names), "a suite named here is not in the spec"
-    return suites
+from opsmetrics.quality.run import ERROR, FAILED, PASSED, QualityResult, gx_dir
 
 
 def not_passed(result: QualityResult) -> list[tuple[str, str, str]]:
@@ -61,6 +55,29 @@ def test_checkpoint_passes_on_generated_data_with_defects_quarantined(
     assert result.data_docs is not None and result.data_docs.exists()
 
 
+def test_a_quality_run_never_writes_the_committed_gx_config(scratch_warehouse: Path) -> None:
+    """GX writes the datasource it is given into its project config: that is a copy under
+    gx/uncommitted/runtime (ignored by git), so a crash cannot leave the tree dirty."""
+    committed = gx_dir() / "great_expectations.yml"
+    before = (committed.read_bytes(), committed.stat().st_mtime_ns)
+
+    result = run_quality(suites=["raw.customers"])
+
+    assert result.errors == 0
+    assert (committed.read_bytes(), committed.stat().st_mtime_ns) == before
+    runtime = yaml.safe_load(
+        (gx_dir() / "uncommitted" / "runtime" / "great_expectations.yml").read_text()
+    )
+    assert "duckdb" in runtime["fluent_datasources"]
+
+
+def test_an_unknown_suite_name_is_an_engine_error_naming_it(scratch_warehouse: Path) -> None:
+    result = run_quality(suites=["raw.no_such_table"])
+
+    assert result.exit_code == 2
+    assert [o.observed for o in result.outcomes] == ["no suite named raw.no_such_table in the spec"]
+
+
 def test_a_staged_row_out_of_range_fails_naming_the_expectation(
     scratch_warehouse: Path,
 ) -> None:
@@ -75,7 +92,7 @@ def test_a_staged_row_out_of_range_fails_naming_the_expectation(
             """,
     )
 
-    result = run_quality(suites=suites_named("staging.stg_surveys__survey_responses"))
+    result = run_quality(suites=["staging.stg_surveys__survey_responses"])
 
     assert result.exit_code == 1
     failed = [(o.expectation, o.column) for o in result.outcomes if o.status == FAILED]
@@ -95,7 +112,7 @@ def test_a_mart_row_that_does_not_reconcile_fails_the_mart_suite(
         "where source_table = 'customers'",
     )
 
-    result = run_quality(suites=suites_named("marts.fct_staging_reconciliation"))
+    result = run_quality(suites=["marts.fct_staging_reconciliation"])
 
     assert result.exit_code == 1
     assert not_passed(result) == [
@@ -116,7 +133,7 @@ def test_a_lost_staged_row_breaks_the_raw_reconciliation(scratch_warehouse: Path
             """,
     )
 
-    result = run_quality(suites=suites_named("raw.health_checks"))
+    result = run_quality(suites=["raw.health_checks"])
 
     assert result.exit_code == 1
     failed = [o for o in result.outcomes if o.status == FAILED]
@@ -124,15 +141,16 @@ def test_a_lost_staged_row_breaks_the_raw_reconciliation(scratch_warehouse: Path
     assert "raw_rows=" in failed[0].observed and "staged_rows=" in failed[0].observed
 
 
-def test_a_missing_table_is_an_engine_error_not_a_failure(scratch_warehouse: Path) -> None:
-    missing = TableSuite(
-        "staging",
-        "staging",
-        "stg_nowhere__nothing",
-        table_suites()[0].expectations[:1],
-    )
+def test_a_missing_table_is_an_engine_error_not_a_failure(
+    scratch_warehouse: Path, tmp_path: Path
+) -> None:
+    spec = yaml.safe_load((gx_dir() / "suites.yml").read_text())
+    staging = spec["layers"]["staging"]["tables"]
+    staging["stg_nowhere__nothing"] = next(iter(staging.values()))
+    spec_path = tmp_path / "suites.yml"
+    spec_path.write_text(yaml.safe_dump(spec))
 
-    result = run_quality(suites=[missing])
+    result = run_quality(suites=["staging.stg_nowhere__nothing"], spec=spec_path)
 
     assert result.exit_code == 2
     assert result.status == ERROR
@@ -145,7 +163,7 @@ def test_a_sql_error_inside_a_rule_is_an_engine_error(scratch_warehouse: Path) -
     while the raw table's own rules still pass."""
     execute_on(scratch_warehouse, "drop table staging.stg_app__users")
 
-    result = run_quality(suites=suites_named("raw.users"))
+    result = run_quality(suites=["raw.users"])
 
     assert result.exit_code == 2
     errored = [o for o in result.outcomes if o.status == ERROR]
@@ -156,7 +174,7 @@ def test_a_sql_error_inside_a_rule_is_an_engine_error(scratch_warehouse: Path) -
 def test_an_unreachable_warehouse_is_an_engine_error(tmp_path: Path, tiny_warehouse: Path) -> None:
     use_warehouse(tmp_path / "absent.duckdb")
     try:
-        result = run_quality(suites=suites_named("raw.customers"))
+        result = run_quality(suites=["raw.customers"])
     finally:
         use_warehouse(tiny_warehouse)
 

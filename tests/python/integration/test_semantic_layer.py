@@ -7,6 +7,7 @@ warehouse, with no connection of ours open while it runs (DuckDB has one writer)
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,11 +15,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import assert_close, run_on_warehouse
+from conftest import assert_close, run_on_warehouse, use_warehouse
 
 from opsmetrics.dbt_invoke import run_dbt
 from opsmetrics.semantic import (
-    KPIS_PAGE,
+    export_metrics,
+    kpis_page_path,
     load_manifest,
     metric_tables,
     registry_problems,
@@ -385,6 +387,22 @@ def test_export_metrics_creates_one_table_per_saved_query_with_its_rows(
     )
 
 
+def test_export_metrics_leaves_the_environment_as_it_found_it(
+    tiny_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MetricFlow reads the target and profiles.yml from the environment: they are set
+    for the export only."""
+    use_warehouse(tiny_warehouse)
+    for name in ("OPSMETRICS_TARGET", "DBT_PROFILES_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    before = dict(os.environ)
+
+    tables = export_metrics()
+
+    assert tables and all(rows > 0 for rows in tables.values())
+    assert dict(os.environ) == before
+
+
 def test_every_kpi_has_a_valid_registry_entry(semantic: dict) -> None:
     manifest = load_manifest()
     assert registry_problems(manifest) == []
@@ -407,7 +425,7 @@ def test_registry_check_rejects_a_warning_threshold_outside_target_and_critical(
 
 
 def test_kpis_page_is_up_to_date(semantic: dict) -> None:
-    assert KPIS_PAGE.read_text() == render_kpis_page(load_manifest()), (
+    assert kpis_page_path().read_text() == render_kpis_page(load_manifest()), (
         "docs/kpis.md is stale: run `opsmetrics kpis`"
     )
 

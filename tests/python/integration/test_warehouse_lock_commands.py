@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from opsmetrics.cli import app
-from opsmetrics.dbt_invoke import DbtError, run_dbt
-from opsmetrics.locking import lock_conflict_message
+from opsmetrics.dbt_invoke import run_dbt
+from opsmetrics.locking import WarehouseLockedError, lock_conflict_message
 
 HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
 HOLD += "time.sleep(300)"
@@ -62,7 +62,7 @@ def test_a_locked_warehouse_gives_one_line_and_exit_code_2(
 def test_a_dbt_run_on_a_locked_warehouse_fails_before_dbt_starts(
     locked_warehouse: tuple[Path, int],
 ) -> None:
-    with pytest.raises(DbtError) as raised:
+    with pytest.raises(WarehouseLockedError) as raised:
         run_dbt(["build"])
 
     assert "is locked by" in lock_conflict_message(raised.value)

@@ -20,13 +20,14 @@ RUN = {
 RESULTS = {
     "generate": {"wall_seconds": 3.5, "peak_rss_mib": 100, "rows": ROWS},
     "quality": {"wall_seconds": 60.0, "peak_rss_mib": 2000, "note": "141 passed.", "rows": ROWS},
-    "build": {"build": RUN, "rows": ROWS, "duckdb_memory_limit": "8GB"},
+    "build": {"build": RUN, "rows": ROWS, "duckdb_memory_limit": "8GB", "duckdb_threads": 2},
     "operations": {
         "full": RUN,
         "full_requests": 9_000,
         "incremental": {**RUN, "wall_seconds": 2.5, "dbt_seconds": 0.5},
         "incremental_raw_requests": 300,
         "duckdb_memory_limit": "8GB",
+        "duckdb_threads": 2,
     },
     "load": {
         "load": {"wall_seconds": 20.0, "peak_rss_mib": 800, "rows": 1_500},

@@ -1,50 +1,34 @@
-"""The DuckDB settings live in one place: profiles.yml reads the variables of
-opsmetrics.settings.DUCKDB_DEFAULTS with the same defaults, and spills where the loader
-spills (beside the warehouse file)."""
+"""The DuckDB settings live in one place, profiles.yml, which the package reads
+(settings.duckdb_profile); the loader spills where dbt spills (beside the warehouse
+file)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
-from opsmetrics import PROJECT_DIR
 from opsmetrics.settings import (
-    DEFAULT_DUCKDB_PATH,
-    DUCKDB_DEFAULTS,
+    LOAD_MEMORY_LIMIT,
+    duckdb_profile,
     duckdb_spill_settings,
     duckdb_temp_directory,
     load_memory_limit,
 )
 
-ENV_VAR = re.compile(r"env_var\('(OPSMETRICS_[A-Z_]+)', '([^']*)'\)")
 
+def test_the_profile_spills_beside_the_warehouse_file_as_the_loader_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPSMETRICS_DUCKDB_TEMP_DIR", raising=False)
+    monkeypatch.delenv("OPSMETRICS_DUCKDB_MAX_TEMP_SIZE", raising=False)
+    monkeypatch.setenv("OPSMETRICS_DUCKDB_PATH", "/w/opsmetrics.duckdb")
 
-def profile_defaults() -> dict[str, set[str]]:
-    text = (PROJECT_DIR / "profiles.yml").read_text()
-    found: dict[str, set[str]] = {}
-    for variable, default in ENV_VAR.findall(text):
-        found.setdefault(variable, set()).add(default)
-    return found
+    settings = duckdb_profile()["settings"]
 
-
-def test_the_profile_reads_the_settings_variables_with_the_same_defaults() -> None:
-    found = profile_defaults()
-    dbt_variables = {v for v in DUCKDB_DEFAULTS if v != "OPSMETRICS_LOAD_MEMORY_LIMIT"}
-    for variable in dbt_variables:
-        assert found.get(variable) == {DUCKDB_DEFAULTS[variable]}, variable
-    assert found["OPSMETRICS_DUCKDB_PATH"] == {DEFAULT_DUCKDB_PATH}
-
-
-def test_the_profile_spills_beside_the_warehouse_file_as_the_loader_does() -> None:
-    text = (PROJECT_DIR / "profiles.yml").read_text()
-    assert (
-        "temp_directory: \"{{ env_var('OPSMETRICS_DUCKDB_TEMP_DIR', "
-        "env_var('OPSMETRICS_DUCKDB_PATH', 'warehouse/opsmetrics.duckdb') ~ '.tmp') }}\""
-    ) in text
-    assert "max_temp_directory_size:" in text
-    assert duckdb_temp_directory(Path("/w/opsmetrics.duckdb")) == Path("/w/opsmetrics.duckdb.tmp")
+    assert settings["temp_directory"] == str(duckdb_temp_directory(Path("/w/opsmetrics.duckdb")))
+    assert settings["temp_directory"] == "/w/opsmetrics.duckdb.tmp"
+    assert settings["max_temp_directory_size"] == "10GB"
 
 
 def test_spill_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,9 +43,7 @@ def test_spill_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatch) 
     assert load_memory_limit() == "1GB"
 
 
-def test_an_empty_variable_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_empty_load_memory_limit_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPSMETRICS_LOAD_MEMORY_LIMIT", "")
-    monkeypatch.setenv("OPSMETRICS_DUCKDB_MAX_TEMP_SIZE", "")
 
-    assert load_memory_limit() == DUCKDB_DEFAULTS["OPSMETRICS_LOAD_MEMORY_LIMIT"]
-    assert duckdb_spill_settings(Path("/w/x.duckdb"))["max_temp_directory_size"] == "10GB"
+    assert load_memory_limit() == LOAD_MEMORY_LIMIT

@@ -13,12 +13,12 @@ import pytest
 from typer.testing import CliRunner
 
 from opsmetrics.cli import app
-from opsmetrics.dbt_invoke import (
+from opsmetrics.locking import (
     WarehouseLockedError,
     build_lock,
     ensure_warehouse_free,
+    lock_conflict_message,
 )
-from opsmetrics.locking import lock_conflict_message
 from opsmetrics.postgres_reader import ReaderRoleError, setup_reader_role
 from opsmetrics.publish import (
     METADATA_TABLE,

@@ -1,21 +1,19 @@
-"""The semantic layer's Python side: the KPI registry page and the BI metric tables.
+"""The KPI registry: every metric with its registry `meta` and formula, the checks on
+it, and the page docs/kpis.md rendered from it.
 
-Both read the dbt artefacts of `dbt parse`: target/manifest.json (metrics with their
-registry `meta`, the `{% docs kpi_... %}` formula blocks, saved queries and their exports)
-and target/semantic_manifest.json (which MetricFlow compiles queries from).
+It reads target/manifest.json as `dbt parse` writes it (metrics with their registry
+`meta`, the `{% docs kpi_... %}` formula blocks).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from opsmetrics import PROJECT_DIR
-from opsmetrics.settings import check_target
+from opsmetrics.settings import project_dir
 
 REGISTRY_FIELDS = (
     "definition",
@@ -43,7 +41,6 @@ COLLECTION_FREQUENCIES = (
 DIRECTIONS = ("higher_is_better", "lower_is_better")
 NORTH_STAR_KEY = "is_north_star"
 PARENT_KEY = "parent"
-KPIS_PAGE = PROJECT_DIR / "docs" / "kpis.md"
 
 
 @dataclass(frozen=True)
@@ -69,9 +66,19 @@ class BuildingBlock:
     used_by: tuple[str, ...]
 
 
-def load_manifest(project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+def manifest_path(project: Path | None = None) -> Path:
+    """target/manifest.json of `project` (default: the project this process works on)."""
+    return (project or project_dir()) / "target" / "manifest.json"
+
+
+def load_manifest(project: Path | None = None) -> dict[str, Any]:
     """target/manifest.json as written by the last `dbt parse` (or build)."""
-    return json.loads((project_dir / "target" / "manifest.json").read_text())
+    return json.loads(manifest_path(project).read_text())
+
+
+def kpis_page_path() -> Path:
+    """docs/kpis.md of the project, the page `opsmetrics kpis` writes."""
+    return project_dir() / "docs" / "kpis.md"
 
 
 def _metrics(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -298,142 +305,15 @@ def render_kpis_page(manifest: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_kpis_page(path: Path = KPIS_PAGE, target: str = "duckdb") -> bool:
-    """Parse the project and (re)write the KPI page; True when its content changed."""
+def write_kpis_page(path: Path | None = None, target: str = "duckdb") -> bool:
+    """Parse the project and (re)write the KPI page (default docs/kpis.md); True when its
+    content changed."""
     from opsmetrics.dbt_invoke import run_dbt  # dbt loads in seconds: only where it runs
 
+    path = path or kpis_page_path()
     run_dbt(["parse"], target=target)
     content = render_kpis_page(load_manifest())
     changed = not path.exists() or path.read_text() != content
     if changed:
         path.write_text(content)
     return changed
-
-
-@dataclass(frozen=True)
-class MetricTable:
-    """Where a saved query is materialised, and which of its columns are metrics."""
-
-    saved_query: str
-    schema: str
-    table: str
-    metrics: tuple[str, ...]
-    trailing_window: TrailingWindow | None = None
-
-
-@dataclass(frozen=True)
-class TrailingWindow:
-    """Keep only the rows whose `column` (a time column of the saved query) lies within
-    `length` (e.g. '24 hours', '90 days') of its latest value among the rows kept."""
-
-    column: str
-    length: str
-
-
-TRAILING_WINDOW_KEY = "trailing_window"
-WINDOW_LENGTH = re.compile(r"^\d+ (minute|hour|day)s?$")
-
-
-def _trailing_window(saved_query: dict[str, Any]) -> TrailingWindow | None:
-    """The saved query's `config.meta.trailing_window` ({column, length}), validated."""
-    window = (saved_query.get("config") or {}).get("meta", {}).get(TRAILING_WINDOW_KEY)
-    if window is None:
-        return None
-    column, length = str(window.get("column", "")), str(window.get("length", ""))
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", column) or not WINDOW_LENGTH.match(length):
-        raise ValueError(
-            f"saved query {saved_query['name']}: trailing_window needs a column name and a "
-            f"length like '24 hours' or '90 days', got {window!r}"
-        )
-    return TrailingWindow(column, length)
-
-
-def metric_tables(manifest: dict[str, Any]) -> list[MetricTable]:
-    """One table per saved query, named by its export (default: schema `metrics`)."""
-    tables = []
-    for saved_query in sorted(manifest["saved_queries"].values(), key=lambda q: q["name"]):
-        exports = saved_query.get("exports") or [{"config": {}}]
-        config = exports[0]["config"]
-        tables.append(
-            MetricTable(
-                saved_query=saved_query["name"],
-                schema=config.get("schema_name") or "metrics",
-                table=config.get("alias") or saved_query["name"],
-                metrics=tuple(saved_query["query_params"]["metrics"]),
-                trailing_window=_trailing_window(saved_query),
-            )
-        )
-    return tables
-
-
-def create_table_sql(table: MetricTable, query_sql: str) -> str:
-    """CREATE TABLE AS over MetricFlow's SQL, without the rows where every metric is null
-    (offset and cumulative windows reach past the data by their window length) and, for a
-    saved query with a trailing window, without the rows older than the window before the
-    latest remaining row (a window relative to the data, not to the clock)."""
-    any_metric = " or ".join(f"{metric} is not null" for metric in table.metrics)
-    rows = f"select * from (\n{query_sql.strip().rstrip(';')}\n) as saved_query\nwhere {any_metric}"
-    if table.trailing_window is None:
-        return f"create table {table.schema}.{table.table} as\n{rows}"
-    column, length = table.trailing_window.column, table.trailing_window.length
-    return (
-        f"create table {table.schema}.{table.table} as\n"
-        f"with saved_query_rows as (\n{rows}\n)\n"
-        "select * from saved_query_rows\n"
-        f"where {column} > (select max({column}) from saved_query_rows) - interval '{length}'"
-    )
-
-
-def _drop_time_zone(client: Any, table: MetricTable) -> None:
-    """Postgres has no date_trunc for dates: MetricFlow's truncated date dimensions come
-    back as timestamptz at midnight in the session's time zone. Cast back in a session
-    of the same zone they are the naive day (or month) starts the metric tables hold on
-    DuckDB, whatever the server's zone."""
-    columns = client.query(
-        "select column_name from information_schema.columns "
-        f"where table_schema = '{table.schema}' and table_name = '{table.table}' "
-        "and data_type = 'timestamp with time zone'"
-    )
-    for (column,) in columns.rows:
-        client.execute(
-            f"alter table {table.schema}.{table.table} "
-            f"alter column {column} type timestamp using {column}::timestamp"
-        )
-
-
-def export_metrics(target: str = "duckdb") -> dict[str, int]:
-    """Materialise every saved query into its table in the warehouse of `target`.
-
-    MetricFlow compiles each saved query to SQL in the target's dialect; the SQL runs in the
-    warehouse through dbt's adapter, so nothing is fetched into Python. Returns rows per table.
-    """
-    from dbt_metricflow.cli.cli_configuration import CLIConfiguration
-    from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
-
-    from opsmetrics.dbt_invoke import release_duckdb, run_dbt
-
-    check_target(target)
-    run_dbt(["parse"], target=target)
-    os.environ["OPSMETRICS_TARGET"] = target
-    os.environ["DBT_PROFILES_DIR"] = str(PROJECT_DIR)
-    config = CLIConfiguration()
-    config.setup(
-        dbt_profiles_path=PROJECT_DIR, dbt_project_path=PROJECT_DIR, configure_file_logging=False
-    )
-    client = config.sql_client
-    rows = {}
-    try:
-        for table in metric_tables(load_manifest()):
-            request = MetricFlowQueryRequest.create(saved_query_name=table.saved_query)
-            query_sql = config.mf.explain(request).sql_statement.sql
-            client.execute(f"create schema if not exists {table.schema}")
-            client.execute(f"drop table if exists {table.schema}.{table.table}")
-            client.execute(create_table_sql(table, query_sql))
-            if target == "postgres":
-                _drop_time_zone(client, table)
-            count = client.query(f"select count(*) as row_count from {table.schema}.{table.table}")
-            rows[f"{table.schema}.{table.table}"] = int(count.get_cell_value(0, 0))
-    finally:
-        client.close()
-        release_duckdb()  # the adapter keeps the file open: publish and readers need it
-    return rows
