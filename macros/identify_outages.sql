@@ -68,7 +68,7 @@ outages_identified as (
         {#- milliseconds: check times carry fractions of a second. #}
         cast(
             {{ dbt.datediff('started_at', 'ended_at', 'millisecond') }} -- noqa: LT05
-            as double precision
+            as {{ opsmetrics.type_double() }}
         ) / 60000 as duration_minutes,
         cast(started_at as date) as started_on_date,
         started_at,

@@ -11,7 +11,7 @@ response_timed as (
         *,
         cast(
             {{ dbt.datediff('triggered_at', 'capacity_ready_at', 'millisecond') }}
-            as double precision
+            as {{ opsmetrics.type_double() }}
         ) / 1000 as response_seconds
     from scaling_events
 
@@ -53,7 +53,7 @@ scale_ups_under_provisioned as (
             when wait_started_at >= capacity_ready_at then 0
             else cast(
                     {{ dbt.datediff('wait_started_at', 'capacity_ready_at', 'millisecond') }}
-                    as double precision
+                    as {{ opsmetrics.type_double() }}
                 ) / 1000
         end as under_provisioned_seconds
     from scale_ups_waits
