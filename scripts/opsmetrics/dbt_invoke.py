@@ -14,7 +14,7 @@ from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from opsmetrics import PROJECT_DIR
 from opsmetrics.locking import lock_conflict_message, locked_line
-from opsmetrics.settings import check_target, duckdb_path
+from opsmetrics.settings import check_dbt_target, duckdb_path
 
 # dbt commands that never open the warehouse.
 OFFLINE_COMMANDS = frozenset({"parse", "deps", "clean", "debug", "list", "ls"})
@@ -93,7 +93,7 @@ def _probe_duckdb(path: Path, read_only: bool) -> None:
 def run_dbt(args: list[str], target: str = "duckdb") -> dbtRunnerResult:
     """Run `dbt <args>` on `target`; raise DbtError unless it succeeds. On DuckDB a
     command that opens the warehouse holds its build lock for the whole run."""
-    check_target(target)
+    check_dbt_target(target)
     warehouse = duckdb_path()  # pins OPSMETRICS_DUCKDB_PATH to an absolute path for dbt
     if target == "duckdb" and args and args[0] not in OFFLINE_COMMANDS:
         release_duckdb()

@@ -16,7 +16,7 @@ from typing import Any
 
 from opsmetrics import PROJECT_DIR
 from opsmetrics.dbt_invoke import release_duckdb, run_dbt
-from opsmetrics.settings import check_target
+from opsmetrics.settings import check_semantic_target
 
 REGISTRY_FIELDS = (
     "definition",
@@ -409,7 +409,7 @@ def export_metrics(target: str = "duckdb") -> dict[str, int]:
     from dbt_metricflow.cli.cli_configuration import CLIConfiguration
     from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
 
-    check_target(target)
+    check_semantic_target(target)
     run_dbt(["parse"], target=target)
     os.environ["OPSMETRICS_TARGET"] = target
     os.environ["DBT_PROFILES_DIR"] = str(PROJECT_DIR)

@@ -10,6 +10,12 @@ from opsmetrics import PROJECT_DIR
 DEFAULT_DUCKDB_PATH = "warehouse/opsmetrics.duckdb"
 DEFAULT_PUBLISHED_PATH = "warehouse/opsmetrics_published.duckdb"
 TARGETS = ("duckdb", "postgres")
+# Where dbt builds and `opsmetrics load` also run (issue 15); the tracker's commands
+# (metric export, quality, alerts, forecasts, dashboards) stay on TARGETS.
+DBT_TARGETS = (*TARGETS, "spark")
+# Targets MetricFlow cannot query: dbt-metricflow 0.15 has no Spark SQL engine (its
+# adapters: duckdb, postgres, databricks, snowflake, ...). docs/warehouses.md, Spark.
+NO_SEMANTIC_LAYER = {"spark": "dbt-metricflow 0.15 has no Spark engine (Databricks only)"}
 
 
 def duckdb_path() -> Path:
@@ -61,3 +67,20 @@ def check_target(target: str) -> str:
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}: choose one of {', '.join(TARGETS)}")
     return target
+
+
+def check_dbt_target(target: str) -> str:
+    """`target` if dbt (and the raw loader) can work on it, else a one-line ValueError."""
+    if target not in DBT_TARGETS:
+        raise ValueError(f"unknown target {target!r}: choose one of {', '.join(DBT_TARGETS)}")
+    return target
+
+
+def check_semantic_target(target: str) -> str:
+    """`target` if MetricFlow can query it, else a one-line ValueError saying why not."""
+    if target in NO_SEMANTIC_LAYER:
+        raise ValueError(
+            f"the semantic layer cannot run on {target}: {NO_SEMANTIC_LAYER[target]}; "
+            "use duckdb or postgres (docs/warehouses.md)"
+        )
+    return check_target(target)
