@@ -1,5 +1,6 @@
 {#- on-run-start: the helper functions some adapters lack (DuckDB has try_cast and
-    json_valid built in; Postgres gets small PL/pgSQL equivalents). -#}
+    json_valid built in, Spark try_cast and try_parse_json; Postgres gets small PL/pgSQL
+    equivalents). -#}
 {% macro create_udfs() -%}
     {{ return(adapter.dispatch('create_udfs', 'opsmetrics')()) }}
 {%- endmacro %}

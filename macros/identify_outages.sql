@@ -67,8 +67,8 @@ outages_identified as (
         down_checks,
         {#- milliseconds: check times carry fractions of a second. #}
         cast(
-            {{ dbt.datediff('started_at', 'ended_at', 'millisecond') }} -- noqa: LT05
-            as double precision
+            {{ opsmetrics.milliseconds_between('started_at', 'ended_at') }}
+            as {{ opsmetrics.type_double() }}
         ) / 60000 as duration_minutes,
         cast(started_at as date) as started_on_date,
         started_at,

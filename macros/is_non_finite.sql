@@ -1,18 +1,19 @@
 {#- True when a number is NaN, +Infinity or -Infinity (null stays null). Such values pass
     every `< 0` or `> bound` comparison (DuckDB orders NaN above every number, Postgres
-    above Infinity), so staging tests for them first. -#}
+    and Spark above Infinity), so staging tests for them first. -#}
 {% macro is_non_finite(column) -%}
     {{ return(adapter.dispatch('is_non_finite', 'opsmetrics')(column)) }}
 {%- endmacro %}
 
+{#- NaN equals NaN on Postgres and Spark (unlike IEEE), so `in` finds it. -#}
 {% macro default__is_non_finite(column) -%}
-    not isfinite(cast({{ column }} as double))
+    cast({{ column }} as {{ opsmetrics.type_double() }}) in (
+        cast('NaN' as {{ opsmetrics.type_double() }}),
+        cast('Infinity' as {{ opsmetrics.type_double() }}),
+        cast('-Infinity' as {{ opsmetrics.type_double() }})
+    )
 {%- endmacro %}
 
-{% macro postgres__is_non_finite(column) -%}
-    cast({{ column }} as double precision) in (
-        cast('NaN' as double precision),
-        cast('Infinity' as double precision),
-        cast('-Infinity' as double precision)
-    )
+{% macro duckdb__is_non_finite(column) -%}
+    not isfinite(cast({{ column }} as double))
 {%- endmacro %}

@@ -4,9 +4,20 @@
 {%- endmacro %}
 
 {% macro default__is_valid_json(column) -%}
+    {{ exceptions.raise_compiler_error(
+        "is_valid_json has no implementation for the " ~ adapter.type() ~ " adapter: add "
+        ~ adapter.type() ~ "__is_valid_json to macros/is_valid_json.sql") }}
+{%- endmacro %}
+
+{% macro duckdb__is_valid_json(column) -%}
     json_valid({{ column }})
 {%- endmacro %}
 
 {% macro postgres__is_valid_json(column) -%}
     {{ target.schema }}.opsmetrics_is_json(cast({{ column }} as text))
+{%- endmacro %}
+
+{#- try_parse_json (Spark 4) gives null for text that is not JSON. -#}
+{% macro spark__is_valid_json(column) -%}
+    case when {{ column }} is not null then try_parse_json({{ column }}) is not null end
 {%- endmacro %}

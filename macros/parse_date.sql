@@ -6,6 +6,12 @@
 {%- endmacro %}
 
 {% macro default__parse_date(column) -%}
+    {{ exceptions.raise_compiler_error(
+        "parse_date has no implementation for the " ~ adapter.type() ~ " adapter: add "
+        ~ adapter.type() ~ "__parse_date to macros/parse_date.sql") }}
+{%- endmacro %}
+
+{% macro duckdb__parse_date(column) -%}
     case
         when regexp_full_match(cast({{ column }} as varchar), '\s*\d{4}-\d{2}-\d{2}\s*')
             then try_cast(trim(cast({{ column }} as varchar)) as date)
@@ -14,4 +20,12 @@
 
 {% macro postgres__parse_date(column) -%}
     {{ target.schema }}.opsmetrics_try_date(cast({{ column }} as text))
+{%- endmacro %}
+
+{#- A backslash in a Spark string literal escapes the next character: doubled. -#}
+{% macro spark__parse_date(column) -%}
+    case
+        when cast({{ column }} as string) rlike '^\\s*\\d{4}-\\d{2}-\\d{2}\\s*$'
+            then try_cast(trim(cast({{ column }} as string)) as date)
+    end
 {%- endmacro %}

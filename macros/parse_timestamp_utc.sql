@@ -9,6 +9,12 @@
 {%- endmacro %}
 
 {% macro default__parse_timestamp_utc(column) -%}
+    {{ exceptions.raise_compiler_error(
+        "parse_timestamp_utc has no implementation for the " ~ adapter.type() ~ " adapter: add "
+        ~ adapter.type() ~ "__parse_timestamp_utc to macros/parse_timestamp_utc.sql") }}
+{%- endmacro %}
+
+{% macro duckdb__parse_timestamp_utc(column) -%}
     case
         when regexp_matches(trim(cast({{ column }} as varchar)), '{{ opsmetrics.iso_8601_pattern() }}')
             then cast(
@@ -20,4 +26,14 @@
 
 {% macro postgres__parse_timestamp_utc(column) -%}
     ({{ target.schema }}.opsmetrics_try_timestamptz(cast({{ column }} as text)) at time zone 'UTC')
+{%- endmacro %}
+
+{#- Spark's session time zone is UTC (profiles.yml), so its timestamps are UTC instants.
+    Backslashes doubled: a Spark string literal reads a backslash as an escape. -#}
+{% macro spark__parse_timestamp_utc(column) -%}
+    case
+        when trim(cast({{ column }} as string))
+            rlike '{{ opsmetrics.iso_8601_pattern() | replace("\\", "\\\\") }}'
+            then try_cast(trim(cast({{ column }} as string)) as timestamp)
+    end
 {%- endmacro %}

@@ -4,10 +4,16 @@
     {{ return(adapter.dispatch('percentile_cont', 'opsmetrics')(column, fraction)) }}
 {%- endmacro %}
 
+{#- The SQL:2003 ordered-set aggregate (Postgres, Spark 4). -#}
 {% macro default__percentile_cont(column, fraction) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ column }})
+{%- endmacro %}
+
+{% macro duckdb__percentile_cont(column, fraction) -%}
     quantile_cont({{ column }}, {{ fraction }})
 {%- endmacro %}
 
-{% macro postgres__percentile_cont(column, fraction) -%}
-    percentile_cont({{ fraction }}) within group (order by {{ column }})
+{#- Spark's exact percentile (linear interpolation), over doubles. -#}
+{% macro spark__percentile_cont(column, fraction) -%}
+    percentile(cast({{ column }} as double), {{ fraction }})
 {%- endmacro %}

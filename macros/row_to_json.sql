@@ -4,9 +4,23 @@
 {%- endmacro %}
 
 {% macro default__row_to_json(relation_alias) -%}
+    {{ exceptions.raise_compiler_error(
+        "row_to_json has no implementation for the " ~ adapter.type() ~ " adapter: add "
+        ~ adapter.type() ~ "__row_to_json to macros/row_to_json.sql") }}
+{%- endmacro %}
+
+{% macro duckdb__row_to_json(relation_alias) -%}
     cast(to_json({{ relation_alias }}) as varchar)
 {%- endmacro %}
 
 {% macro postgres__row_to_json(relation_alias) -%}
     cast(row_to_json({{ relation_alias }}) as text)
+{%- endmacro %}
+
+{#- Null fields kept (Spark drops them by default), times as 'YYYY-MM-DD HH:MM:SS.ffffff'. -#}
+{% macro spark__row_to_json(relation_alias) -%}
+    to_json(
+        struct({{ relation_alias }}.*),
+        map('ignoreNullFields', 'false', 'timestampFormat', 'yyyy-MM-dd HH:mm:ss[.SSSSSS]')
+    )
 {%- endmacro %}

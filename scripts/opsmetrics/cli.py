@@ -50,7 +50,9 @@ EndDate = Annotated[
 DefectRate = Annotated[
     float, typer.Option(help="Share of rows given a known defect (0 = clean data).")
 ]
-Target = Annotated[str, typer.Option(help="duckdb | postgres")]
+Target = Annotated[
+    str, typer.Option(help="duckdb | postgres (load, build and bench build: also spark)")
+]
 
 
 @app.callback()
@@ -390,7 +392,11 @@ def export_metrics_command(target: Target = "duckdb") -> None:
     from opsmetrics.semantic import export_metrics
 
     with _lock_conflicts_in_one_line("export-metrics"):
-        tables = export_metrics(target=target)
+        try:
+            tables = export_metrics(target=target)
+        except ValueError as error:
+            console.print(f"[red]export-metrics failed:[/red] {error}", soft_wrap=True)
+            raise typer.Exit(2) from error
     _print_counts("metric tables", tables)
 
 

@@ -14,7 +14,7 @@ from opsmetrics.locking import (
     probe_warehouse,
 )
 from opsmetrics.settings import (
-    check_target,
+    check_dbt_target,
     dbt_environment,
     duckdb_path,
     project_dir,
@@ -37,7 +37,7 @@ def run_dbt(args: list[str], target: str = "duckdb") -> dbtRunnerResult:
     """Run `dbt <args>` on `target`; raise DbtError unless it succeeds, and
     WarehouseLockedError (one line) when another process holds the DuckDB warehouse. On
     DuckDB a command that opens the warehouse holds its build lock for the whole run."""
-    check_target(target)
+    check_dbt_target(target)
     if target == "duckdb" and args and args[0] not in OFFLINE_COMMANDS:
         warehouse = duckdb_path()
         release_duckdb()

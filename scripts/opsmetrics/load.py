@@ -39,7 +39,7 @@ from opsmetrics.delivery import (
 )
 from opsmetrics.locking import is_lock_conflict
 from opsmetrics.settings import (
-    check_target,
+    check_dbt_target,
     duckdb_path,
     duckdb_spill_settings,
     load_memory_limit,
@@ -278,8 +278,16 @@ def load(
     from_dir: Path, target: str = "duckdb", replace: bool = False, allow_empty: bool = False
 ) -> dict[str, int]:
     """Load the delivery in `from_dir` into `target`'s raw schema."""
-    if check_target(target) == "duckdb":
+    try:
+        check_dbt_target(target)
+    except ValueError as error:
+        raise LoadError(str(error)) from error
+    if target == "duckdb":
         return load_duckdb(from_dir, replace=replace, allow_empty=allow_empty)
+    if target == "spark":
+        from opsmetrics.load_spark import load_spark
+
+        return load_spark(from_dir, replace=replace, allow_empty=allow_empty)
     from opsmetrics.load_postgres import load_postgres
 
     return load_postgres(from_dir, replace=replace, allow_empty=allow_empty)

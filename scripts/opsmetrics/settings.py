@@ -25,6 +25,12 @@ PROFILE_NAME = "opsmetrics"
 DEFAULT_DUCKDB_PATH = "warehouse/opsmetrics.duckdb"
 DEFAULT_PUBLISHED_PATH = "warehouse/opsmetrics_published.duckdb"
 TARGETS = ("duckdb", "postgres")
+# Where dbt builds and `opsmetrics load` also run (issue 15); the tracker's commands
+# (metric export, quality, alerts, forecasts, dashboards) stay on TARGETS.
+DBT_TARGETS = (*TARGETS, "spark")
+# Targets MetricFlow cannot query: dbt-metricflow 0.15 has no Spark SQL engine (its
+# adapters: duckdb, postgres, databricks, snowflake, ...). docs/warehouses.md, Spark.
+NO_SEMANTIC_LAYER = {"spark": "dbt-metricflow 0.15 has no Spark engine (Databricks only)"}
 
 # Set by the CLI's --project-dir for the length of one command (use_project_dir).
 _project_dir_option: Path | None = None
@@ -111,9 +117,17 @@ def dbt_environment(target: str = "duckdb") -> dict[str, str]:
     directory), the target, and the project's own profiles.yml."""
     return {
         "OPSMETRICS_DUCKDB_PATH": str(duckdb_path()),
-        "OPSMETRICS_TARGET": check_target(target),
+        "OPSMETRICS_TARGET": check_dbt_target(target),
+        "OPSMETRICS_SPARK_DIR": str(spark_dir()),
         "DBT_PROFILES_DIR": str(project_dir()),
     }
+
+
+def spark_dir() -> Path:
+    """Where the local Spark keeps its metastore and tables (OPSMETRICS_SPARK_DIR),
+    absolute; a relative path is taken from the project directory."""
+    path = Path(os.environ.get("OPSMETRICS_SPARK_DIR", "warehouse/spark"))
+    return path if path.is_absolute() else project_dir() / path
 
 
 def child_environment(**overrides: str) -> dict[str, str]:
@@ -238,3 +252,20 @@ def check_target(target: str) -> str:
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}: choose one of {', '.join(TARGETS)}")
     return target
+
+
+def check_dbt_target(target: str) -> str:
+    """`target` if dbt (and the raw loader) can work on it, else a one-line ValueError."""
+    if target not in DBT_TARGETS:
+        raise ValueError(f"unknown target {target!r}: choose one of {', '.join(DBT_TARGETS)}")
+    return target
+
+
+def check_semantic_target(target: str) -> str:
+    """`target` if MetricFlow can query it, else a one-line ValueError saying why not."""
+    if target in NO_SEMANTIC_LAYER:
+        raise ValueError(
+            f"the semantic layer cannot run on {target}: {NO_SEMANTIC_LAYER[target]}; "
+            "use duckdb or postgres (docs/warehouses.md)"
+        )
+    return check_target(target)

@@ -300,6 +300,39 @@ def tiny_postgres(
         yield postgres_params()
 
 
+SPARK_TEST_ENV = "OPSMETRICS_TEST_SPARK"
+
+
+@pytest.fixture(scope="session")
+def tiny_spark(tmp_path_factory: pytest.TempPathFactory, tiny_data_dir: Path) -> Iterator[Any]:
+    """A local Spark (dbt-spark's session method, in this process) with the same tiny data
+    as `tiny_warehouse` loaded and the whole project built on it; yields the Spark
+    session. Its metastore and tables live in a temp folder. Skipped unless
+    OPSMETRICS_TEST_SPARK=1 (`make test-spark`: Java 17 and minutes of CPU)."""
+    if os.environ.get(SPARK_TEST_ENV) != "1":
+        pytest.skip("Spark test: run make test-spark")
+    from opsmetrics.load_spark import load_spark, spark_session
+
+    settings = {
+        "OPSMETRICS_SPARK_DIR": str(tmp_path_factory.mktemp("spark")),
+        # Tiny data: one shuffle partition, no code generation (profiles.yml).
+        "OPSMETRICS_SPARK_SHUFFLE_PARTITIONS": "1",
+        "OPSMETRICS_SPARK_CODEGEN": "false",
+    }
+    previous = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        load_spark(tiny_data_dir)
+        run_dbt(["build"], target="spark")
+        yield spark_session()
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @pytest.fixture
 def empty_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A DuckDB warehouse file of the test's own (not created yet), used by the loader."""

@@ -38,7 +38,7 @@ cohort_months_summed as (
         cast(
             {{ dbt.datediff('cohort_month_start_date', 'month_start_date', 'month') }} as integer  -- noqa: LT05
         ) as months_since_first_paid,
-        count(*) filter (where mrr_amount > 0) as retained_customers,
+        count(case when mrr_amount > 0 then 1 end) as retained_customers,
         cast(sum(mrr_amount) as numeric(18, 6)) as mrr_amount
     from cohort_customer_months
     group by cohort_month_start_date, month_start_date
@@ -66,12 +66,12 @@ retention_computed as (
         cohort_months_summed.months_since_first_paid,
         cohort_starts.cohort_customers,
         cohort_months_summed.retained_customers,
-        cast(cohort_months_summed.retained_customers as double precision)
+        cast(cohort_months_summed.retained_customers as {{ opsmetrics.type_double() }})
         / cohort_starts.cohort_customers as logo_retention_rate,
         cohort_starts.cohort_starting_mrr_amount,
         cohort_months_summed.mrr_amount,
-        cast(cohort_months_summed.mrr_amount as double precision)
-        / cast(cohort_starts.cohort_starting_mrr_amount as double precision)
+        cast(cohort_months_summed.mrr_amount as {{ opsmetrics.type_double() }})
+        / cast(cohort_starts.cohort_starting_mrr_amount as {{ opsmetrics.type_double() }})
             as revenue_retention_rate,
         cohort_months_summed.cohort_month_start_date,
         cohort_months_summed.month_start_date

@@ -35,7 +35,7 @@ slice_months_counted as (
         dimension_name,
         dimension_value,
         count(*) as responses,
-        count(*) filter (where is_csat_satisfied) as satisfied_responses,
+        count(case when is_csat_satisfied then 1 end) as satisfied_responses,
         sum(score) as total_score,
         cast({{ dbt.date_trunc('month', 'submitted_date') }} as date) as month_start_date
     from response_slices
@@ -53,8 +53,8 @@ csat_scored as (
         dimension_value,
         responses,
         satisfied_responses,
-        cast(total_score as double precision) / responses as csat_score,
-        cast(satisfied_responses as double precision) * 100 / responses as csat_pct,
+        cast(total_score as {{ opsmetrics.type_double() }}) / responses as csat_score,
+        cast(satisfied_responses as {{ opsmetrics.type_double() }}) * 100 / responses as csat_pct,
         month_start_date
     from slice_months_counted
 

@@ -62,11 +62,13 @@ months as (
             as date
         ) as month_end_date
     from month_bounds
-    cross join generate_series(
-        cast(month_bounds.first_month_start_date as timestamp),
-        cast(month_bounds.last_month_start_date as timestamp),
-        interval '1 month'
-    ) as month_series (month_start_at)
+    {{ opsmetrics.date_series(
+        'month_bounds.first_month_start_date',
+        'month_bounds.last_month_start_date',
+        'month',
+        'month_series',
+        'month_start_at',
+    ) }}
 
 ),
 
@@ -84,33 +86,51 @@ slice_months_counted as (
     select
         slices.dimension_name,
         slices.dimension_value,
-        count(response_slices.nps_category) filter (
-            where response_slices.submitted_date >= months.month_start_date
+        count(
+            case
+                when response_slices.submitted_date >= months.month_start_date
+                    then response_slices.nps_category
+            end
         ) as responses,
-        count(response_slices.nps_category) filter (
-            where
-            response_slices.submitted_date >= months.month_start_date
-            and response_slices.nps_category = 'promoter'
+        count(
+            case
+                when response_slices.submitted_date >= months.month_start_date
+                    and response_slices.nps_category = 'promoter'
+                    then response_slices.nps_category
+            end
         ) as promoters,
-        count(response_slices.nps_category) filter (
-            where
-            response_slices.submitted_date >= months.month_start_date
-            and response_slices.nps_category = 'passive'
+        count(
+            case
+                when response_slices.submitted_date >= months.month_start_date
+                    and response_slices.nps_category = 'passive'
+                    then response_slices.nps_category
+            end
         ) as passives,
-        count(response_slices.nps_category) filter (
-            where
-            response_slices.submitted_date >= months.month_start_date
-            and response_slices.nps_category = 'detractor'
+        count(
+            case
+                when response_slices.submitted_date >= months.month_start_date
+                    and response_slices.nps_category = 'detractor'
+                    then response_slices.nps_category
+            end
         ) as detractors,
         count(response_slices.nps_category) as trailing_90d_responses,
-        count(response_slices.nps_category) filter (
-            where response_slices.nps_category = 'promoter'
+        count(
+            case
+                when response_slices.nps_category = 'promoter'
+                    then response_slices.nps_category
+            end
         ) as trailing_90d_promoters,
-        count(response_slices.nps_category) filter (
-            where response_slices.nps_category = 'passive'
+        count(
+            case
+                when response_slices.nps_category = 'passive'
+                    then response_slices.nps_category
+            end
         ) as trailing_90d_passives,
-        count(response_slices.nps_category) filter (
-            where response_slices.nps_category = 'detractor'
+        count(
+            case
+                when response_slices.nps_category = 'detractor'
+                    then response_slices.nps_category
+            end
         ) as trailing_90d_detractors,
         months.month_start_date,
         months.month_end_date
@@ -140,13 +160,15 @@ nps_scored as (
         promoters,
         passives,
         detractors,
-        cast(promoters - detractors as double precision) * 100 / nullif(responses, 0) as nps,
+        cast(promoters - detractors as {{ opsmetrics.type_double() }}) * 100 / nullif(responses, 0)
+            as nps,
         trailing_90d_responses,
         trailing_90d_promoters,
         trailing_90d_passives,
         trailing_90d_detractors,
-        cast(trailing_90d_promoters - trailing_90d_detractors as double precision) * 100
-        / trailing_90d_responses as trailing_90d_nps,
+        cast(
+            trailing_90d_promoters - trailing_90d_detractors as {{ opsmetrics.type_double() }}
+        ) * 100 / trailing_90d_responses as trailing_90d_nps,
         month_start_date,
         month_end_date
     from slice_months_counted

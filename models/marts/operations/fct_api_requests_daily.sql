@@ -1,8 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=opsmetrics.incremental_strategy('delete+insert'),
         unique_key='request_date',
+        partition_by=opsmetrics.incremental_partition_by('request_date'),
         on_schema_change='fail',
     )
 }}

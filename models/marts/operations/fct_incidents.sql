@@ -32,10 +32,10 @@ incidents_timed as (
         outages.down_checks,
         outages.duration_minutes,
         cast(
-            {{ dbt.datediff(
-                'last_good_checks.last_up_checked_at', 'outages.started_at', 'millisecond'
+            {{ opsmetrics.milliseconds_between(
+                'last_good_checks.last_up_checked_at', 'outages.started_at'
             ) }}
-            as double precision
+            as {{ opsmetrics.type_double() }}
         ) / 60000 as detection_delay_minutes,
         outages.started_on_date,
         cast({{ dbt.date_trunc('month', 'outages.started_on_date') }} as date)

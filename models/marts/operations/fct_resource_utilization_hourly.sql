@@ -1,8 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=opsmetrics.incremental_strategy('delete+insert'),
         unique_key='hour_date',
+        partition_by=opsmetrics.incremental_partition_by('hour_date'),
         on_schema_change='fail',
     )
 }}
@@ -84,16 +85,16 @@ aggregated as (
             "case when metric_name = 'cpu_utilization' then metric_value end"
         ) }}
             as avg_cpu_utilization_pct,
-        max(metric_value) filter (where metric_name = 'cpu_utilization')
+        max(case when metric_name = 'cpu_utilization' then metric_value end)
             as max_cpu_utilization_pct,
         {{ opsmetrics.exact_avg(
             "case when metric_name = 'memory_utilization' then metric_value end"
         ) }}
             as avg_memory_utilization_pct,
-        max(metric_value) filter (where metric_name = 'memory_utilization')
+        max(case when metric_name = 'memory_utilization' then metric_value end)
             as max_memory_utilization_pct,
-        max(metric_value) filter (where metric_name = 'queue_depth') as max_queue_depth,
-        max(metric_value) filter (where metric_name = 'active_connections')
+        max(case when metric_name = 'queue_depth' then metric_value end) as max_queue_depth,
+        max(case when metric_name = 'active_connections' then metric_value end)
             as max_active_connections,
         count(case when metric_name = 'queue_depth' then 1 end) as queue_depth_samples,
         avg(case when metric_name = 'queue_depth' then metric_value end) as avg_queue_depth,

@@ -10,8 +10,8 @@ response_timed as (
     select
         *,
         cast(
-            {{ dbt.datediff('triggered_at', 'capacity_ready_at', 'millisecond') }}
-            as double precision
+            {{ opsmetrics.milliseconds_between('triggered_at', 'capacity_ready_at') }}
+            as {{ opsmetrics.type_double() }}
         ) / 1000 as response_seconds
     from scaling_events
 
@@ -52,8 +52,8 @@ scale_ups_under_provisioned as (
         case
             when wait_started_at >= capacity_ready_at then 0
             else cast(
-                    {{ dbt.datediff('wait_started_at', 'capacity_ready_at', 'millisecond') }}
-                    as double precision
+                    {{ opsmetrics.milliseconds_between('wait_started_at', 'capacity_ready_at') }}
+                    as {{ opsmetrics.type_double() }}
                 ) / 1000
         end as under_provisioned_seconds
     from scale_ups_waits

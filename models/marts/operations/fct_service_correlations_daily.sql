@@ -6,6 +6,7 @@
     values equal to 9 decimals, share the mean of their ranks), ranked within each window.
     A correlation is null when either side is constant in the window (or fewer than two
     points). -#}
+{%- set double = opsmetrics.type_double() %}
 with
 
 requests as (select * from {{ ref('fct_api_requests') }}),
@@ -46,7 +47,7 @@ sentiment_daily as (
         cast(
             count(case when survey_type = 'nps' and nps_category = 'promoter' then 1 end)
             - count(case when survey_type = 'nps' and nps_category = 'detractor' then 1 end)
-            as double precision
+            as {{ double }}
         ) * 100
         / nullif(count(case when survey_type = 'nps' then 1 end), 0) as nps,
         submitted_date
@@ -75,7 +76,7 @@ points as (
         'uptime_vs_csat_score' as correlation_pair,
         30 as window_days,
         uptime.uptime_pct as x_value,
-        cast(sentiment_daily.csat_score as double precision) as y_value,
+        cast(sentiment_daily.csat_score as {{ double }}) as y_value,
         uptime.check_date as point_date
     from uptime
     inner join sentiment_daily
@@ -150,14 +151,14 @@ window_points_ranked as (
             )
         + cast(count(*) over (
             partition by service, correlation_pair, window_end_date, x_rank_value
-        ) - 1 as double precision) / 2 as x_rank,
+        ) - 1 as {{ double }}) / 2 as x_rank,
         rank()
             over (
                 partition by service, correlation_pair, window_end_date order by y_rank_value
             )
         + cast(count(*) over (
             partition by service, correlation_pair, window_end_date, y_rank_value
-        ) - 1 as double precision) / 2 as y_rank
+        ) - 1 as {{ double }}) / 2 as y_rank
     from window_points_rounded
 
 ),
@@ -193,9 +194,13 @@ final as (
         {#- corr() over parallel aggregation differs in the last bits between builds:
             rounded to 9 decimals as numeric (Postgres rounds no double to a scale), the
             marts stay bit-identical (decisions.md). -#}
-        cast(round(cast(pearson_correlation as numeric(38, 12)), 9) as double precision)
+        cast(
+            round(cast(pearson_correlation as numeric(38, 12)), 9) as {{ double }}
+        )
             as pearson_correlation,
-        cast(round(cast(spearman_correlation as numeric(38, 12)), 9) as double precision)
+        cast(
+            round(cast(spearman_correlation as numeric(38, 12)), 9) as {{ double }}
+        )
             as spearman_correlation,
         points < case
             when window_days = 7 then {{ var('correlation_min_hourly_points') }}

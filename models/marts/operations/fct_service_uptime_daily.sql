@@ -1,8 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=opsmetrics.incremental_strategy('delete+insert'),
         unique_key='check_date',
+        partition_by=opsmetrics.incremental_partition_by('check_date'),
         on_schema_change='fail',
     )
 }}
@@ -102,8 +103,8 @@ checks_counted as (
     select
         service,
         count(*) as checks,
-        count(*) filter (where is_up) as up_checks,
-        count(*) filter (where not is_up) as down_checks,
+        count(case when is_up then 1 end) as up_checks,
+        count(case when not is_up then 1 end) as down_checks,
         cast(checked_at as date) as check_date,
         max(_loaded_at) as last_loaded_at
     from checks_in_scope
@@ -131,7 +132,8 @@ final as (
         checks_counted.checks,
         checks_counted.up_checks,
         checks_counted.down_checks,
-        cast(checks_counted.up_checks as double precision) * 100 / checks_counted.checks
+        cast(checks_counted.up_checks as {{ opsmetrics.type_double() }}) * 100
+        / checks_counted.checks
             as uptime_pct,
         coalesce(outages_summarised.outages, 0) as outages,
         coalesce(outages_summarised.longest_outage_minutes, 0) as longest_outage_minutes,

@@ -31,7 +31,7 @@ final as (
         checks,
         up_checks,
         down_checks,
-        cast(up_checks as double precision) * 100 / checks as uptime_pct,
+        cast(up_checks as {{ opsmetrics.type_double() }}) * 100 / checks as uptime_pct,
         outages,
         longest_outage_minutes,
         check_month

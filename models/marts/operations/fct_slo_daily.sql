@@ -1,8 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=opsmetrics.incremental_strategy('delete+insert'),
         unique_key='slo_date',
+        partition_by=opsmetrics.incremental_partition_by('slo_date'),
         on_schema_change='fail',
     )
 }}
@@ -47,8 +48,8 @@ daily_requests as (
     select
         service,
         count(*) as requests,
-        count(*) filter (where not is_server_error) as good_requests,
-        count(*) filter (where is_server_error) as bad_requests,
+        count(case when not is_server_error then 1 end) as good_requests,
+        count(case when is_server_error then 1 end) as bad_requests,
         {{ opsmetrics.percentile_cont('response_time_ms', 0.95) }} as p95_latency_ms,
         request_date as slo_date,
         max(_loaded_at) as last_loaded_at

@@ -27,11 +27,13 @@ days as (
 
     select cast(day_series.day_at as date) as activity_date
     from day_bounds
-    cross join generate_series(
-        cast(day_bounds.first_date as timestamp),
-        cast(day_bounds.last_date as timestamp),
-        interval '1 day'
-    ) as day_series (day_at)
+    {{ opsmetrics.date_series(
+        'day_bounds.first_date',
+        'day_bounds.last_date',
+        'day',
+        'day_series',
+        'day_at',
+    ) }}
 
 ),
 
@@ -39,13 +41,14 @@ days_counted as (
 
     select
         days.activity_date,
-        count(distinct user_active_days.user_id) filter (
-            where user_active_days.activity_date = days.activity_date
-        ) as daily_active_users,
-        count(distinct user_active_days.user_id) filter (
-            where user_active_days.activity_date
-            > {{ dbt.dateadd('day', -7, 'days.activity_date') }}
-        ) as weekly_active_users,
+        count(distinct case
+            when user_active_days.activity_date = days.activity_date
+                then user_active_days.user_id
+        end) as daily_active_users,
+        count(distinct case
+            when user_active_days.activity_date > {{ dbt.dateadd('day', -7, 'days.activity_date') }}
+                then user_active_days.user_id
+        end) as weekly_active_users,
         count(distinct user_active_days.user_id) as monthly_active_users
     from days
     left join user_active_days
@@ -63,7 +66,7 @@ stickiness_computed as (
         daily_active_users,
         weekly_active_users,
         monthly_active_users,
-        cast(daily_active_users as double precision)
+        cast(daily_active_users as {{ opsmetrics.type_double() }})
         / nullif(monthly_active_users, 0) as stickiness_ratio,
         activity_date
     from days_counted

@@ -46,8 +46,8 @@ funnel_counted as (
     select
         acquisition_channel,
         count(*) as signed_up_users,
-        count(*) filter (where is_activated) as activated_users,
-        count(*) filter (where is_activated and has_paid_within_window) as paid_users,
+        count(case when is_activated then 1 end) as activated_users,
+        count(case when is_activated and has_paid_within_window then 1 end) as paid_users,
         created_month_start_date as cohort_month_start_date
     from users_staged
     group by acquisition_channel, created_month_start_date
@@ -61,9 +61,12 @@ conversion_computed as (
         signed_up_users,
         activated_users,
         paid_users,
-        cast(activated_users as double precision) / signed_up_users as activation_conversion_rate,
-        cast(paid_users as double precision) / nullif(activated_users, 0) as paid_conversion_rate,
-        cast(paid_users as double precision) / signed_up_users as overall_conversion_rate,
+        cast(activated_users as {{ opsmetrics.type_double() }}) / signed_up_users
+            as activation_conversion_rate,
+        cast(paid_users as {{ opsmetrics.type_double() }}) / nullif(activated_users, 0)
+            as paid_conversion_rate,
+        cast(paid_users as {{ opsmetrics.type_double() }}) / signed_up_users
+            as overall_conversion_rate,
         cohort_month_start_date
     from funnel_counted
 

@@ -1,5 +1,6 @@
 {#- One row per sign-up month from the first to the last month with a sign-up; a month
     without sign-ups has 0 new users. Growth is null when the previous month had none. -#}
+{%- set double = opsmetrics.type_double() %}
 with
 
 users as (select * from {{ ref('dim_users') }}),
@@ -17,11 +18,13 @@ months as (
 
     select cast(month_series.month_start_at as date) as month_start_date
     from month_bounds
-    cross join generate_series(
-        cast(month_bounds.first_month_start_date as timestamp),
-        cast(month_bounds.last_month_start_date as timestamp),
-        interval '1 month'
-    ) as month_series (month_start_at)
+    {{ opsmetrics.date_series(
+        'month_bounds.first_month_start_date',
+        'month_bounds.last_month_start_date',
+        'month',
+        'month_series',
+        'month_start_at',
+    ) }}
 
 ),
 
@@ -30,7 +33,7 @@ months_counted as (
     select
         months.month_start_date,
         count(users.user_id) as new_users,
-        count(users.user_id) filter (where users.is_activated) as activated_users
+        count(case when users.is_activated then users.user_id end) as activated_users
     from months
     left join users
         on months.month_start_date = users.created_month_start_date
@@ -43,10 +46,12 @@ adoption_computed as (
     select
         new_users,
         lag(new_users) over (order by month_start_date) as previous_month_new_users,
-        cast(new_users - lag(new_users) over (order by month_start_date) as double precision)
+        cast(
+            new_users - lag(new_users) over (order by month_start_date) as {{ double }}
+        )
         / nullif(lag(new_users) over (order by month_start_date), 0) as new_users_growth_rate,
         activated_users,
-        cast(activated_users as double precision)
+        cast(activated_users as {{ double }})
         / nullif(new_users, 0) as activation_rate,
         month_start_date
     from months_counted

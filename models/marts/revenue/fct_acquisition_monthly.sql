@@ -97,9 +97,10 @@ ratios as (
 
     select
         *,
-        cast(marketing_cost_amount + sales_cost_amount as double precision)
+        cast(marketing_cost_amount + sales_cost_amount as {{ opsmetrics.type_double() }})
         / nullif(new_customers, 0) as cac_amount,
-        cast(mrr_amount as double precision) / nullif(active_customers, 0) as arpa_amount
+        cast(mrr_amount as {{ opsmetrics.type_double() }}) / nullif(active_customers, 0)
+            as arpa_amount
     from joined
 
 ),
@@ -108,9 +109,9 @@ final as (
 
     select
         acquisition_channel,
-        cast(marketing_cost_amount as double precision) as marketing_cost_amount,
-        cast(sales_cost_amount as double precision) as sales_cost_amount,
-        cast(marketing_cost_amount + sales_cost_amount as double precision)
+        cast(marketing_cost_amount as {{ opsmetrics.type_double() }}) as marketing_cost_amount,
+        cast(sales_cost_amount as {{ opsmetrics.type_double() }}) as sales_cost_amount,
+        cast(marketing_cost_amount + sales_cost_amount as {{ opsmetrics.type_double() }})
             as acquisition_cost_amount,
         cast(new_customers as integer) as new_customers,
         cast(new_mrr_amount as numeric(18, 6)) as new_mrr_amount,

@@ -23,7 +23,7 @@ final as (
         cast(coalesce(daily_totals.mrr_amount, 0) * 12 as numeric(18, 6)) as arr_amount,
         cast(coalesce(daily_totals.active_customers, 0) as integer) as active_customers,
         cast(
-            daily_totals.mrr_amount as double precision
+            daily_totals.mrr_amount as {{ opsmetrics.type_double() }}
         ) / nullif(daily_totals.active_customers, 0) as arpa_amount,
         days.calendar_date as mrr_date,
         days.month_start_date

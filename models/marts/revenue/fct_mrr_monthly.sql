@@ -1,5 +1,6 @@
 {#- Company-wide month totals: MRR, ARR and movements, customer counts, churn, retention,
     CAC, ARPA, LTV. One row per month of the revenue calendar. -#}
+{%- set double = opsmetrics.type_double() %}
 with
 
 days as (select * from {{ ref('int_revenue_days_spined') }}),
@@ -110,36 +111,36 @@ rates as (
         *,
         cast(mrr_amount * 12 as numeric(18, 6)) as arr_amount,
         100.0 * (
-            cast(mrr_amount as double precision)
-            - lag(cast(mrr_amount as double precision), 1) over (order by month_start_date)
-        ) / nullif(lag(cast(mrr_amount as double precision), 1) over (
+            cast(mrr_amount as {{ double }})
+            - lag(cast(mrr_amount as {{ double }}), 1) over (order by month_start_date)
+        ) / nullif(lag(cast(mrr_amount as {{ double }}), 1) over (
             order by month_start_date
         ), 0) as arr_growth_mom_pct,
         100.0 * (
-            cast(mrr_amount as double precision)
-            - lag(cast(mrr_amount as double precision), 12) over (order by month_start_date)
-        ) / nullif(lag(cast(mrr_amount as double precision), 12) over (
+            cast(mrr_amount as {{ double }})
+            - lag(cast(mrr_amount as {{ double }}), 12) over (order by month_start_date)
+        ) / nullif(lag(cast(mrr_amount as {{ double }}), 12) over (
             order by month_start_date
         ), 0) as arr_growth_yoy_pct,
         100.0 * cast(
             starting_active_customers
-            - (active_customers - (new_customers + reactivated_customers)) as double precision
+            - (active_customers - (new_customers + reactivated_customers)) as {{ double }}
         ) / nullif(starting_active_customers, 0) as logo_churn_rate_pct,
-        100.0 * cast(churned_mrr_amount + contraction_mrr_amount as double precision)
-        / nullif(cast(starting_mrr_amount as double precision), 0) as gross_mrr_churn_rate_pct,
+        100.0 * cast(churned_mrr_amount + contraction_mrr_amount as {{ double }})
+        / nullif(cast(starting_mrr_amount as {{ double }}), 0) as gross_mrr_churn_rate_pct,
         100.0 * cast(
-            starting_mrr_amount - contraction_mrr_amount - churned_mrr_amount as double precision
-        ) / nullif(cast(starting_mrr_amount as double precision), 0) as grr_pct,
+            starting_mrr_amount - contraction_mrr_amount - churned_mrr_amount as {{ double }}
+        ) / nullif(cast(starting_mrr_amount as {{ double }}), 0) as grr_pct,
         100.0 * cast(
             starting_mrr_amount + expansion_mrr_amount - contraction_mrr_amount
-            - churned_mrr_amount as double precision
-        ) / nullif(cast(starting_mrr_amount as double precision), 0) as nrr_pct,
-        100.0 * cast(t12m_cohort_capped_mrr_amount as double precision)
-        / nullif(cast(t12m_cohort_starting_mrr_amount as double precision), 0) as grr_t12m_pct,
-        100.0 * cast(t12m_cohort_mrr_amount as double precision)
-        / nullif(cast(t12m_cohort_starting_mrr_amount as double precision), 0) as nrr_t12m_pct,
-        cast(mrr_amount as double precision) / nullif(active_customers, 0) as arpa_amount,
-        cast(acquisition_cost_amount as double precision)
+            - churned_mrr_amount as {{ double }}
+        ) / nullif(cast(starting_mrr_amount as {{ double }}), 0) as nrr_pct,
+        100.0 * cast(t12m_cohort_capped_mrr_amount as {{ double }})
+        / nullif(cast(t12m_cohort_starting_mrr_amount as {{ double }}), 0) as grr_t12m_pct,
+        100.0 * cast(t12m_cohort_mrr_amount as {{ double }})
+        / nullif(cast(t12m_cohort_starting_mrr_amount as {{ double }}), 0) as nrr_t12m_pct,
+        cast(mrr_amount as {{ double }}) / nullif(active_customers, 0) as arpa_amount,
+        cast(acquisition_cost_amount as {{ double }})
         / nullif(new_customers, 0) as cac_amount
     from months_joined
 
@@ -197,7 +198,7 @@ final as (
         nrr_pct,
         grr_t12m_pct,
         nrr_t12m_pct,
-        cast(acquisition_cost_amount as double precision) as acquisition_cost_amount,
+        cast(acquisition_cost_amount as {{ double }}) as acquisition_cost_amount,
         cac_amount,
         arpa_amount,
         ltv_amount,

@@ -1,5 +1,6 @@
 {#- Cash revenue per day from billing transactions: succeeded charges minus succeeded
     refunds; failed payments counted apart; pending ones ignored until they settle. -#}
+{%- set double = opsmetrics.type_double() %}
 with
 
 transactions as (select * from {{ ref('stg_billing__transactions') }}),
@@ -41,14 +42,14 @@ final as (
     select
         cast(
             coalesce(transactions_by_day.gross_charge_amount, 0)
-            - coalesce(transactions_by_day.refund_amount, 0) as double precision
+            - coalesce(transactions_by_day.refund_amount, 0) as {{ double }}
         ) as revenue_amount,
-        cast(coalesce(transactions_by_day.gross_charge_amount, 0) as double precision)
+        cast(coalesce(transactions_by_day.gross_charge_amount, 0) as {{ double }})
             as gross_charge_amount,
-        cast(coalesce(transactions_by_day.refund_amount, 0) as double precision)
+        cast(coalesce(transactions_by_day.refund_amount, 0) as {{ double }})
             as refund_amount,
         cast(
-            transactions_by_day.gross_charge_amount as double precision
+            transactions_by_day.gross_charge_amount as {{ double }}
         ) / nullif(transactions_by_day.transaction_count, 0) as average_transaction_amount,
         cast(coalesce(transactions_by_day.transaction_count, 0) as integer) as transaction_count,
         cast(coalesce(transactions_by_day.refund_count, 0) as integer) as refund_count,
@@ -56,7 +57,7 @@ final as (
         cast(
             coalesce(transactions_by_day.failed_payment_count, 0) as integer
         ) as failed_payment_count,
-        cast(coalesce(transactions_by_day.failed_payment_amount, 0) as double precision)
+        cast(coalesce(transactions_by_day.failed_payment_amount, 0) as {{ double }})
             as failed_payment_amount,
         days.calendar_date as revenue_date
     from days

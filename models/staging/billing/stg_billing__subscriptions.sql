@@ -12,7 +12,8 @@ subscription_versions as (
 periods as (
 
     select
-        subscription_id || '|' || cast(valid_from as varchar) as subscription_version_id,
+        subscription_id || '|' || cast(valid_from as {{ dbt.type_string() }})
+            as subscription_version_id,
         subscription_id,
         customer_id,
         plan_id,

@@ -55,7 +55,8 @@ reporting_rates as (
 converted as (
 
     select
-        ranged.currency || '|' || cast(ranged.valid_from_date as varchar) as fx_rate_id,
+        ranged.currency || '|' || cast(ranged.valid_from_date as {{ dbt.type_string() }})
+            as fx_rate_id,
         ranged.currency,
         ranged.rate_to_usd,
         ranged.rate_to_usd / reporting_rates.rate_to_usd as rate_to_reporting,

@@ -16,11 +16,13 @@ final as (
         anonymous_id,
         user_id,
         event_name,
-        regexp_replace(event_name, '_[a-z0-9]+$', '') as event_object,
-        regexp_replace(event_name, '^.*_', '') as event_action,
+        {{ opsmetrics.regexp_replace('event_name', '_[a-z0-9]+$', '') }} as event_object,
+        {{ opsmetrics.regexp_replace('event_name', '^.*_', '') }} as event_action,
         case
-            when event_name like 'feature\_%\_%' escape '\'
-                then regexp_replace(event_name, '^feature_(.+)_[a-z0-9]+$', '\1')
+            when event_name like 'feature!_%!_%' escape '!'
+                then {{ opsmetrics.regexp_replace(
+                    'event_name', '^feature_(.+)_[a-z0-9]+$', '\\1'
+                ) }}
         end as feature_name,
         properties,
         occurred_at,

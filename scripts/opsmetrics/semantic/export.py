@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from opsmetrics.semantic.registry import load_manifest
-from opsmetrics.settings import check_target, dbt_environment, project_dir, scoped_environment
+from opsmetrics.settings import (
+    check_semantic_target,
+    dbt_environment,
+    project_dir,
+    scoped_environment,
+)
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,7 @@ def export_metrics(target: str = "duckdb") -> dict[str, int]:
 
     from opsmetrics.dbt_invoke import run_dbt  # dbt loads in seconds: only where it runs
 
-    check_target(target)
+    check_semantic_target(target)
     run_dbt(["parse"], target=target)
     project = project_dir()
     # MetricFlow renders profiles.yml from the environment: the target and warehouse are

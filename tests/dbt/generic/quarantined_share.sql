@@ -57,7 +57,8 @@ shares as (
 
     select
         *,
-        cast(quarantined_rows as double precision) * 100 / kept_rows as quarantined_pct
+        cast(quarantined_rows as {{ opsmetrics.type_double() }}) * 100 / kept_rows
+            as quarantined_pct
     from scopes
     where kept_rows > 0
 
