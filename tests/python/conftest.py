@@ -500,14 +500,14 @@ def assert_close(
 ) -> None:
     """`actual` equals `expected` row for row (aligned on the index): a row null on both
     sides agrees, a row defined on one side only fails, values agree within rtol/atol.
-    Fails on no row to compare, so an empty query cannot pass."""
+    Fails on no row at all, so an empty query cannot pass."""
     joined = pd.concat(
         [actual.astype(float).rename("actual"), expected.astype(float).rename("expected")],
         axis=1,
         sort=True,
     )
-    joined = joined[joined.notna().any(axis=1)]
     assert not joined.empty, f"{label}: nothing to compare"
+    joined = joined[joined.notna().any(axis=1)]
     one_sided = joined[joined.isna().any(axis=1)]
     assert one_sided.empty, f"{label}: defined on one side only:\n{one_sided}"
     np.testing.assert_allclose(
