@@ -423,6 +423,8 @@ def bench_alerts_command(
 ) -> None:
     """Backtest the default alert rules against the generator's planted anomalies:
     precision, recall and false-positive rate per rule kind (warehouse/bench_alerts_SCALE)."""
+    import subprocess
+
     from opsmetrics.alerts.backtest import bench_alerts
     from opsmetrics.alerts.warehouse import WarehouseError
 
@@ -431,6 +433,10 @@ def bench_alerts_command(
     except (ValueError, WarehouseError) as error:
         console.print(f"[red]bench alerts:[/red] {error}")
         raise typer.Exit(2) from error
+    except subprocess.CalledProcessError as error:
+        step = "dbt build" if "run_dbt" in str(error.cmd) else "a build step"
+        console.print(f"[red]bench alerts:[/red] {step} failed (exit {error.returncode})")
+        raise typer.Exit(1) from None
     total = result["scores"]["all"]
     console.print(
         f"alerts {scale}: {total['true_episodes']}/{total['episodes']} true episodes, "

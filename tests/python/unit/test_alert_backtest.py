@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from opsmetrics import PROJECT_DIR
-from opsmetrics.alerts.backtest import backtest
+from opsmetrics.alerts.backtest import backtest, bench_alerts
 from opsmetrics.alerts.evaluate import Context
 from opsmetrics.alerts.policies import load_policies
 from opsmetrics.alerts.rules import Rule
@@ -95,3 +95,11 @@ def test_episodes_are_scored_against_the_planted_windows_of_their_slice(
     assert disabled.rules == {"errors_burst_off"} and disabled.episodes == 2
     assert scores["threshold"].rules == {"errors_burst"}
     context.warehouse.close()
+
+
+def test_a_data_folder_without_manifest_or_of_another_scale_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"no manifest\.json"):
+        bench_alerts("medium", 42, None, build=False, manifest_path=None, data=tmp_path)
+    (tmp_path / "manifest.json").write_text('{"scale": "small"}')
+    with pytest.raises(ValueError, match="holds scale 'small' data, not 'medium'"):
+        bench_alerts("medium", 42, None, build=False, manifest_path=None, data=tmp_path)
