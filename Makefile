@@ -108,8 +108,9 @@ bi: $(STAMP) $(BI_STAMP) ## Superset in .venv-bi: the published snapshot (+ Post
 bi-serve: bi ## Superset on http://127.0.0.1:8088 (admin password: .venv-bi/home/admin_password)
 	$(BIN)/opsmetrics bi-serve --port 8088
 
-test-bi: $(STAMP) $(BI_STAMP) ## Superset headless on 127.0.0.1: each dataset's numbers equal mf query's
-	OPSMETRICS_TEST_BI=1 $(BIN)/pytest -m bi tests/python/integration
+test-bi: $(STAMP) $(BI_STAMP) ## Superset headless on 127.0.0.1 (+ a throw-away Postgres): datasets equal mf query
+	OPSMETRICS_TEST_BI=1 OPSMETRICS_REQUIRE_POSTGRES=1 scripts/ci/with_postgres.sh \
+		$(BIN)/pytest -m bi tests/python/integration
 
 test-docs: $(STAMP) ## dbt docs in Debian's chromium: a mart page and the lineage graph
 	scripts/ci/ensure_chromium.sh

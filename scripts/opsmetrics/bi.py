@@ -139,9 +139,15 @@ def setup(published: Path | None = None) -> list[str]:
     superset("import-dashboards", "--path", str(archive), "--username", ADMIN)
     registered = [f"{PUBLISHED_DATABASE}: {published_uri(published)}"]
     if os.environ.get("OPSMETRICS_PG_HOST"):
-        superset("set-database-uri", "--database_name", POSTGRES_DATABASE, "--uri", postgres_uri())
-        registered.append(f"{POSTGRES_DATABASE}: {postgres_uri().split('@')[-1]}")
+        registered.append(register_postgres())
     return registered
+
+
+def register_postgres() -> str:
+    """Register (or re-point) the Postgres warehouse in Superset as the read-only role of
+    `opsmetrics postgres-reader`; returns what was registered, without the password."""
+    superset("set-database-uri", "--database_name", POSTGRES_DATABASE, "--uri", postgres_uri())
+    return f"{POSTGRES_DATABASE}: {READER_ROLE}@{postgres_uri().split('@')[-1]}"
 
 
 def free_port() -> int:
@@ -232,16 +238,31 @@ class SupersetClient:
         query = "(columns:!(id,table_name,schema,database.database_name),page_size:100)"
         return self.get("/api/v1/dataset/", q=query)["result"]
 
-    def dataset_rows(self, dataset_id: int) -> list[dict[str, Any]]:
-        """Every row of a dataset, every column, as Superset's chart-data API returns it.
-        The dataset's columns are synced from its table first, so a metric added to a saved
-        query since the bundle was exported is read too."""
-        self.put(f"/api/v1/dataset/{dataset_id}/refresh")
+    def database_id(self, name: str) -> int:
+        query = f"(filters:!((col:database_name,opr:eq,value:'{name}')))"
+        found = self.get("/api/v1/database/", q=query)["result"]
+        if not found:
+            raise BiError(f"Superset has no database {name!r}: run `make bi`")
+        return int(found[0]["id"])
+
+    def dataset_columns(self, dataset_id: int) -> set[str]:
+        """The columns Superset knows of a dataset (as imported from bi/bundle)."""
         dataset = self.get(f"/api/v1/dataset/{dataset_id}")["result"]
-        columns = [column["column_name"] for column in dataset["columns"]]
+        return {column["column_name"] for column in dataset["columns"]}
+
+    def dataset_rows(self, dataset_id: int) -> list[dict[str, Any]]:
+        """Every row of a dataset, every column it knows, as Superset's chart-data API
+        returns it."""
         body = {
             "datasource": {"id": dataset_id, "type": "table"},
-            "queries": [{"columns": columns, "metrics": [], "row_limit": 100000, "orderby": []}],
+            "queries": [
+                {
+                    "columns": sorted(self.dataset_columns(dataset_id)),
+                    "metrics": [],
+                    "row_limit": 100000,
+                    "orderby": [],
+                }
+            ],
             "result_format": "json",
             "result_type": "full",
         }
@@ -249,3 +270,22 @@ class SupersetClient:
         if result.get("error"):
             raise BiError(f"dataset {dataset_id}: {result['error']}")
         return result["data"]
+
+    def sql(self, database_id: int, statement: str) -> list[dict[str, Any]]:
+        """The rows of `statement` run in SQL Lab on a registered database; BiError with
+        the database's own message when it refuses."""
+        response = self.session.post(
+            f"{self.url}/api/v1/sqllab/execute/",
+            json={
+                "database_id": database_id,
+                "sql": statement,
+                "runAsync": False,
+                "queryLimit": 100000,
+            },
+            timeout=300,
+        )
+        if response.status_code >= 400:
+            errors = response.json().get("errors") or [{"message": response.text[:300]}]
+            message = " ".join(str(error.get("message", "")) for error in errors)
+            raise BiError(f"SQL Lab refused: {message}")
+        return response.json()["data"]

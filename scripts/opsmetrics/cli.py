@@ -638,15 +638,41 @@ def report(
         typer.Option("--out", help="File to write (default reports/AUDIENCE-PERIOD.FORMAT)."),
     ] = None,
     target: Target = "duckdb",
+    email: Annotated[
+        bool,
+        typer.Option(
+            "--email",
+            help="Also send it (attached) through the alerts' email channel "
+            "(alerts/policies.yml; its apprise URL from OPSMETRICS_ALERT_EMAIL_URL).",
+        ),
+    ] = False,
 ) -> None:
     """Write a self-contained KPI report (KPIs vs target and last period, biggest movers,
-    firing alerts, forecast) as HTML or PDF."""
+    firing alerts, forecast) as HTML or PDF; with --email, send it too."""
+    import os
+
     from opsmetrics.dashboards.data import DataUnavailable
-    from opsmetrics.dashboards.report import ReportError, write_report
+    from opsmetrics.dashboards.report import (
+        EmailError,
+        ReportError,
+        collect,
+        default_path,
+        email_report,
+        write,
+    )
 
     try:
-        path = write_report(audience, period, out=out, fmt=fmt, target=target)
+        data = collect(audience, period, target)
+        path = write(data, out or default_path(audience, period, fmt), fmt)
     except (ReportError, DataUnavailable, ValueError) as error:
         console.print(f"[red]report failed:[/red] {error}")
         raise typer.Exit(2) from error
+    if email:
+        try:
+            email_report(data, path, os.environ)
+        except EmailError as error:
+            console.print(f"[red]wrote {path} but {error}[/red]", highlight=False)
+            raise typer.Exit(2 if error.config else 1) from error
+        console.print(f"wrote {path} and e-mailed it", highlight=False)
+        return
     console.print(f"wrote {path}")

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 import psycopg2
 import pytest
+from aiosmtpd.controller import Controller
 from psycopg2 import sql
 
 import opsmetrics
@@ -333,6 +335,16 @@ def tiny_spark(tmp_path_factory: pytest.TempPathFactory, tiny_data_dir: Path) ->
                 os.environ[name] = value
 
 
+def drop_role(params: dict[str, str | int], role: str) -> None:
+    """Drop a Postgres role a test created, with everything it owns and was granted."""
+    admin = psycopg2.connect(**params)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(sql.SQL("drop owned by {}").format(sql.Identifier(role)))
+        cursor.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
+    admin.close()
+
+
 @pytest.fixture
 def empty_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A DuckDB warehouse file of the test's own (not created yet), used by the loader."""
@@ -488,6 +500,30 @@ def run_on_warehouse(command: list[str], warehouse: Path) -> None:
         command, cwd=opsmetrics.PROJECT_DIR, env=environment, capture_output=True, text=True
     )
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}"
+
+
+class Mailbox:
+    """What the local SMTP server of the `smtp` fixture received, one message a string."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        self.messages.append(envelope.content.decode("utf8", "replace"))  # type: ignore[attr-defined]
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    """An aiosmtpd server on a free port of 127.0.0.1: its mailbox and its port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield mailbox, port
+    controller.stop()
 
 
 def assert_close(

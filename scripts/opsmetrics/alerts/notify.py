@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import apprise
 
@@ -44,11 +45,18 @@ def _quiet_apprise() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _send(url: str, title: str, body: str) -> bool:
+def _send(url: str, title: str, body: str, attach: Path | None = None) -> bool:
     sender = apprise.Apprise()
     if not sender.add(url):
         raise ValueError("not a valid apprise URL")
-    return bool(sender.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT))
+    return bool(
+        sender.notify(
+            title=title,
+            body=body,
+            body_format=apprise.NotifyFormat.TEXT,
+            attach=str(attach) if attach else None,
+        )
+    )
 
 
 def deliver(
@@ -91,7 +99,7 @@ def _deliver_one(
         return f"{variable} is not set"
     for attempt in range(1, policies.attempts + 1):
         try:
-            if _send(url, message["title"], message["body"]):
+            if _send(url, message["title"], message["body"], message.get("attach")):
                 message["_tries"] = attempt
                 return None
         except ValueError:
@@ -99,6 +107,25 @@ def _deliver_one(
         if attempt < policies.attempts:
             sleep(policies.retry_seconds * attempt)
     return f"delivery failed {policies.attempts} times"
+
+
+def send_now(
+    policies: Policies,
+    channel: str,
+    title: str,
+    body: str,
+    environ: Mapping[str, str],
+    attach: Path | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str | None:
+    """Send one message through `channel` now, outside the alert lifecycle (nothing is
+    recorded; scheduled KPI reports use it): None when delivered, else why not (never the
+    URL)."""
+    if channel not in policies.channels:
+        return f"alerts/policies.yml has no channel {channel!r}"
+    message = {"channel": channel, "title": title, "body": body, "attach": attach}
+    with _quiet_apprise():
+        return _deliver_one(message, policies, environ, sleep)
 
 
 def _record(warehouse: Warehouse, message: dict, error: str | None, tries: int) -> None:

@@ -28,11 +28,10 @@ class Audience:
     """One dashboard page (and report) for one audience."""
 
     name: str
-    title: str
     owner: str
     refresh_seconds: int
     card_table: str
-    grain: str
+    """The saved query of the cards: `<audience>_<...>_daily` or `_monthly`, its grain."""
     cards: tuple[str, ...]
     trends: tuple[str, ...]
     breakdowns: dict[str, Breakdown] = field(default_factory=dict)
@@ -40,6 +39,18 @@ class Audience:
     tables: tuple[str, ...] = ()
     filters: tuple[Filter, ...] = ()
     status_grid: tuple[str, ...] = ()
+    monthly_table: str | None = None
+    """A daily page's 13-month trend: the monthly metric table it reads, and which of its
+    metrics it draws (the month's own values, never re-aggregated days)."""
+    monthly_trends: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return self.name.capitalize()
+
+    @property
+    def grain(self) -> str:
+        return "month" if self.card_table.endswith("_monthly") else "day"
 
     @property
     def time_column(self) -> str:
@@ -56,11 +67,19 @@ class Audience:
 
     def alert_metrics(self) -> tuple[str, ...]:
         """The metrics whose firing alerts the page and its report list."""
-        return tuple(dict.fromkeys([*self.cards, *self.trends, *self.gauges, *self.status_grid]))
+        metrics = [*self.cards, *self.trends, *self.monthly_trends, *self.gauges, *self.status_grid]
+        return tuple(dict.fromkeys(metrics))
+
+    def trend_tables(self) -> tuple[str, ...]:
+        """The tables of the page's and its report's trend charts and cards."""
+        return tuple(t for t in (self.card_table, self.monthly_table) if t is not None)
+
+    def trend_chart_count(self) -> int:
+        return len(self.trends) + len(self.monthly_trends)
 
     def all_tables(self) -> tuple[str, ...]:
         """Every metric table the page reads (for freshness and the dbt exposures)."""
-        tables = [self.card_table, *self.tables]
+        tables = [*self.trend_tables(), *self.tables]
         tables += [breakdown.table for breakdown in self.breakdowns.values()]
         return tuple(dict.fromkeys(tables))
 
@@ -74,15 +93,23 @@ CHANNEL = Filter(
 STATUS_GRID_METRICS = ("latency_p95_ms", "error_rate", "uptime_pct", "queue_depth_max")
 HOUR = 3_600
 DAY = 24 * HOUR
+GROWTH_CARDS = (
+    "new_users",
+    "activation_rate",
+    "new_customers",
+    "new_mrr",
+    "expansion_mrr",
+    "churned_mrr",
+    "arpa",
+    "cac",
+)
 
-REGISTRY: dict[str, Audience] = {
-    "executive": Audience(
+_AUDIENCES = (
+    Audience(
         name="executive",
-        title="Executive",
         owner="finance",
         refresh_seconds=DAY,
         card_table="executive_monthly",
-        grain="month",
         cards=(
             "mrr",
             "arr",
@@ -105,48 +132,31 @@ REGISTRY: dict[str, Audience] = {
         gauges=("uptime_pct",),
         filters=(Filter("Segment", ("customer__segment",)), Filter("Plan", ("customer__plan",))),
     ),
-    "product": Audience(
+    Audience(
         name="product",
-        title="Product",
         owner="product",
         refresh_seconds=HOUR,
         card_table="product_daily",
-        grain="day",
         cards=("dau", "wau", "mau", "stickiness"),
         trends=("dau", "stickiness"),
+        monthly_table="growth_total_monthly",
+        monthly_trends=("new_users", "activation_rate"),
         tables=("product_feature_adoption_monthly", "growth_monthly"),
         filters=(Filter("Feature", ("feature_month__feature",)), CHANNEL),
     ),
-    "growth": Audience(
+    Audience(
         name="growth",
-        title="Growth",
         owner="growth",
         refresh_seconds=HOUR,
         card_table="growth_total_monthly",
-        grain="month",
-        cards=(
-            "new_users",
-            "activation_rate",
-            "new_customers",
-            "new_mrr",
-            "expansion_mrr",
-            "churned_mrr",
-            "arpa",
-            "cac",
-        ),
+        cards=GROWTH_CARDS,
         trends=("new_customers", "new_mrr", "cac"),
         breakdowns={
+            # CAC is by the channel its spend is booked to, the others by the customer's.
             **{
                 metric: Breakdown("growth_monthly", ("customer__acquisition_channel",))
-                for metric in (
-                    "new_users",
-                    "activation_rate",
-                    "new_customers",
-                    "new_mrr",
-                    "expansion_mrr",
-                    "churned_mrr",
-                    "arpa",
-                )
+                for metric in GROWTH_CARDS
+                if metric != "cac"
             },
             "cac": Breakdown(
                 "growth_acquisition_monthly", ("acquisition_channel_month__acquisition_channel",)
@@ -155,15 +165,15 @@ REGISTRY: dict[str, Audience] = {
         tables=("growth_monthly", "growth_acquisition_monthly"),
         filters=(CHANNEL,),
     ),
-    "operational": Audience(
+    Audience(
         name="operational",
-        title="Operational",
         owner="platform",
         refresh_seconds=60,
         card_table="operational_total_daily",
-        grain="day",
         cards=("requests", "error_rate", "latency_p95_ms", "latency_p99_ms", "uptime_pct"),
         trends=("error_rate", "latency_p95_ms", "uptime_pct"),
+        monthly_table="operational_total_monthly",
+        monthly_trends=("error_rate", "latency_p95_ms", "uptime_pct"),
         breakdowns={
             metric: Breakdown("operational_endpoint_daily", ("service", "api_request__endpoint"))
             for metric in ("requests", "error_rate", "latency_p95_ms")
@@ -176,4 +186,5 @@ REGISTRY: dict[str, Audience] = {
             Filter("Endpoint", ("api_request__endpoint",)),
         ),
     ),
-}
+)
+REGISTRY: dict[str, Audience] = {audience.name: audience for audience in _AUDIENCES}

@@ -1,36 +1,27 @@
 """`opsmetrics bench dashboards`: how long each page takes to render in the browser, warm,
-on the warehouse at OPSMETRICS_DUCKDB_PATH (built at the scale named, metric tables
-exported), published to a scratch snapshot."""
+on the published snapshot (OPSMETRICS_PUBLISHED_PATH) of a warehouse built at the scale
+named, with its metric tables exported and published."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
-import duckdb
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from opsmetrics.bench import _machine_line, _result, record
+from opsmetrics.browser import chromium
 from opsmetrics.dashboards.audiences import REGISTRY
-from opsmetrics.dashboards.report import CHROMIUM_FLAGS
-from opsmetrics.dashboards.serve import (
-    app_environment,
-    free_port,
-    streamlit_command,
-    wait_until_healthy,
-)
-from opsmetrics.settings import chromium_path, duckdb_path, project_dir
+from opsmetrics.dashboards.data import DataUnavailable, Source
+from opsmetrics.dashboards.serve import running_app
 
 LAST_SECTION = "Firing alerts"
 
 
 class BenchError(Exception):
-    """The warehouse is not ready for the benchmark."""
+    """The published snapshot is not ready for the benchmark."""
 
 
 def render_seconds(page: Page, url: str, charts: int) -> float:
@@ -48,52 +39,37 @@ def render_seconds(page: Page, url: str, charts: int) -> float:
 
 
 def bench_dashboards(scale: str = "medium", repeats: int = 5, doc: Path | None = None) -> dict:
-    """Serve the app on a copy of the warehouse, load each page once (cold), then
+    """Serve the app on the published snapshot, load each page once (cold), then
     `repeats` times (warm); record the cold time and the warm median and maximum."""
-    warehouse = duckdb_path()
-    table = f"metrics.{REGISTRY['executive'].card_table}"
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        found = connection.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'metrics' and table_name = ?",
-            [REGISTRY["executive"].card_table],
-        ).fetchone()[0]
-    if not found:
-        raise BenchError(f"{warehouse} has no {table}: run `opsmetrics export-metrics` first")
-    pages = {}
-    with tempfile.TemporaryDirectory(prefix="opsmetrics-bench-dashboards-") as scratch:
-        snapshot = Path(scratch) / "published.duckdb"
-        shutil.copyfile(warehouse, snapshot)
-        port = free_port()
-        environment = {**app_environment("duckdb"), "OPSMETRICS_PUBLISHED_PATH": str(snapshot)}
-        server = subprocess.Popen(
-            streamlit_command(port),
-            cwd=project_dir(),
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+    source = Source.for_target("duckdb")
+    try:
+        available = source.tables()
+    except DataUnavailable as error:
+        raise BenchError(str(error)) from error
+    missing = sorted(
+        f"metrics.{table}"
+        for audience in REGISTRY.values()
+        for table in audience.all_tables()
+        if f"metrics.{table}" not in available
+    )
+    if missing:
+        raise BenchError(
+            f"{source.describe()} lacks {', '.join(missing)}: run `opsmetrics export-metrics` "
+            "and `opsmetrics publish` first"
         )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_healthy(url, server)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=str(chromium_path()), args=CHROMIUM_FLAGS
-                )
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                for name, audience in REGISTRY.items():
-                    charts = len(audience.trends)
-                    cold = render_seconds(page, f"{url}/{name}", charts)
-                    warm = [render_seconds(page, f"{url}/{name}", charts) for _ in range(repeats)]
-                    pages[name] = {
-                        "cold_seconds": round(cold, 2),
-                        "warm_median_seconds": round(statistics.median(warm), 2),
-                        "warm_max_seconds": round(max(warm), 2),
-                    }
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    pages = {}
+    assert source.path is not None
+    with running_app(source.path) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for name, audience in REGISTRY.items():
+            charts = audience.trend_chart_count()
+            cold = render_seconds(page, f"{url}/{name}", charts)
+            warm = [render_seconds(page, f"{url}/{name}", charts) for _ in range(repeats)]
+            pages[name] = {
+                "cold_seconds": round(cold, 2),
+                "warm_median_seconds": round(statistics.median(warm), 2),
+                "warm_max_seconds": round(max(warm), 2),
+            }
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     result = _result("dashboards", scale, pages=pages, repeats=repeats, load_average=load)
     record(result, doc, render=dashboards_section)
@@ -104,8 +80,8 @@ def dashboards_section(result: dict) -> str:
     lines = [
         f"## dashboards, scale {result['scale']}",
         "",
-        f"Run {result['date']}: `opsmetrics bench dashboards` serves the app on a copy of the "
-        "built warehouse (as the published snapshot) and loads each page in Debian's "
+        f"Run {result['date']}: `opsmetrics bench dashboards` serves the app on the "
+        "published snapshot of the built warehouse and loads each page in Debian's "
         "chromium through Playwright: from navigation until the page's last section and "
         f"its trend charts are drawn. One cold load, then {result['repeats']} warm loads "
         "(reads cached for the page's refresh interval). Target: ≤ 2 s warm. Measured "

@@ -27,9 +27,9 @@ def trend(
     forecast: pd.DataFrame | None = None,
 ) -> go.Figure:
     """The metric over time, its target as a dashed line and, when there is a forecast,
-    the forecast with its 80 % and 95 % bands."""
-    figure = go.Figure()
-    figure.add_trace(
+    the forecast with its 80 % and 95 % bands. Built in one constructor call: plotly's
+    incremental updates (add_trace, add_hline, update_layout) cost ten times more."""
+    traces = [
         go.Scatter(
             x=frame[time_column],
             y=frame[kpi.name].astype(float),
@@ -37,15 +37,17 @@ def trend(
             name="actual",
             line={"color": LINE_COLOUR},
         )
-    )
-    if forecast is not None and not forecast.empty:
+    ]
+    has_forecast = forecast is not None and not forecast.empty
+    if has_forecast:
+        dates = list(forecast["forecast_date"])
         for low, high, colour, name in (
             ("lower_95", "upper_95", "rgba(31,78,121,0.10)", "95 % band"),
             ("lower_80", "upper_80", "rgba(31,78,121,0.22)", "80 % band"),
         ):
-            figure.add_trace(
+            traces.append(
                 go.Scatter(
-                    x=list(forecast["forecast_date"]) + list(forecast["forecast_date"])[::-1],
+                    x=dates + dates[::-1],
                     y=list(forecast[high].astype(float)) + list(forecast[low].astype(float))[::-1],
                     fill="toself",
                     fillcolor=colour,
@@ -54,7 +56,7 @@ def trend(
                     hoverinfo="skip",
                 )
             )
-        figure.add_trace(
+        traces.append(
             go.Scatter(
                 x=forecast["forecast_date"],
                 y=forecast["point"].astype(float),
@@ -63,20 +65,23 @@ def trend(
                 line={"color": LINE_COLOUR, "dash": "dot"},
             )
         )
-    figure.add_hline(
-        y=float(kpi.meta["target"]),
-        line_dash="dash",
-        line_color="#2e7d32",
-        annotation_text=f"target {kpi.meta['target']}",
+    target = float(kpi.meta["target"])
+    line = {"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": target}
+    line |= {"y1": target, "line": {"color": "#2e7d32", "dash": "dash"}}
+    label = {"xref": "x domain", "x": 1, "xanchor": "right", "yref": "y", "y": target}
+    label |= {"yanchor": "bottom", "showarrow": False, "text": f"target {kpi.meta['target']}"}
+    return go.Figure(
+        data=traces,
+        layout={
+            "title": {"text": kpi.label},
+            "yaxis": {"title": {"text": str(kpi.meta["unit"])}},
+            "height": 300,
+            "margin": {"l": 40, "r": 20, "t": 50, "b": 30},
+            "showlegend": has_forecast,
+            "shapes": [line],
+            "annotations": [label],
+        },
     )
-    figure.update_layout(
-        title=kpi.label,
-        yaxis_title=str(kpi.meta["unit"]),
-        height=300,
-        margin={"l": 40, "r": 20, "t": 50, "b": 30},
-        showlegend=forecast is not None and not forecast.empty,
-    )
-    return figure
 
 
 def gauge_range(value: float, kpi: Kpi) -> tuple[float, float]:
@@ -103,40 +108,37 @@ def gauge(value: float, kpi: Kpi, title: str | None = None) -> go.Figure:
         bands = [(low, critical, "critical"), (critical, warning, "warning"), (warning, high, "ok")]
     else:
         bands = [(low, warning, "ok"), (warning, critical, "warning"), (critical, high, "critical")]
-    figure = go.Figure(
-        go.Indicator(
-            mode="gauge+number",
-            value=value,
-            title={"text": safe_label(title or kpi.label)},
-            number={"suffix": " %" if kpi.meta["unit"] == "percent" else ""},
-            gauge={
-                "axis": {"range": [low, high]},
-                "bar": {"color": LINE_COLOUR},
-                "steps": [
-                    {"range": [start, end], "color": BAND_COLOURS[band]}
-                    for start, end, band in bands
-                ],
-                "threshold": {
-                    "line": {"color": "#2e7d32", "width": 3},
-                    "value": float(kpi.meta["target"]),
-                },
+    indicator = go.Indicator(
+        mode="gauge+number",
+        value=value,
+        title={"text": safe_label(title or kpi.label)},
+        number={"suffix": " %" if kpi.meta["unit"] == "percent" else ""},
+        gauge={
+            "axis": {"range": [low, high]},
+            "bar": {"color": LINE_COLOUR},
+            "steps": [
+                {"range": [start, end], "color": BAND_COLOURS[band]} for start, end, band in bands
+            ],
+            "threshold": {
+                "line": {"color": "#2e7d32", "width": 3},
+                "value": float(kpi.meta["target"]),
             },
-        )
+        },
     )
-    figure.update_layout(height=230, margin={"l": 20, "r": 20, "t": 50, "b": 10})
-    return figure
+    layout = {"height": 230, "margin": {"l": 20, "r": 20, "t": 50, "b": 10}}
+    return go.Figure(data=[indicator], layout=layout)
 
 
 def bars(frame: pd.DataFrame, category: str, metric: str, title: str) -> go.Figure:
     """One bar per category value (breakdowns), with escaped category labels."""
-    figure = go.Figure(
-        go.Bar(
-            x=[safe_label(value) for value in frame[category]],
-            y=frame[metric].astype(float),
-            marker_color=LINE_COLOUR,
-        )
+    bar = go.Bar(
+        x=[safe_label(value) for value in frame[category]],
+        y=frame[metric].astype(float),
+        marker_color=LINE_COLOUR,
     )
-    figure.update_layout(
-        title=safe_label(title), height=300, margin={"l": 40, "r": 20, "t": 50, "b": 60}
-    )
-    return figure
+    layout = {
+        "title": {"text": safe_label(title)},
+        "height": 300,
+        "margin": {"l": 40, "r": 20, "t": 50, "b": 60},
+    }
+    return go.Figure(data=[bar], layout=layout)

@@ -172,7 +172,7 @@ def _dimension_filters(
         for frame in tables.values():
             for column in page_filter.columns:
                 if frame is not None and column in frame.columns:
-                    values |= set(frame[column].dropna().astype(str))
+                    values |= {str(value) for value in frame[column].dropna().unique()}
         chosen = st.sidebar.selectbox(
             page_filter.label, [ALL, *sorted(values)], key=f"filter_{page_filter.label}"
         )
@@ -262,7 +262,7 @@ def _breakdown(page: Page, metric: str) -> None:
         st.subheader(f"Breakdown: {label}, {_period_label(page.end, audience.grain)}")
         st.button("Close breakdown", on_click=_set_drill, args=(audience.name, None))
         if frame is None:
-            st.info(f"metrics.{breakdown.table} is not in the published data yet.")
+            _not_published(breakdown.table)
             return
         rows = page.filtered(frame[frame[audience.time_column] == page.end])
         rows = rows[[*breakdown.dimensions, metric]].sort_values(metric, ascending=False)
@@ -288,16 +288,45 @@ def _trends(page: Page, frame: pd.DataFrame) -> None:
     forecasts = _cached(target(), "forecasts", audience.trends, page.bucket)
     span = "13 months, monthly" if audience.grain == "month" else "30 days, daily"
     st.subheader(f"Trends ({span} by default)")
-    selected = page.in_range(frame)
-    for column, metric in zip(st.columns(len(audience.trends)), audience.trends, strict=True):
-        metric_forecast = forecasts[forecasts["metric"] == metric] if len(forecasts) else None
-        with column:
-            st.plotly_chart(
-                charts.trend(selected, audience.time_column, page.kpis[metric], metric_forecast),
-                key=f"trend_{metric}",
-            )
+    _trend_row(page, page.in_range(frame), audience.time_column, audience.trends, forecasts)
     if forecasts.empty:
         st.caption("No forecast band: forecasts.metric_forecasts is not in the published data.")
+    if audience.monthly_table is None:
+        return
+    st.subheader("Trends (13 months, monthly)")
+    monthly = page.table(audience.monthly_table)
+    if monthly is None:
+        _not_published(audience.monthly_table)
+        return
+    end = page.end_month()
+    months = monthly[monthly["metric_time__month"].between(end - pd.DateOffset(months=12), end)]
+    _trend_row(page, months, "metric_time__month", audience.monthly_trends, None)
+
+
+def _trend_row(
+    page: Page,
+    frame: pd.DataFrame,
+    time_column: str,
+    metrics: tuple[str, ...],
+    forecasts: pd.DataFrame | None,
+) -> None:
+    """One trend chart per metric, side by side, with its forecast band where one exists."""
+    grain = time_column.rsplit("__", 1)[-1]
+    for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
+        metric_forecast = (
+            forecasts[forecasts["metric"] == metric]
+            if forecasts is not None and len(forecasts)
+            else None
+        )
+        with column:
+            st.plotly_chart(
+                charts.trend(frame, time_column, page.kpis[metric], metric_forecast),
+                key=f"trend_{grain}_{metric}",
+            )
+
+
+def _not_published(table: str) -> None:
+    st.info(f"metrics.{table} is not in the published data yet.")
 
 
 def _gauges(page: Page, values: list[tuple[str, str, float | None]]) -> None:
@@ -344,7 +373,7 @@ def _product(page: Page) -> None:
     adoption = page.table("product_feature_adoption_monthly")
     st.subheader("Feature adoption (monthly)")
     if adoption is None:
-        st.info("metrics.product_feature_adoption_monthly is not in the published data yet.")
+        _not_published("product_feature_adoption_monthly")
     else:
         rows = page.filtered(page.in_range(adoption, "metric_time__month"))
         latest = rows[rows["metric_time__month"] == rows["metric_time__month"].max()]
@@ -360,7 +389,7 @@ def _product(page: Page) -> None:
     growth = page.table("growth_monthly")
     st.subheader("Activation by acquisition channel")
     if growth is None:
-        st.info("metrics.growth_monthly is not in the published data yet.")
+        _not_published("growth_monthly")
         return
     rows = page.filtered(growth[growth["metric_time__month"] == page.end_month()])
     st.dataframe(
@@ -370,38 +399,35 @@ def _product(page: Page) -> None:
 
 def _growth(page: Page) -> None:
     st.subheader(f"By acquisition channel, {_period_label(page.end, 'month')}")
-    growth = page.table("growth_monthly")
-    acquisition = page.table("growth_acquisition_monthly")
     left, right = st.columns(2)
     with left:
-        if growth is None:
-            st.info("metrics.growth_monthly is not in the published data yet.")
-        else:
-            rows = page.filtered(growth[growth["metric_time__month"] == page.end])
-            st.plotly_chart(
-                charts.bars(
-                    rows, "customer__acquisition_channel", "new_customers", "New customers"
-                ),
-                key="channel_new_customers",
-            )
+        _month_bars(
+            page,
+            "growth_monthly",
+            "customer__acquisition_channel",
+            "new_customers",
+            "New customers",
+        )
     with right:
-        if acquisition is None:
-            st.info("metrics.growth_acquisition_monthly is not in the published data yet.")
-        else:
-            rows = page.filtered(acquisition[acquisition["metric_time__month"] == page.end])
-            st.plotly_chart(
-                charts.bars(
-                    rows, "acquisition_channel_month__acquisition_channel", "cac", "CAC (USD)"
-                ),
-                key="channel_cac",
-            )
+        channel = "acquisition_channel_month__acquisition_channel"
+        _month_bars(page, "growth_acquisition_monthly", channel, "cac", "CAC (USD)")
+
+
+def _month_bars(page: Page, table: str, category: str, metric: str, title: str) -> None:
+    """`metric` of the page's month, one bar per `category` value of a metric table."""
+    frame = page.table(table)
+    if frame is None:
+        _not_published(table)
+        return
+    rows = page.filtered(frame[frame["metric_time__month"] == page.end])
+    st.plotly_chart(charts.bars(rows, category, metric, title), key=f"{table}_{metric}")
 
 
 def _operational(page: Page) -> None:
     services = page.table("operational_daily")
     total = page.tables[page.audience.card_table]
     if services is None:
-        st.info("metrics.operational_daily is not in the published data yet.")
+        _not_published("operational_daily")
         return
     day = services[services["metric_time__day"] == page.end]
     day = page.filtered(day)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,18 +19,9 @@ from opsmetrics.dashboards import charts, reader, scorecard
 from opsmetrics.dashboards.audiences import REGISTRY, Audience
 from opsmetrics.dashboards.data import Source
 from opsmetrics.semantic import Kpi, load_manifest
-from opsmetrics.settings import chromium_path
 
 FORMATS = ("html", "pdf")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+EMAIL_CHANNEL = "email"
 
 
 class ReportError(Exception):
@@ -42,6 +34,8 @@ class ReportData:
     period: pd.Timestamp
     cards: list[scorecard.Card]
     history: pd.DataFrame
+    monthly: pd.DataFrame | None
+    """A daily audience's 13 months of its monthly table (None: no monthly trend)."""
     forecasts: pd.DataFrame
     alerts: pd.DataFrame | None
     kpis: dict[str, Kpi]
@@ -81,11 +75,18 @@ def collect(audience_name: str, period: str, target: str = "duckdb") -> ReportDa
     kpis = scorecard.kpis_by_name(load_manifest())
     span = pd.DateOffset(months=12) if audience.grain == "month" else pd.Timedelta(days=29)
     history = frame[frame[time_column].between(when - span, when)]
+    monthly = None
+    if audience.monthly_table is not None:
+        months = reader.metric_table(source, audience.monthly_table, available)
+        if months is not None:
+            first = month - pd.DateOffset(months=12)
+            monthly = months[months["metric_time__month"].between(first, month)]
     return ReportData(
         audience=audience,
         period=when,
         cards=scorecard.cards(frame, audience.cards, kpis, audience.grain, when),
         history=history,
+        monthly=monthly,
         forecasts=reader.forecasts(source, audience.trends, available),
         alerts=reader.firing_alerts(source, audience.alert_metrics(), available),
         kpis=kpis,
@@ -162,21 +163,27 @@ def _forecast_summary(data: ReportData) -> str:
 
 
 def _charts(data: ReportData) -> str:
+    rows = [(data.history, data.audience.time_column, data.audience.trends, data.forecasts)]
+    if data.monthly is not None:
+        rows.append((data.monthly, "metric_time__month", data.audience.monthly_trends, None))
     figures = []
-    for metric in data.audience.trends:
-        forecast = (
-            data.forecasts[data.forecasts["metric"] == metric] if len(data.forecasts) else None
-        )
-        figure = charts.trend(data.history, data.audience.time_column, data.kpis[metric], forecast)
-        figures.append(
-            plotly.io.to_html(
-                figure,
-                full_html=False,
-                include_plotlyjs=False,
-                config={"staticPlot": True},
-                default_width="100%",
+    for frame, time_column, metrics, forecasts in rows:
+        for metric in metrics:
+            forecast = (
+                forecasts[forecasts["metric"] == metric]
+                if forecasts is not None and len(forecasts)
+                else None
             )
-        )
+            figure = charts.trend(frame, time_column, data.kpis[metric], forecast)
+            figures.append(
+                plotly.io.to_html(
+                    figure,
+                    full_html=False,
+                    include_plotlyjs=False,
+                    config={"staticPlot": True},
+                    default_width="100%",
+                )
+            )
     return "\n".join(f'<div class="chart">{figure}</div>' for figure in figures)
 
 
@@ -189,18 +196,51 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 
+def _trend_span(data: ReportData) -> str:
+    if data.audience.grain == "month":
+        return "13 months, monthly."
+    if data.monthly is None:
+        return "30 days, daily."
+    return "30 days, daily, then 13 months, monthly."
+
+
+def summary_text(data: ReportData) -> str:
+    """The report in a few plain-text lines (the body of its e-mail)."""
+    lines = [title(data), "", "KPIs vs target:"]
+    lines += [
+        f"- {card.label}: {card.text} (target {card.target_text}, "
+        f"{scorecard.STATUS_LABELS[card.status]})"
+        for card in data.cards
+    ]
+    movers = scorecard.biggest_movers(data.cards)
+    if movers:
+        lines += ["", "Biggest movers:"]
+        lines += [f"- {card.label}: {card.change_text(card.previous)}" for card in movers]
+    firing = 0 if data.alerts is None else len(data.alerts)
+    lines += ["", f"Firing alerts: {firing}.", "The full report is attached."]
+    return "\n".join(lines)
+
+
+def _period_text(data: ReportData) -> str:
+    return data.period.strftime("%Y-%m" if data.audience.grain == "month" else "%Y-%m-%d")
+
+
+def title(data: ReportData) -> str:
+    return f"{data.audience.title} KPI report, {_period_text(data)}"
+
+
 def render_html(data: ReportData, generated_at: datetime | None = None) -> str:
     """The report as one HTML document with plotly's JavaScript inlined."""
     audience = data.audience
     generated = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
-    period = data.period.strftime("%Y-%m" if audience.grain == "month" else "%Y-%m-%d")
-    title = f"{audience.title} KPI report, {period}"
+    period = _period_text(data)
+    heading = title(data)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{_text(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{_text(heading)}</title>
 <style>{STYLE}</style>
 <script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>
 </head><body>
-<h1>{_text(title)}</h1>
+<h1>{_text(heading)}</h1>
 <p>Data of {_text(period)} from metrics.{_text(audience.card_table)} (the semantic layer's
 exported saved query); generated {_text(generated)}.</p>
 <h2>KPIs vs target and last period</h2>
@@ -215,6 +255,7 @@ exported saved query); generated {_text(generated)}.</p>
 <h2>Forecast</h2>
 {_forecast_summary(data)}
 <h2>Trends</h2>
+<p>{_text(_trend_span(data))}</p>
 {_charts(data)}
 </body></html>
 """
@@ -223,43 +264,73 @@ exported saved query); generated {_text(generated)}.</p>
 def write_pdf(html_text: str, out: Path) -> None:
     """Print the HTML report to PDF with Debian's headless Chromium (never a browser
     Playwright downloads)."""
-    from playwright.sync_api import Error, sync_playwright
+    from playwright.sync_api import Error
 
-    executable = chromium_path()
-    if not executable.exists():
-        raise ReportError(
-            f"no chromium at {executable}: run scripts/ci/ensure_chromium.sh or set "
-            "OPSMETRICS_CHROMIUM"
-        )
+    from opsmetrics.browser import NoChromiumError, chromium
+
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(executable), args=CHROMIUM_FLAGS
-            )
-            try:
-                page = browser.new_page()
-                page.set_content(html_text, wait_until="load")
-                if "plotly-graph-div" in html_text:
-                    page.wait_for_selector(".main-svg", timeout=30_000)
-                page.pdf(path=str(out), format="A4", print_background=True)
-            finally:
-                browser.close()
+        with chromium() as browser:
+            page = browser.new_page()
+            page.set_content(html_text, wait_until="load")
+            if "plotly-graph-div" in html_text:
+                page.wait_for_selector(".main-svg", timeout=30_000)
+            page.pdf(path=str(out), format="A4", print_background=True)
+    except NoChromiumError as error:
+        raise ReportError(str(error)) from error
     except Error as error:
         raise ReportError(f"chromium could not print the report: {error.message}") from error
+
+
+def write(data: ReportData, out: Path, fmt: str = "html") -> Path:
+    """Write the collected report to `out` as HTML or PDF; returns `out`."""
+    if fmt not in FORMATS:
+        raise ReportError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    html_text = render_html(data)
+    if fmt == "html":
+        out.write_text(html_text, encoding="utf-8")
+    else:
+        write_pdf(html_text, out)
+    return out
+
+
+def default_path(audience: str, period: str, fmt: str) -> Path:
+    return Path("reports") / f"{audience}-{period}.{fmt}"
 
 
 def write_report(
     audience: str, period: str, out: Path | None = None, fmt: str = "html", target: str = "duckdb"
 ) -> Path:
     """Write the report of `audience` for month `period`; returns the file written."""
-    if fmt not in FORMATS:
-        raise ReportError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     data = collect(audience, period, target)
-    path = out or Path("reports") / f"{audience}-{period}.{fmt}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    html_text = render_html(data)
-    if fmt == "html":
-        path.write_text(html_text, encoding="utf-8")
-    else:
-        write_pdf(html_text, path)
-    return path
+    return write(data, out or default_path(audience, period, fmt), fmt)
+
+
+class EmailError(Exception):
+    """The report was written but not sent; `config` says whether the channel is not set
+    up (bad configuration) rather than the delivery failing."""
+
+    def __init__(self, message: str, config: bool) -> None:
+        super().__init__(message)
+        self.config = config
+
+
+def email_report(data: ReportData, path: Path, environ: Mapping[str, str]) -> None:
+    """Send the written report (attached) through the alerts' `email` channel of
+    alerts/policies.yml, with apprise as the alerts send; EmailError if it was not sent."""
+    from opsmetrics.alerts import AlertConfigError
+    from opsmetrics.alerts.notify import send_now
+    from opsmetrics.alerts.policies import load_policies
+
+    try:
+        policies = load_policies()
+    except AlertConfigError as error:
+        raise EmailError(str(error), config=True) from error
+    channel = policies.channels.get(EMAIL_CHANNEL)
+    variable = channel.env if channel else None
+    if not variable or not environ.get(variable):
+        where = variable or f"a channel {EMAIL_CHANNEL!r} in alerts/policies.yml"
+        raise EmailError(f"not e-mailed: set {where} to an apprise mailto:// URL", config=True)
+    problem = send_now(policies, EMAIL_CHANNEL, title(data), summary_text(data), environ, path)
+    if problem is not None:
+        raise EmailError(f"not e-mailed: {problem}", config="apprise URL" in problem)

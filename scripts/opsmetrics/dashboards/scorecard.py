@@ -116,9 +116,17 @@ class Card:
         return change / abs(self.previous)
 
 
-def _value_at(frame: pd.DataFrame, time_column: str, metric: str, when: pd.Timestamp) -> Any:
-    rows = frame.loc[frame[time_column] == when, metric]
-    return _number(rows.iloc[0]) if len(rows) else None
+def _rows_at(
+    frame: pd.DataFrame, time_column: str, periods: list[pd.Timestamp]
+) -> dict[pd.Timestamp, dict[str, Any]]:
+    """The first row of each of `periods` (one pass over the frame, not one per card)."""
+    selected = frame[frame[time_column].isin(periods)].drop_duplicates(time_column)
+    return {row[time_column]: row for row in selected.to_dict("records")}
+
+
+def _value_at(rows: dict[pd.Timestamp, dict[str, Any]], metric: str, when: pd.Timestamp) -> Any:
+    row = rows.get(when)
+    return None if row is None else _number(row[metric])
 
 
 def previous_period(period: pd.Timestamp, grain: str) -> pd.Timestamp:
@@ -139,12 +147,14 @@ def cards(
     """The cards of `metrics` for `period` from one row per period of a metric table
     (the table's own rows: no re-aggregation, so each value equals the saved query's)."""
     time_column = f"metric_time__{grain}"
+    previous, last_year = previous_period(period, grain), same_period_last_year(period, grain)
+    rows = _rows_at(frame, time_column, [period, previous, last_year])
     result = []
     for metric in metrics:
         if metric not in frame.columns or metric not in kpis:
             continue
         kpi = kpis[metric]
-        value = _value_at(frame, time_column, metric, period)
+        value = _value_at(rows, metric, period)
         result.append(
             Card(
                 metric=metric,
@@ -152,10 +162,8 @@ def cards(
                 unit=str(kpi.meta["unit"]),
                 period=period,
                 value=value,
-                previous=_value_at(frame, time_column, metric, previous_period(period, grain)),
-                last_year=_value_at(
-                    frame, time_column, metric, same_period_last_year(period, grain)
-                ),
+                previous=_value_at(rows, metric, previous),
+                last_year=_value_at(rows, metric, last_year),
                 target=float(kpi.meta["target"]),
                 status=status(value, kpi),
                 higher_is_better=kpi.meta["direction"] == "higher_is_better",

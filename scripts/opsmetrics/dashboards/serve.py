@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from opsmetrics.dbt_invoke import run_dbt
@@ -95,3 +97,25 @@ def wait_until_healthy(url: str, server: subprocess.Popen, timeout: float = 120)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url} not healthy after {timeout:.0f} s") from None
             time.sleep(0.5)
+
+
+@contextmanager
+def running_app(published: Path) -> Iterator[str]:
+    """The app served by `streamlit run` on a free port of 127.0.0.1, reading the snapshot
+    `published`, until the block ends; yields its URL (tests and the benchmark)."""
+    port = free_port()
+    environment = {**app_environment("duckdb"), "OPSMETRICS_PUBLISHED_PATH": str(published)}
+    server = subprocess.Popen(
+        streamlit_command(port),
+        cwd=project_dir(),
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, server)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

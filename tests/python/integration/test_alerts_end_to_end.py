@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -20,8 +19,7 @@ from typing import ClassVar
 import duckdb
 import psycopg2
 import pytest
-from aiosmtpd.controller import Controller
-from conftest import execute_on, fetch_rows, use_warehouse
+from conftest import Mailbox, execute_on, fetch_rows, use_warehouse
 from typer.testing import CliRunner
 
 from opsmetrics.cli import app
@@ -58,30 +56,6 @@ def warehouse_copy(exported_warehouse: Path, tmp_path: Path) -> Iterator[Path]:
     shutil.copy(exported_warehouse, path)
     use_warehouse(path)
     yield path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        self.messages.append(envelope.content.decode("utf8", "replace"))  # type: ignore[attr-defined]
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    mailbox, port = Mailbox(), _free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield mailbox, port
-    controller.stop()
 
 
 class Receiver(BaseHTTPRequestHandler):

@@ -4,26 +4,19 @@ Screenshots go to target/dashboard-screenshots/ (ignored)."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 from conftest import ALERT_AND_FORECAST_ROWS
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from opsmetrics import PROJECT_DIR
+from opsmetrics.browser import chromium
 from opsmetrics.dashboards.audiences import REGISTRY
-from opsmetrics.dashboards.report import CHROMIUM_FLAGS
 from opsmetrics.dashboards.scorecard import format_value
-from opsmetrics.dashboards.serve import (
-    app_environment,
-    free_port,
-    streamlit_command,
-    wait_until_healthy,
-)
-from opsmetrics.settings import chromium_path
+from opsmetrics.dashboards.serve import running_app
 
 SCREENSHOTS = PROJECT_DIR / "target" / "dashboard-screenshots"
 MARKER = "__opsmetricsInjected"
@@ -41,36 +34,14 @@ def browser_snapshot(published_snapshot: Path, tmp_path_factory: pytest.TempPath
 
 @pytest.fixture(scope="module")
 def dashboards_url(browser_snapshot: Path) -> Iterator[str]:
-    """The app served by `streamlit run` on a free port of 127.0.0.1."""
-    port = free_port()
-    environment = app_environment("duckdb")
-    environment["OPSMETRICS_PUBLISHED_PATH"] = str(browser_snapshot)
-    server = subprocess.Popen(
-        streamlit_command(port),
-        cwd=PROJECT_DIR,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, server)
+    with running_app(browser_snapshot) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
 def page(dashboards_url: str) -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(chromium_path()), args=CHROMIUM_FLAGS
-        )
-        try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1000})
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser.new_page(viewport={"width": 1400, "height": 1000})
 
 
 def load(page: Page, url: str) -> None:

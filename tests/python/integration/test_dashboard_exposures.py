@@ -46,7 +46,7 @@ def test_each_page_and_report_is_an_exposure_with_the_metrics_it_reads(
     assert depends_on_metrics(page) == saved_query_metrics(manifest, audience.all_tables())
     report = exposure(manifest, f"{name}_kpi_report")
     assert report["owner"]["name"] == audience.owner
-    assert depends_on_metrics(report) == saved_query_metrics(manifest, (audience.card_table,))
+    assert depends_on_metrics(report) == saved_query_metrics(manifest, audience.trend_tables())
 
 
 def test_the_executive_page_declares_the_marts_of_its_customer_list(manifest: dict) -> None:

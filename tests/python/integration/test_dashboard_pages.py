@@ -4,12 +4,14 @@ drill-down narrow the rows, missing or empty data is a message, never a tracebac
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import ALERT_AND_FORECAST_ROWS, tiny_warehouse_environment
@@ -195,6 +197,41 @@ def test_alerts_and_forecasts_show_once_they_are_published(
     operational = run_page("operational", snapshot, monkeypatch)
     firing = {m.label: m.value for m in operational.metric if m.label.startswith("Firing")}
     assert firing == {"Firing: warning": "1"}
+
+
+def trace_values(trace: dict, axis: str) -> list:
+    """A plotly trace's x or y values from its JSON (numbers may come base64-encoded)."""
+    values = trace[axis]
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
+
+
+@pytest.mark.parametrize("name", [n for n, a in REGISTRY.items() if a.monthly_table])
+def test_daily_pages_draw_13_months_of_the_monthly_table_after_the_30_days(
+    name: str, published_snapshot: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audience = REGISTRY[name]
+    app = run_page(name, published_snapshot, monkeypatch)
+    assert "Trends (13 months, monthly)" in [s.value for s in app.subheader]
+    with duckdb.connect(str(published_snapshot), read_only=True) as connection:
+        expected = connection.execute(
+            f"select * from metrics.{audience.monthly_table} "
+            "where metric_time__month between date '2024-06-01' and date '2025-06-01' "
+            "order by metric_time__month"
+        ).df()
+    charts = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    daily = charts[: len(audience.trends)]
+    monthly = charts[len(audience.trends) : audience.trend_chart_count()]
+    assert all(len(trace_values(c["data"][0], "x")) == 30 for c in daily)
+    assert len(monthly) == len(audience.monthly_trends)
+    for metric, chart in zip(audience.monthly_trends, monthly, strict=True):
+        actual = chart["data"][0]
+        months = [str(x)[:10] for x in trace_values(actual, "x")]
+        assert months == [f"{m:%Y-%m-%d}" for m in expected["metric_time__month"]], metric
+        assert trace_values(actual, "y") == pytest.approx(
+            expected[metric].astype(float).tolist(), nan_ok=True
+        ), metric
 
 
 @pytest.mark.parametrize(

@@ -3,22 +3,24 @@ values) and a PDF printed by Debian's chromium; bad input is exit code 2."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
+import socket
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import ALERT_AND_FORECAST_ROWS
-from playwright.sync_api import sync_playwright
+from conftest import ALERT_AND_FORECAST_ROWS, Mailbox
 from rich.console import Console
 from typer.testing import CliRunner
 
+from opsmetrics.browser import chromium
 from opsmetrics.cli import app
 from opsmetrics.dashboards.data import Source
-from opsmetrics.dashboards.report import CHROMIUM_FLAGS, write_report
+from opsmetrics.dashboards.report import write_report
 from opsmetrics.dashboards.scorecard import format_value
 from opsmetrics.dashboards.terminal import print_kpi_scorecard
-from opsmetrics.settings import chromium_path
 
 
 @pytest.fixture
@@ -55,20 +57,14 @@ def test_the_html_report_opens_and_draws_its_charts_without_network(
     text = path.read_text()
     assert not re.search(r"<(script|img|iframe)[^>]*\ssrc=|<link\b", text)
     requests: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(chromium_path()), args=CHROMIUM_FLAGS
-        )
-        try:
-            page = browser.new_page()
-            page.on("request", lambda request: requests.append(request.url))
-            page.route("http*://**/*", lambda route: route.abort())
-            page.goto(path.as_uri())
-            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
-            charts = page.locator(".js-plotly-plot").count()
-        finally:
-            browser.close()
-    assert charts == 3
+    with chromium() as browser:
+        page = browser.new_page()
+        page.on("request", lambda request: requests.append(request.url))
+        page.route("http*://**/*", lambda route: route.abort())
+        page.goto(path.as_uri())
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+        charts = page.locator(".js-plotly-plot").count()
+    assert charts == 6  # 30 days daily and 13 months monthly of error rate, p95, uptime
     assert [url for url in requests if not url.startswith("file:")] == []
 
 
@@ -98,6 +94,61 @@ def test_report_command_writes_the_file_or_exits_2_on_bad_input(snapshot: Path, 
         assert result.exit_code == 2, (arguments, result.output)
         assert message in " ".join(result.output.split()), result.output
     assert not (tmp_path / "bad.html").exists()
+
+
+def email_url(port: int) -> str:
+    return f"mailto://127.0.0.1:{port}?from=reports@ops.example.org&to=board@ops.example.org"
+
+
+def test_report_email_goes_through_the_alerts_email_channel_with_the_report_attached(
+    snapshot: Path, tmp_path: Path, smtp: tuple[Mailbox, int]
+) -> None:
+    mailbox, port = smtp
+    out = tmp_path / "executive.html"
+    result = CliRunner().invoke(
+        app,
+        ["report", "--audience", "executive", "--period", "2025-06", "--out", str(out), "--email"],
+        env={"OPSMETRICS_ALERT_EMAIL_URL": email_url(port)},
+    )
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out} and e-mailed it" in " ".join(result.output.split())
+    (raw,) = mailbox.messages
+    message = email.message_from_string(raw, policy=email.policy.default)
+    assert message["Subject"] == "Executive KPI report, 2025-06"
+    assert "board@ops.example.org" in message["To"]
+    with duckdb.connect(str(snapshot), read_only=True) as connection:
+        (mrr,) = connection.execute(
+            "select mrr from metrics.executive_monthly where metric_time__month = '2025-06-01'"
+        ).fetchone()
+    body = message.get_body(("plain",)).get_content()
+    assert f"- MRR: {format_value(mrr, 'USD')} (target $50,000, " in body
+    assert "Firing alerts: 1." in body
+    (attachment,) = message.iter_attachments()
+    assert attachment.get_filename() == "executive.html"
+    assert attachment.get_payload(decode=True) == out.read_bytes()
+
+
+def test_report_email_without_a_channel_or_a_server_keeps_the_file_and_says_why(
+    snapshot: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "executive.html"
+    arguments = ["report", "--audience", "executive", "--period", "2025-06", "--out", str(out)]
+    unset = CliRunner().invoke(
+        app, [*arguments, "--email"], env={"OPSMETRICS_ALERT_EMAIL_URL": None}
+    )
+    assert unset.exit_code == 2, unset.output
+    assert "not e-mailed: set OPSMETRICS_ALERT_EMAIL_URL" in " ".join(unset.output.split())
+    assert out.exists() and "Traceback" not in unset.output
+    out.unlink()
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    down = CliRunner().invoke(
+        app, [*arguments, "--email"], env={"OPSMETRICS_ALERT_EMAIL_URL": email_url(closed)}
+    )
+    assert down.exit_code == 1, down.output
+    assert "not e-mailed: delivery failed 3 times" in " ".join(down.output.split())
+    assert out.exists() and "Traceback" not in down.output
 
 
 def test_report_without_a_snapshot_is_a_one_line_error(

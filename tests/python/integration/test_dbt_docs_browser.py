@@ -11,22 +11,13 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from opsmetrics import PROJECT_DIR
+from opsmetrics.browser import chromium
 from opsmetrics.dbt_invoke import run_dbt
-from opsmetrics.settings import chromium_path
 
 SCREENSHOTS = PROJECT_DIR / "screenshots" / "dbt_docs"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 MART = "model.opsmetrics.fct_mrr_monthly"
 EXPOSURE = "exposure.opsmetrics.bi_kpi_dashboard"
 
@@ -51,16 +42,9 @@ def docs_url(tiny_warehouse: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def page(docs_url: str) -> Iterator[Page]:
-    if not chromium_path().exists():
-        pytest.fail(f"no chromium at {chromium_path()}: run scripts/ci/ensure_chromium.sh")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(chromium_path()), args=CHROMIUM_FLAGS
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        yield page
-        browser.close()
+    with chromium() as browser:
+        yield browser.new_page(viewport={"width": 1400, "height": 1000})
 
 
 def lineage_node_ids(page: Page) -> list[str]:

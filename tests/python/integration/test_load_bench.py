@@ -13,7 +13,7 @@ import pytest
 from conftest import copy_delivery
 from typer.testing import CliRunner
 
-from opsmetrics.bench import BENCHMARKS_DOC, bench_load, last_day_delivery
+from opsmetrics.bench import bench_load, benchmarks_doc, last_day_delivery
 from opsmetrics.cli import app
 from opsmetrics.contract import raw_tables
 from opsmetrics.delivery import LoadError
@@ -119,7 +119,7 @@ def test_bench_load_of_bad_input_ends_on_one_line_with_exit_code_2(
     else:
         shutil.rmtree(delivery)
         expected = f"bench load failed: {delivery}: not a directory"
-    doc_before = BENCHMARKS_DOC.read_text()
+    doc_before = benchmarks_doc().read_text()
 
     arguments = ["--from", str(delivery), "--scale", "tiny", "--scratch", str(tmp_path / "s")]
 
@@ -128,4 +128,4 @@ def test_bench_load_of_bad_input_ends_on_one_line_with_exit_code_2(
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1].startswith(expected)
     assert "Traceback" not in result.output
-    assert BENCHMARKS_DOC.read_text() == doc_before
+    assert benchmarks_doc().read_text() == doc_before

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import psycopg2
 import pytest
+from conftest import drop_role
 from psycopg2 import errors
 
 from opsmetrics.postgres_reader import setup_reader_role
@@ -25,12 +26,7 @@ def reader(tiny_postgres: dict[str, str | int]):
     connection.autocommit = True
     yield connection
     connection.close()
-    admin = psycopg2.connect(**tiny_postgres)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f"drop owned by {ROLE}")
-        cursor.execute(f"drop role {ROLE}")
-    admin.close()
+    drop_role(tiny_postgres, ROLE)
 
 
 def query(connection, sql: str) -> list[tuple]:
