@@ -1,14 +1,14 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=opsmetrics.incremental_strategy(),
         unique_key='slo_date',
         on_schema_change='fail',
     )
 }}
 
 {% set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
--- depends_on: {{ ref('base_platform__api_requests_validated') }}
+-- depends_on: {{ ref('base_platform__api_requests') }}
 
 with
 
