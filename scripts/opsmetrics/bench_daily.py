@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -36,10 +39,23 @@ COMPARED_SCHEMAS = ("marts", "intermediate")
 # Sums are added in another order on the two paths: doubles are compared to this many
 # significant digits.
 SIGNIFICANT_DIGITS = 12
+T = TypeVar("T")
 
 
 class BenchDailyError(ValueError):
     """Bad input for the daily benchmark (missing data set, unknown scale)."""
+
+
+class BenchRunError(RuntimeError):
+    """A step of the daily benchmark (a load or a dbt build) failed."""
+
+
+def _step(name: str, run: Callable[[], T]) -> T:
+    """Run one timed step; a failing child becomes one BenchRunError line."""
+    try:
+        return run()
+    except subprocess.CalledProcessError as error:
+        raise BenchRunError(f"{name} failed (exit code {error.returncode})") from error
 
 
 def last_day(data: Path) -> date:
@@ -142,14 +158,22 @@ def bench_daily(
         split_by_loaded_at(data, before, after, cutoff)
 
         daily_warehouse = root / "daily.duckdb"
-        _load_child(before, daily_warehouse)
-        history = _run_dbt_child(["build", "--full-refresh"], daily_warehouse)
-        load_wall, load_rss, load_output = _load_child(after, daily_warehouse)
-        daily = _run_dbt_child(["build"], daily_warehouse)
+        _step("load of the days before the last", lambda: _load_child(before, daily_warehouse))
+        history = _step(
+            "dbt build --full-refresh of the days before the last",
+            lambda: _run_dbt_child(["build", "--full-refresh"], daily_warehouse),
+        )
+        load_wall, load_rss, load_output = _step(
+            "load of the last day", lambda: _load_child(after, daily_warehouse)
+        )
+        daily = _step("daily dbt build", lambda: _run_dbt_child(["build"], daily_warehouse))
 
         full_warehouse = root / "full.duckdb"
-        _load_child(data, full_warehouse)
-        full = _run_dbt_child(["build", "--full-refresh"], full_warehouse)
+        _step("load of all days", lambda: _load_child(data, full_warehouse))
+        full = _step(
+            "dbt build --full-refresh of all days",
+            lambda: _run_dbt_child(["build", "--full-refresh"], full_warehouse),
+        )
         differences = differing_rows(daily_warehouse, full_warehouse)
     loaded = json.loads(load_output.split("LOADED", 1)[1])
     result = _result(

@@ -576,7 +576,7 @@ def bench_daily_command(
 ) -> None:
     """Full build of all days but the last, load the last day, time the daily build and
     the load apart; check the marts equal a full refresh of all days (docs/benchmarks.md)."""
-    from opsmetrics.bench_daily import BenchDailyError, bench_daily
+    from opsmetrics.bench_daily import BenchDailyError, BenchRunError, bench_daily
 
     try:
         result = bench_daily(
@@ -585,6 +585,9 @@ def bench_daily_command(
     except BenchDailyError as error:
         console.print(f"[red]bench daily failed:[/red] {error}")
         raise typer.Exit(2) from error
+    except BenchRunError as error:
+        console.print(f"[red]bench daily failed:[/red] {error}")
+        raise typer.Exit(1) from error
     daily, full = result["daily"], result["full"]
     console.print(
         f"daily {scale}: load {result['load']['wall_seconds']} s, daily build "

@@ -4,6 +4,7 @@ report, on small hand-made DuckDB files (no dbt build)."""
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -167,3 +168,13 @@ def test_daily_section_reports_the_share_and_equality(tmp_path: Path) -> None:
     assert "all 3 tables of marts and intermediate are row-equal" in text
     assert "measured while other jobs ran" in text
     assert "| load of the last day | 1.5 s |" in text
+
+
+def test_a_failing_benchmark_step_is_one_line(tmp_path: Path) -> None:
+    from opsmetrics.bench_daily import BenchRunError, _step
+
+    def failing() -> None:
+        raise subprocess.CalledProcessError(1, "dbt build")
+
+    with pytest.raises(BenchRunError, match=r"^daily dbt build failed \(exit code 1\)$"):
+        _step("daily dbt build", failing)
