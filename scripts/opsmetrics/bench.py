@@ -237,15 +237,18 @@ def _run_dbt_child(args: list[str], warehouse: Path) -> DbtRun:
 
 def split_by_loaded_at(source: Path, before: Path, after: Path, cutoff: datetime) -> None:
     """Copy every table of `source` into `before` (rows loaded before `cutoff`) and
-    `after` (the rest: the last day, late rows of earlier days, re-sent copies)."""
+    `after` (the rest: the last day, late rows of earlier days, re-sent copies, and rows
+    without `_loaded_at`, which no cutoff places)."""
     for folder in (before, after):
         folder.mkdir(parents=True, exist_ok=True)
     with duckdb.connect() as connection:
         for path in sorted(source.glob("*.parquet")):
-            for folder, condition in ((before, "<"), (after, ">=")):
+            for folder, condition in (
+                (before, f"_loaded_at < '{cutoff}'"),
+                (after, f"_loaded_at >= '{cutoff}' or _loaded_at is null"),
+            ):
                 connection.execute(
-                    f"copy (select * from read_parquet('{path}') "
-                    f"where _loaded_at {condition} '{cutoff}') "
+                    f"copy (select * from read_parquet('{path}') where {condition}) "
                     f"to '{folder / path.name}' (format parquet)"
                 )
 

@@ -676,3 +676,74 @@ def report(
         console.print(f"wrote {path} and e-mailed it", highlight=False)
         return
     console.print(f"wrote {path}")
+
+
+# Issue 13: the daily run's benchmark and retention (prune).
+@bench_app.command("daily")
+def bench_daily_command(
+    scale: Annotated[str, typer.Option(help="medium | large (any generator scale works)")] = (
+        "medium"
+    ),
+    data: Annotated[
+        Path | None,
+        typer.Option(help="A generated data set to use instead of generating one at SCALE."),
+    ] = None,
+    seed: Seed = 42,
+    end_date: EndDate = None,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Folder for the scratch warehouses (default: temp).")
+    ] = None,
+) -> None:
+    """Full build of all days but the last, load the last day, time the daily build and
+    the load apart; check the marts equal a full refresh of all days (docs/benchmarks.md)."""
+    from opsmetrics.bench_daily import BenchDailyError, BenchRunError, bench_daily
+
+    try:
+        result = bench_daily(
+            scale=scale, data=data, seed=seed, end_date=_end_date(end_date), workdir=workdir
+        )
+    except BenchDailyError as error:
+        console.print(f"[red]bench daily failed:[/red] {error}")
+        raise typer.Exit(2) from error
+    except BenchRunError as error:
+        console.print(f"[red]bench daily failed:[/red] {error}")
+        raise typer.Exit(1) from error
+    daily, full = result["daily"], result["full"]
+    console.print(
+        f"daily {scale}: load {result['load']['wall_seconds']} s, daily build "
+        f"{daily['wall_seconds']} s, full refresh {full['wall_seconds']} s "
+        f"(peak RSS {full['peak_rss_mib']} MiB): "
+        f"{daily['wall_seconds'] / full['wall_seconds']:.3f} of the full refresh; "
+        + (
+            "marts row-equal"
+            if not result["differing"]
+            else f"NOT row-equal: {', '.join(sorted(result['differing']))}"
+        )
+    )
+
+
+@app.command("prune")
+def prune_command(
+    dry_run: Annotated[
+        bool, typer.Option(help="Count what would be deleted; delete nothing.")
+    ] = False,
+) -> None:
+    """Delete raw and staged rows older than var retention_days (dbt_project.yml) from the
+    DuckDB warehouse, once the last build has aggregated them; logs the prune, after which
+    dbt refuses --full-refresh."""
+    from opsmetrics.retention import RetentionError, prune, read_policy
+    from opsmetrics.settings import duckdb_path, project_dir
+
+    try:
+        results = prune(duckdb_path(), read_policy(project_dir()), dry_run=dry_run)
+    except RetentionError as error:
+        console.print(f"[red]prune failed:[/red] {error}")
+        raise typer.Exit(2) from error
+    verb = "would delete" if dry_run else "deleted"
+    for result in results:
+        console.print(
+            f"{result.table}: {verb} {result.raw_rows:,} raw and {result.staged_rows:,} staged "
+            f"rows loaded before {result.loaded_before:%Y-%m-%d %H:%M}"
+        )
+    if not results:
+        console.print("no retention policy set (var retention_days)")

@@ -11,49 +11,20 @@
 
 {%- set cutoff = opsmetrics.incremental_load_cutoff('_loaded_at') %}
 
-{#- Reads the un-ranked base view so an incremental run only scans rows loaded since the
-    cutoff; ranking those rows gives each request's latest version, which is newer than
-    anything already in the table (raw is append-only). The pre-hook has already deleted
-    every request this run inserts, so rows are appended (a delete+insert would scan the
-    whole table a second time for ids that are gone). On a full build this is exactly
-    stg_platform__api_requests. -#}
+{#- Staging already keeps each request's latest valid version; an incremental run reads
+    the staged rows loaded since the cutoff. The pre-hook has already deleted every
+    request with a version loaded since then, so rows are appended (a delete+insert
+    would scan the whole table a second time for ids that are gone). -#}
+-- depends_on: {{ ref('base_platform__api_requests') }}
+
 with
 
-{# Named columns: the raw record (JSON of the whole row) is never computed here. #}
-request_versions as (
+requests as (
 
-    select
-        request_id,
-        customer_id,
-        service,
-        endpoint,
-        http_method,
-        status_code,
-        response_time_ms,
-        requested_at,
-        requested_at_text,
-        quarantine_reason,
-        _loaded_at
-    from {{ ref('base_platform__api_requests_validated') }}
+    select * from {{ ref('stg_platform__api_requests') }}
     {%- if cutoff %}
     where _loaded_at >= {{ cutoff }}
     {%- endif %}
-
-),
-
-versions_ranked as (
-
-    select
-        *,
-        {{ opsmetrics.duplicate_rank(['request_id'], 'api_requests') }} as duplicate_rank
-    from request_versions
-
-),
-
-latest_valid_versions as (
-
-    select * from versions_ranked
-    where duplicate_rank = 1 and quarantine_reason is null
 
 ),
 
@@ -72,7 +43,7 @@ final as (
         cast(requested_at as date) as request_date,
         requested_at,
         _loaded_at
-    from latest_valid_versions
+    from requests
 
 )
 

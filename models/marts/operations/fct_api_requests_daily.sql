@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy=opsmetrics.incremental_strategy('delete+insert'),
+        incremental_strategy=opsmetrics.incremental_strategy(),
         unique_key='request_date',
         partition_by=opsmetrics.incremental_partition_by('request_date'),
         on_schema_change='fail',
@@ -9,7 +9,7 @@
 }}
 
 {% set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
--- depends_on: {{ ref('base_platform__api_requests_validated') }}
+-- depends_on: {{ ref('base_platform__api_requests') }}
 
 {# Incremental runs rebuild whole days: every bucket of a day holding a re-loaded
    request is recomputed from the request fact, so percentiles stay exact. #}

@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy=opsmetrics.incremental_strategy('delete+insert'),
+        incremental_strategy=opsmetrics.incremental_strategy(),
         unique_key='hour_date',
         partition_by=opsmetrics.incremental_partition_by('hour_date'),
         on_schema_change='fail',
@@ -11,54 +11,23 @@
 {% set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
 {%- if cutoff %}
     {%- set first_day = opsmetrics.first_reloaded_day(
-        ref('base_platform__system_metrics_validated'), 'sampled_at', cutoff
+        ref('base_platform__system_metrics'), 'sampled_at', cutoff
     ) %}
 {%- endif %}
 
-{#- Reads every raw version (base_platform__system_metrics_validated: no window over the
-    whole table) and keeps the copy staging keeps. Incremental runs rebuild every day from
-    the first one holding a sample loaded since the cutoff: the sample time is part of the
-    natural key, so all versions of a sample share its day and ranking them there is
-    exact; versions loaded too early to be a clean latest copy are skipped unread. #}
+{#- Incremental runs rebuild every day from the first one holding a version of a sample
+    with a version loaded since the cutoff: the sample time is part of the natural key,
+    so every version of a sample shares its day. -#}
+-- depends_on: {{ ref('base_platform__system_metrics') }}
+
 with
-
-{# Named columns: the raw record (JSON of the whole row) is never computed here. #}
-sample_versions as (
-
-    select
-        host,
-        service,
-        metric_name,
-        metric_value,
-        sampled_at,
-        sampled_at_text,
-        quarantine_reason,
-        _loaded_at
-    from {{ ref('base_platform__system_metrics_validated') }}
-    {%- if cutoff %}
-    where
-        _loaded_at >= {{ opsmetrics.clean_versions_loaded_since(first_day) }}
-        and cast(sampled_at as date) >= {{ first_day }}
-    {%- endif %}
-
-),
-
-versions_ranked as (
-
-    select
-        *,
-        {{ opsmetrics.duplicate_rank(
-            ['host', 'metric_name', 'sampled_at'], 'system_metrics'
-        ) }}
-            as duplicate_rank
-    from sample_versions
-
-),
 
 samples as (
 
-    select * from versions_ranked
-    where duplicate_rank = 1 and quarantine_reason is null
+    select * from {{ ref('stg_platform__system_metrics') }}
+    {%- if cutoff %}
+    where sampled_at >= cast({{ first_day }} as timestamp)
+    {%- endif %}
 
 ),
 

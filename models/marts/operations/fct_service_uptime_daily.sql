@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy=opsmetrics.incremental_strategy('delete+insert'),
+        incremental_strategy=opsmetrics.incremental_strategy(),
         unique_key='check_date',
         partition_by=opsmetrics.incremental_partition_by('check_date'),
         on_schema_change='fail',
@@ -11,55 +11,27 @@
 {% set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
 {%- if cutoff %}
     {%- set first_reloaded_date = opsmetrics.first_reloaded_day(
-        ref('base_platform__health_checks_validated'), 'checked_at', cutoff
+        ref('base_platform__health_checks'), 'checked_at', cutoff
     ) %}
     {%- set read_from_date = 'cast(' ~ dbt.dateadd(
         'day', -1 * var('ops_outage_lookback_days'), first_reloaded_date
     ) ~ ' as date)' %}
 {%- endif %}
 
-{#- Reads every raw version (base_platform__health_checks_validated: no window over the
-    whole table) and keeps the copy staging keeps. Incremental runs rebuild whole days from
-    the first day holding a check loaded since the cutoff, reading the checks from var
+{#- Incremental runs rebuild whole days from the first day holding a version of a check
+    with a version loaded since the cutoff, reading the staged checks from var
     ops_outage_lookback_days earlier, so an outage already running on that day is found
-    where it started and the day it started is rebuilt too; versions loaded too early to
-    be the clean latest copy of a check of those days are skipped unread. #}
+    where it started and the day it started is rebuilt too. -#}
+-- depends_on: {{ ref('base_platform__health_checks') }}
+
 with
-
-{# Named columns: the raw record (JSON of the whole row) is never computed here. #}
-check_versions as (
-
-    select
-        check_id,
-        service,
-        response_time_ms,
-        is_up,
-        checked_at,
-        checked_at_text,
-        quarantine_reason,
-        _loaded_at
-    from {{ ref('base_platform__health_checks_validated') }}
-    {%- if cutoff %}
-    where
-        _loaded_at >= {{ opsmetrics.clean_versions_loaded_since(read_from_date) }}
-        and cast(checked_at as date) >= {{ read_from_date }}
-    {%- endif %}
-
-),
-
-versions_ranked as (
-
-    select
-        *,
-        {{ opsmetrics.duplicate_rank(['check_id'], 'health_checks') }} as duplicate_rank
-    from check_versions
-
-),
 
 checks as (
 
-    select * from versions_ranked
-    where duplicate_rank = 1 and quarantine_reason is null
+    select * from {{ ref('stg_platform__health_checks') }}
+    {%- if cutoff %}
+    where checked_at >= cast({{ read_from_date }} as timestamp)
+    {%- endif %}
 
 ),
 

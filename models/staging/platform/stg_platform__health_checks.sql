@@ -1,3 +1,7 @@
+{#- A view over its base model, which is incremental: a table here would copy every
+    staged row again on each run. -#}
+{{ config(materialized='view') }}
+
 with
 
 checks as (

@@ -1,3 +1,7 @@
+{#- A view over its base model, which is incremental: a table here would copy every
+    staged row again on each run. -#}
+{{ config(materialized='view') }}
+
 {#- Event names follow object_action; feature events are feature_<name>_<action>, so
     the feature name is what lies between "feature_" and the last underscore. -#}
 with

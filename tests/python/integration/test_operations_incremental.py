@@ -1,19 +1,25 @@
-"""Incremental operations marts equal a full rebuild after a new day and late rows land.
+"""Incremental staging and operations marts equal a full rebuild after a new day and late
+rows land.
 
 Data are split by `_loaded_at` at a cutoff: what was loaded before it is built first;
-the rest (one more day, plus rows of earlier days that arrived late and re-sent copies)
-is loaded and built incrementally. Every operations mart must then equal, row for row,
-a `--full-refresh` build of all the data in a separate warehouse. The generator delivers
+the rest (one more day, plus rows of earlier days that arrived late, re-sent copies and
+rows without `_loaded_at`) is loaded and built incrementally. Every incremental staging
+model (its every raw version, rank, verdict and JSON), the staged views, the quarantine,
+the reconciliation and every operations mart must then equal, row for row, a
+`--full-refresh` build of all the data in a separate warehouse. The generator delivers
 health checks and host metrics on time, so the test data are altered: three hours of them
-from two days before the cutoff arrive two days late (in the second load), and one service
+from two days before the cutoff arrive two days late (in the second load), one service
 is down from 6.5 days before the cutoff until 3 hours after it, so an outage started
-before the first day the uptime marts rebuild runs on into the new load.
+before the first day the uptime marts rebuild runs on into the new load, and one user
+with events in the first load arrives only in the second, so its events are orphans
+first and staged after the incremental run re-judges them.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,12 +31,24 @@ import pytest
 from conftest import END_DATE, DataSet, use_warehouse
 
 from opsmetrics.bench import split_by_loaded_at
-from opsmetrics.dbt_invoke import run_dbt
+from opsmetrics.dbt_invoke import DbtError, run_dbt
 from opsmetrics.load import load_duckdb
+from opsmetrics.retention import Pruned, prune
 
 CUTOFF = datetime(END_DATE.year, END_DATE.month, END_DATE.day)
-OPERATIONS = ["models/marts/operations", "models/intermediate/operations"]
+OPERATIONS = [
+    "models/marts/operations",
+    "models/intermediate/operations",
+    "models/marts/data_quality",
+]
+INCREMENTAL_STAGING = [
+    "base_platform__api_requests",
+    "base_platform__health_checks",
+    "base_platform__system_metrics",
+    "base_product__events",
+]
 INCREMENTAL_MODELS = [
+    *INCREMENTAL_STAGING,
     "fct_api_requests",
     "fct_api_requests_5min",
     "fct_api_requests_hourly",
@@ -45,7 +63,40 @@ OUTAGE_START = CUTOFF - timedelta(days=6, hours=12)
 OUTAGE_END = CUTOFF + timedelta(hours=3)
 LATE_START = CUTOFF - timedelta(days=2)
 LATE_END = LATE_START + timedelta(hours=3)
+LATE_USER_LOADED_AT = CUTOFF + timedelta(hours=1)
+RESENT_AT = CUTOFF + timedelta(hours=2)
+# Per big table: its key, a change that breaks a staging rule, one that does not, and
+# which rows may be re-sent (flipping a check of the long outage would split it).
+RESENT = {
+    "api_requests": (
+        "request_id",
+        "-1.0 as response_time_ms",
+        "response_time_ms + 1000 as response_time_ms",
+        "true",
+    ),
+    "health_checks": (
+        "check_id",
+        "-1.0 as response_time_ms",
+        "not is_up as is_up",
+        f"service <> '{OUTAGE_SERVICE}'",
+    ),
+    "system_metrics": (
+        "host || metric_name || sampled_at",
+        "-1.0 as value",
+        "value / 2 as value",
+        "true",
+    ),
+    "events": ("event_id", "'{bad' as properties", "'{\"resent\": 1}' as properties", "true"),
+}
 MARTS = {
+    **{f"staging.{model}": ["version_key", "duplicate_rank"] for model in INCREMENTAL_STAGING},
+    "staging.stg_platform__api_requests": ["request_id"],
+    "staging.stg_platform__health_checks": ["check_id"],
+    "staging.stg_platform__system_metrics": ["system_metric_id"],
+    "staging.stg_product__events": ["event_id"],
+    "staging.stg_platform__quarantine": ["source_table", "quarantined_row_id"],
+    "staging.stg_product__quarantine": ["quarantined_row_id"],
+    "marts.fct_staging_reconciliation": ["source_table"],
     "marts.fct_api_requests": ["request_id"],
     "marts.fct_api_requests_5min": ["service", "endpoint", "bucket_start"],
     "marts.fct_api_requests_hourly": ["service", "endpoint", "bucket_start"],
@@ -64,6 +115,9 @@ class Builds:
     incremental: Path
     full: Path
     incremental_sql: dict[str, str]
+    history: Path
+    after: Path
+    with_parents: list[str]
 
 
 def build_operations(args: list[str]) -> dict[str, str]:
@@ -76,10 +130,43 @@ def build_operations(args: list[str]) -> dict[str, str]:
     }
 
 
+def late_user(source: Path) -> str:
+    """A user with events loaded two days and more before the cutoff."""
+    with duckdb.connect() as connection:
+        return connection.execute(
+            f"select min(users.user_id) from read_parquet('{source / 'users.parquet'}') users "
+            f"join read_parquet('{source / 'events.parquet'}') events "
+            "on users.user_id = events.user_id "
+            f"where events._loaded_at < '{CUTOFF - timedelta(days=2)}'"
+        ).fetchone()[0]
+
+
+def resent_rows(path: Path) -> str:
+    """Three rows of a big table loaded four days before the cutoff, sent again after
+    it: one as it was, one broken (its latest copy is quarantined), one changed."""
+    key, broken, changed, allowed = RESENT[path.stem]
+    rows = (
+        f"select *, row_number() over (order by {key}) as resent_number "
+        f"from read_parquet('{path}') where _loaded_at >= '{CUTOFF - timedelta(days=5)}' "
+        f"and _loaded_at < '{CUTOFF - timedelta(days=4)}' and {key} is not null and {allowed}"
+    )
+    copies = [
+        ("", 1),
+        (f"{broken}, ", 2),
+        (f"{changed}, ", 3),
+    ]
+    return " union all ".join(
+        f"select * exclude (resent_number) replace ({change}timestamp '{RESENT_AT}' as _loaded_at) "
+        f"from ({rows}) where resent_number = {number}"
+        for change, number in copies
+    )
+
+
 def with_late_rows_and_long_outage(source: Path, out: Path) -> None:
     """Copy the raw tables of `source` to `out`: health checks and host metrics loaded
-    between LATE_START and LATE_END are loaded two days later, and every health check of
-    OUTAGE_SERVICE loaded between OUTAGE_START and OUTAGE_END is down."""
+    between LATE_START and LATE_END are loaded two days later, every health check of
+    OUTAGE_SERVICE loaded between OUTAGE_START and OUTAGE_END is down, late_user is
+    loaded after the cutoff, and rows of each big table are re-sent after it."""
     out.mkdir(parents=True, exist_ok=True)
     late = (
         f"case when _loaded_at >= '{LATE_START}' and _loaded_at < '{LATE_END}' "
@@ -89,15 +176,19 @@ def with_late_rows_and_long_outage(source: Path, out: Path) -> None:
         f"case when service = '{OUTAGE_SERVICE}' and _loaded_at >= '{OUTAGE_START}' "
         f"and _loaded_at < '{OUTAGE_END}' then false else is_up end as is_up"
     )
-    replacements = {"health_checks": f"{down}, {late}", "system_metrics": late}
+    user_late = (
+        f"case when user_id = '{late_user(source)}' then timestamp '{LATE_USER_LOADED_AT}' "
+        "else _loaded_at end as _loaded_at"
+    )
+    replacements = {"health_checks": f"{down}, {late}", "system_metrics": late, "users": user_late}
     with duckdb.connect() as connection:
         for path in sorted(source.glob("*.parquet")):
             replaced = replacements.get(path.stem)
             columns = f"* replace ({replaced})" if replaced else "*"
-            connection.execute(
-                f"copy (select {columns} from read_parquet('{path}')) "
-                f"to '{out / path.name}' (format parquet)"
-            )
+            rows = f"select {columns} from read_parquet('{path}')"
+            if path.stem in RESENT:
+                rows = f"{rows} union all by name {resent_rows(path)}"
+            connection.execute(f"copy ({rows}) to '{out / path.name}' (format parquet)")
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +205,8 @@ def builds(dirty: DataSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     load_duckdb(before)
     run_dbt(["seed"])
     build_operations(["run", *with_parents])
+    history = root / "history.duckdb"
+    shutil.copy(incremental, history)
     load_duckdb(after)
     incremental_sql = build_operations(
         ["build", *with_parents, "--exclude", "test_type:unit", "--indirect-selection", "cautious"]
@@ -125,7 +218,7 @@ def builds(dirty: DataSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     run_dbt(["seed"])
     build_operations(["run", "--full-refresh", *with_parents])
 
-    yield Builds(incremental, full, incremental_sql)
+    yield Builds(incremental, full, incremental_sql, history, after, with_parents)
     if previous is None:
         os.environ.pop("OPSMETRICS_DUCKDB_PATH", None)
     else:
@@ -154,9 +247,9 @@ def test_the_second_load_holds_late_health_checks_and_host_metrics(builds):
     with duckdb.connect(str(builds.full)) as connection:
         late_checks, late_samples = connection.execute(
             "select "
-            "(select count(*) from staging.base_platform__health_checks_validated "
+            "(select count(*) from staging.base_platform__health_checks "
             "where quarantine_reason is null and _loaded_at >= ? and checked_at < ?), "
-            "(select count(*) from staging.base_platform__system_metrics_validated "
+            "(select count(*) from staging.base_platform__system_metrics "
             "where quarantine_reason is null and _loaded_at >= ? and sampled_at < ?)",
             [CUTOFF, CUTOFF, CUTOFF, CUTOFF],
         ).fetchone()
@@ -174,11 +267,52 @@ def test_an_outage_runs_from_before_the_rebuilt_days_into_the_new_load(builds):
     assert spanning == 1
 
 
+@pytest.mark.parametrize("model", INCREMENTAL_STAGING)
+def test_the_second_load_resends_keys_of_the_first_and_rows_without_loaded_at(builds, model):
+    """Both loads hold versions of one key (so a re-sent row in the later delivery must
+    win or count as a duplicate across deliveries), and the second holds unstamped rows."""
+    with duckdb.connect(str(builds.full)) as connection:
+        resent, unstamped = connection.execute(
+            f"select (select count(*) from (select version_key from staging.{model} "
+            "group by version_key having min(_loaded_at) < ? and max(_loaded_at) >= ?)), "
+            f"(select count(*) from staging.{model} where _loaded_at is null)",
+            [CUTOFF, CUTOFF],
+        ).fetchone()
+    assert resent > 0
+    assert unstamped > 0
+
+
+def test_events_of_a_user_loaded_later_are_staged_once_the_user_arrives(builds):
+    with duckdb.connect(str(builds.full)) as connection:
+        staged = connection.execute(
+            "select count(*) from staging.stg_product__events events "
+            "join staging.stg_app__users users on events.user_id = users.user_id "
+            "where users._loaded_at = ? and events._loaded_at < ?",
+            [LATE_USER_LOADED_AT, CUTOFF],
+        ).fetchone()[0]
+    assert staged > 0
+
+
+@pytest.mark.parametrize("model", INCREMENTAL_STAGING)
+def test_only_quarantined_rows_carry_their_raw_json(builds, model):
+    with duckdb.connect(str(builds.incremental)) as connection:
+        quarantined, with_json, mismatched = connection.execute(
+            "select count(quarantine_reason), count(raw_record), "
+            "count(case when (quarantine_reason is null) <> (raw_record is null) then 1 end) "
+            f"from staging.{model}"
+        ).fetchone()
+    assert quarantined > 0
+    assert with_json == quarantined
+    assert mismatched == 0
+
+
 @pytest.mark.parametrize("model", INCREMENTAL_MODELS)
 def test_the_second_build_ran_incrementally(builds, model):
-    """The run read raw versions from a literal bound on `_loaded_at` (a cutoff or a
-    first re-loaded day), i.e. took the incremental path."""
-    bound = re.compile(r"_loaded_at >= .{0,200}?'\d{4}-\d{2}-\d{2}", re.DOTALL)
+    """The run read rows from a literal bound on `_loaded_at` (a cutoff) or on the event
+    time (a first re-loaded day), i.e. took the incremental path."""
+    bound = re.compile(
+        r"(_loaded_at|checked_at|sampled_at) >= .{0,200}?'\d{4}-\d{2}-\d{2}", re.DOTALL
+    )
     assert bound.search(builds.incremental_sql[model])
 
 
@@ -190,3 +324,71 @@ def test_incremental_build_equals_full_refresh_row_for_row(builds, table):
     assert len(incremental) == len(full)
     # Sums may be added in another order on the two paths: floats agree to 1e-12.
     pd.testing.assert_frame_equal(incremental, full, check_exact=False, rtol=1e-12)
+
+
+# Short enough to prune the tiny data set's older months, longer than the lookbacks.
+TEST_RETENTION = {"api_requests": 60, "system_metrics": 60}
+
+
+@dataclass
+class PrunedBuild:
+    warehouse: Path
+    pruned: list[Pruned]
+    refusal: str
+
+
+@pytest.fixture(scope="module")
+def pruned_build(builds: Builds, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrunedBuild]:
+    """The history warehouse (first load, built) pruned, then the second load and an
+    incremental build, as in `builds`; and what a --full-refresh afterwards says."""
+    previous = os.environ.get("OPSMETRICS_DUCKDB_PATH")
+    warehouse = tmp_path_factory.mktemp("pruned") / "pruned.duckdb"
+    shutil.copy(builds.history, warehouse)
+    pruned = prune(warehouse, TEST_RETENTION)
+    use_warehouse(warehouse)
+    load_duckdb(builds.after)
+    build_operations(["run", *builds.with_parents])
+    with pytest.raises(DbtError) as refused:
+        run_dbt(["run", "--full-refresh", "--select", "fct_api_requests_daily"])
+    yield PrunedBuild(warehouse, pruned, str(refused.value))
+    if previous is None:
+        os.environ.pop("OPSMETRICS_DUCKDB_PATH", None)
+    else:
+        os.environ["OPSMETRICS_DUCKDB_PATH"] = previous
+
+
+def test_prune_deleted_raw_and_staged_rows_of_each_policy_table(pruned_build):
+    assert sorted(p.table for p in pruned_build.pruned) == sorted(TEST_RETENTION)
+    for result in pruned_build.pruned:
+        assert result.raw_rows > 0
+        assert result.staged_rows == result.raw_rows
+    with duckdb.connect(str(pruned_build.warehouse), read_only=True) as connection:
+        for result in pruned_build.pruned:
+            left = connection.execute(
+                f"select count(*) from raw.{result.table} where _loaded_at < ?",
+                [result.loaded_before],
+            ).fetchone()[0]
+            assert left == 0
+
+
+PRUNE_COMPARED = [
+    table
+    for table in MARTS
+    if table.startswith(("marts.", "intermediate.")) and table != "marts.fct_staging_reconciliation"
+]
+
+
+@pytest.mark.parametrize("table", PRUNE_COMPARED)
+def test_incremental_build_after_pruning_leaves_every_mart_unchanged(builds, pruned_build, table):
+    """Every daily, hourly, 5-minute, rolling and monthly mart (and the request fact)
+    after prune + the next delivery equals the build that never pruned. The
+    reconciliation mart is left out: it counts raw rows, which pruning removes."""
+    keys = MARTS[table]
+    unpruned = read(builds.incremental, table, keys)
+    after_prune = read(pruned_build.warehouse, table, keys)
+    pd.testing.assert_frame_equal(after_prune, unpruned, check_exact=False, rtol=1e-12)
+
+
+def test_full_refresh_after_pruning_is_refused_with_one_clear_line(pruned_build):
+    assert "refusing --full-refresh" in pruned_build.refusal
+    assert "allow_full_refresh_after_prune" in pruned_build.refusal

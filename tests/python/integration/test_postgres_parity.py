@@ -39,9 +39,11 @@ DEFAULT_SCHEMA = {"duckdb": "main", "postgres": "public"}
 # JSON text rendered by the warehouse itself (numbers and timestamps are spelled
 # differently: 900.0 / 900, '2025-06-01 12:00:00' / '2025-06-01T12:00:00'); compared
 # as parsed JSON. quarantined_row_id hashes that text, so it is stable per warehouse
-# only and is left out (its uniqueness is a dbt test on both). See docs/decisions.md.
+# only and is left out (its uniqueness is a dbt test on both). So is version_key: for a
+# row with a null key part it hashes the same text (otherwise it is the natural key,
+# compared in its own columns). See docs/decisions.md.
 JSON_TEXT_COLUMNS = frozenset({"raw_record"})
-WAREHOUSE_RENDERED_COLUMNS = frozenset({"quarantined_row_id"})
+WAREHOUSE_RENDERED_COLUMNS = frozenset({"quarantined_row_id", "version_key"})
 # The load ledger (raw._load_ledger) records when each warehouse was loaded: the same
 # files, rows and hashes on both, at different times.
 LOAD_TIME_COLUMNS = frozenset({"loaded_at", "loaded_at_stamp"})

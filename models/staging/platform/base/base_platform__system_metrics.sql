@@ -1,22 +1,132 @@
-{#- The quarantine rules are row-level, so ranking after them (in
-    base_platform__system_metrics_validated) gives the same rows as ranking first. -#}
+{#- Spark's Parquet tables cannot delete a key's earlier versions: there this model is
+    rebuilt in full on every run (docs/warehouses.md, Spark). #}
+{{
+    config(
+        materialized='table' if target.type == 'spark' else 'incremental',
+        incremental_strategy=opsmetrics.incremental_strategy(),
+        unique_key='version_key',
+        on_schema_change='fail',
+    )
+}}
+
+{%- set cutoff = opsmetrics.incremental_load_cutoff('_loaded_at') %}
+
+{#- One pass over raw (typing, row rules, duplicate rank, quarantine split). The natural
+    key holds the parsed sample time, so two spellings of one instant are one sample and
+    the raw text alone cannot find a sample's versions. An incremental run therefore
+    re-reads whole UTC days: every day holding a sample loaded since the cutoff. The raw
+    scan keeps rows whose text date lies within two days of such a day (an ISO offset
+    moves the UTC date by at most one), then only the rows of those very days, whose
+    versions are thereby all read, plus every row loaded since the cutoff. -#}
 with
 
-validated as (
+{%- if cutoff %}
 
-    select * from {{ ref('base_platform__system_metrics_validated') }}
+reloaded_days as (
+
+    select distinct cast({{ opsmetrics.parse_timestamp_utc('sampled_at') }} as date) as sample_date
+    from {{ source('platform', 'system_metrics') }}
+    where _loaded_at >= {{ cutoff }} or _loaded_at is null
 
 ),
 
-deduplicated as (
+reloaded_day_texts as (
+
+    {%- for offset in range(-2, 3) %}
+    select cast(cast({{ dbt.dateadd('day', offset, 'sample_date') }} as date) as {{ dbt.type_string() }})
+        as day_text
+    from reloaded_days
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+),
+{%- endif %}
+
+source as (
+
+    select * from {{ source('platform', 'system_metrics') }}
+    {%- if cutoff %}
+    where
+        _loaded_at >= {{ cutoff }}
+        or _loaded_at is null
+        or substring(trim(sampled_at), 1, 10) in (
+            select reloaded_day_texts.day_text from reloaded_day_texts
+        )
+    {%- endif %}
+
+),
+
+typed as (
+
+    select
+        lower(nullif(trim(host), '')) as host,
+        lower(nullif(trim(service), '')) as service,
+        lower(nullif(trim(metric_name), '')) as metric_name,
+        value as metric_value,
+        {{ opsmetrics.parse_timestamp_utc('sampled_at') }} as sampled_at,
+        nullif(trim(sampled_at), '') as sampled_at_text,
+        _loaded_at,
+        {{ dbt.concat([
+            "coalesce(lower(trim(host)), '')", "'|'", "coalesce(lower(trim(metric_name)), '')",
+            "'|'", "coalesce(trim(sampled_at), '')",
+        ]) }} as record_key,
+        source as raw_row
+    from source
+
+),
+
+{%- if cutoff %}
+
+{# Rows of a neighbouring day only matched the text prefilter. -#}
+typed_in_window as (
+
+    select * from typed
+    where
+        host is null or metric_name is null or sampled_at is null
+        or cast(sampled_at as date) in (select reloaded_days.sample_date from reloaded_days)
+
+),
+{%- endif %}
+
+validated as (
 
     select
         *,
-        {{ opsmetrics.duplicate_rank(
-            ['host', 'metric_name', 'sampled_at'], 'system_metrics'
-        ) }} as duplicate_rank
-    from validated
+        case
+            when
+                host is null or service is null or metric_name is null
+                or metric_value is null or sampled_at_text is null
+                then 'null_required_field'
+            when _loaded_at is null then 'missing_loaded_at'
+            when {{ opsmetrics.is_non_finite('metric_value') }} then 'non_finite_number'
+            when sampled_at is null then 'unparseable_timestamp'
+            when {{ opsmetrics.is_after_load('sampled_at') }} then 'future_timestamp'
+            when
+                metric_name not in (
+                    'cpu_utilization', 'memory_utilization', 'queue_depth', 'active_connections'
+                )
+                then 'invalid_value'
+            when
+                metric_value < 0
+                or (metric_name like '%utilization' and metric_value > 100)
+                then 'out_of_range_value'
+            when
+                metric_name = 'queue_depth'
+                and metric_value > {{ var('max_plausible_queue_depth') }}
+                then 'implausible_value'
+        end as quarantine_reason
+    from {{ 'typed_in_window' if cutoff else 'typed' }}
 
-)
+),
 
-select * from deduplicated
+{{ opsmetrics.judged_versions(
+    'validated',
+    ['host', 'metric_name', 'sampled_at'],
+    'system_metrics',
+    ['host', 'service', 'metric_name', 'metric_value', 'sampled_at', 'sampled_at_text',
+     '_loaded_at', 'record_key', 'quarantine_reason'],
+) }}
+
+select * from final
