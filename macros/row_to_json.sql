@@ -24,3 +24,18 @@
         map('ignoreNullFields', 'false', 'timestampFormat', 'yyyy-MM-dd HH:mm:ss[.SSSSSS]')
     )
 {%- endmacro %}
+
+{#- The whole row of a relation alias as one value (a struct or row), carried through
+    CTEs so that row_to_json builds the JSON text only where it is needed. -#}
+{% macro row_as_value(relation_alias) -%}
+    {{ return(adapter.dispatch('row_as_value', 'opsmetrics')(relation_alias)) }}
+{%- endmacro %}
+
+{#- DuckDB (a struct) and Postgres (a row value) take the alias itself. -#}
+{% macro default__row_as_value(relation_alias) -%}
+    {{ relation_alias }}
+{%- endmacro %}
+
+{% macro spark__row_as_value(relation_alias) -%}
+    struct({{ relation_alias }}.*)
+{%- endmacro %}

@@ -22,7 +22,6 @@ from typing import TypeVar
 import duckdb
 
 from opsmetrics.bench import (
-    BENCHMARKS_DOC,
     _generate_child,
     _machine_line,
     _result,
@@ -141,7 +140,7 @@ def bench_daily(
     seed: int = 42,
     end_date: date | None = None,
     workdir: Path | None = None,
-    doc: Path = BENCHMARKS_DOC,
+    doc: Path | None = None,
 ) -> dict:
     """Run the daily benchmark on `data` (a generated data set; generated at `scale`
     into the scratch folder when None) and record the result in `doc`."""

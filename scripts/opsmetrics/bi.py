@@ -107,10 +107,15 @@ def postgres_uri() -> str:
     )
 
 
+def bundle_dir() -> Path:
+    """bi/bundle: the dashboard bundle kept in the repo as Superset's export YAML."""
+    return project_dir() / "bi" / "bundle"
+
+
 def bundle_zip(published: Path | None = None) -> bytes:
     """bi/bundle (Superset's export YAML) as the zip Superset imports, with the database
     pointed at this machine's published snapshot."""
-    bundle = project_dir() / "bi" / "bundle"
+    bundle = bundle_dir()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for path in sorted(bundle.rglob("*.yaml")):

@@ -33,7 +33,7 @@ from opsmetrics.generate import generate
 from opsmetrics.load import load_duckdb
 from opsmetrics.load_postgres import load_postgres
 from opsmetrics.pii_salt import postgres_options
-from opsmetrics.settings import postgres_params
+from opsmetrics.settings import postgres_params, scoped_environment
 
 END_DATE = date(2025, 6, 30)
 SEED = 7
@@ -321,18 +321,10 @@ def tiny_spark(tmp_path_factory: pytest.TempPathFactory, tiny_data_dir: Path) ->
         "OPSMETRICS_SPARK_SHUFFLE_PARTITIONS": "1",
         "OPSMETRICS_SPARK_CODEGEN": "false",
     }
-    previous = {name: os.environ.get(name) for name in settings}
-    os.environ.update(settings)
-    try:
+    with scoped_environment(settings):
         load_spark(tiny_data_dir)
         run_dbt(["build"], target="spark")
         yield spark_session()
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def drop_role(params: dict[str, str | int], role: str) -> None:

@@ -281,10 +281,15 @@ def write_pdf(html_text: str, out: Path) -> None:
         raise ReportError(f"chromium could not print the report: {error.message}") from error
 
 
-def write(data: ReportData, out: Path, fmt: str = "html") -> Path:
-    """Write the collected report to `out` as HTML or PDF; returns `out`."""
+def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise ReportError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    return fmt
+
+
+def write(data: ReportData, out: Path, fmt: str = "html") -> Path:
+    """Write the collected report to `out` as HTML or PDF; returns `out`."""
+    check_format(fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     html_text = render_html(data)
     if fmt == "html":
@@ -301,7 +306,9 @@ def default_path(audience: str, period: str, fmt: str) -> Path:
 def write_report(
     audience: str, period: str, out: Path | None = None, fmt: str = "html", target: str = "duckdb"
 ) -> Path:
-    """Write the report of `audience` for month `period`; returns the file written."""
+    """Write the report of `audience` for month `period`; returns the file written. Bad
+    options are refused before any data is read."""
+    check_format(fmt)
     data = collect(audience, period, target)
     return write(data, out or default_path(audience, period, fmt), fmt)
 

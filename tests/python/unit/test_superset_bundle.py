@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from opsmetrics import PROJECT_DIR
-from opsmetrics.bi import BUNDLE_DIR, PUBLISHED_DATABASE, bundle_zip
+from opsmetrics.bi import PUBLISHED_DATABASE, bundle_dir, bundle_zip
 from opsmetrics.dashboards.audiences import REGISTRY
 
 GROUP_BY = re.compile(r"^(TimeDimension|Dimension|Entity)\('([a-z0-9_]+)'(?:, '([a-z]+)')?\)$")
@@ -21,7 +21,7 @@ GROUP_BY = re.compile(r"^(TimeDimension|Dimension|Entity)\('([a-z0-9_]+)'(?:, '(
 def load(folder: str) -> dict[str, dict]:
     return {
         path.name: yaml.safe_load(path.read_text())
-        for path in sorted((BUNDLE_DIR / folder).rglob("*.yaml"))
+        for path in sorted((bundle_dir() / folder).rglob("*.yaml"))
     }
 
 

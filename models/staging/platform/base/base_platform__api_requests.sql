@@ -52,7 +52,7 @@ typed as (
         nullif(trim(requested_at), '') as requested_at_text,
         _loaded_at,
         nullif(trim(request_id), '') as record_key,
-        source as raw_row
+        {{ opsmetrics.row_as_value('source') }} as raw_row
     from source
 
 ),

@@ -45,7 +45,7 @@ typed as (
         nullif(trim(checked_at), '') as checked_at_text,
         _loaded_at,
         nullif(trim(check_id), '') as record_key,
-        source as raw_row
+        {{ opsmetrics.row_as_value('source') }} as raw_row
     from source
 
 ),

@@ -72,7 +72,7 @@ typed as (
             "coalesce(lower(trim(host)), '')", "'|'", "coalesce(lower(trim(metric_name)), '')",
             "'|'", "coalesce(trim(sampled_at), '')",
         ]) }} as record_key,
-        source as raw_row
+        {{ opsmetrics.row_as_value('source') }} as raw_row
     from source
 
 ),

@@ -65,7 +65,7 @@ typed as (
         nullif(trim(received_at), '') as received_at_text,
         _loaded_at,
         nullif(trim(event_id), '') as record_key,
-        source as raw_row
+        {{ opsmetrics.row_as_value('source') }} as raw_row
     from source
 
 ),
