@@ -125,10 +125,12 @@ def test_a_mart_row_that_does_not_reconcile_fails_the_mart_suite(
 
 
 def test_a_lost_staged_row_breaks_the_raw_reconciliation(scratch_warehouse: Path) -> None:
+    """stg_platform__health_checks is a view over its incremental base table: the row is
+    lost from the base."""
     execute_on(
         scratch_warehouse,
         """
-            delete from staging.stg_platform__health_checks
+            delete from staging.base_platform__health_checks
             where check_id = (select min(check_id) from staging.stg_platform__health_checks)
             """,
     )

@@ -61,13 +61,21 @@ row_checked as (
 
 ),
 
-{# Each kept candidate rate beside the currency's previous and next candidate rates. #}
+{# Each kept candidate rate beside the currency's previous and next candidate rates
+    (null for other rows: among duplicates and rejected rows the order by rate_date has
+    ties, so their neighbours would depend on the warehouse's row order). #}
 neighboured as (
 
     select
         *,
-        lag(rate_to_usd) over neighbours as previous_rate_to_usd,
-        lead(rate_to_usd) over neighbours as next_rate_to_usd
+        case
+            when duplicate_rank = 1 and row_reason is null
+                then lag(rate_to_usd) over neighbours
+        end as previous_rate_to_usd,
+        case
+            when duplicate_rank = 1 and row_reason is null
+                then lead(rate_to_usd) over neighbours
+        end as next_rate_to_usd
     from row_checked
     window neighbours as (
         partition by currency, duplicate_rank = 1 and row_reason is null
