@@ -8,10 +8,4 @@ set -euo pipefail
 if [[ -x "${OPSMETRICS_CHROMIUM:-/usr/bin/chromium}" ]]; then
     exit 0
 fi
-as_root() {
-    if [[ "$(id -u)" -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
-echo "ensure_chromium: installing Debian's chromium package" >&2
-as_root apt-get update -qq
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    chromium fonts-dejavu-core > /dev/null
+exec "$(dirname "$0")/apt_install.sh" chromium fonts-dejavu-core

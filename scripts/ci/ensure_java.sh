@@ -12,10 +12,4 @@ java_major() {
 if command -v java > /dev/null && [[ "$(java_major)" -ge 17 ]]; then
     exit 0
 fi
-as_root() {
-    if [[ "$(id -u)" -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
-echo "ensure_java: installing Debian's openjdk-17-jre-headless package" >&2
-as_root apt-get update -qq
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    openjdk-17-jre-headless > /dev/null
+exec "$(dirname "$0")/apt_install.sh" openjdk-17-jre-headless

@@ -29,16 +29,9 @@ find_bindir() {
     done
 }
 
-as_root() {
-    if [[ "$(id -u)" -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
-
 bindir="$(find_bindir)"
 if [[ -z "$bindir" ]]; then
-    echo "with_postgres: installing Debian's postgresql package" >&2
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        postgresql > /dev/null
+    "$(dirname "$0")/apt_install.sh" postgresql
     bindir="$(find_bindir)"
     [[ -n "$bindir" ]] || { echo "with_postgres: no initdb after install" >&2; exit 1; }
 fi

@@ -14,8 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ from opsmetrics.settings import (
     duckdb_threads,
     load_memory_limit,
     project_dir,
+    scoped_environment,
 )
 
 INTRO = """# Benchmarks
@@ -73,6 +73,11 @@ def _result(benchmark: str, scale: str, **fields: object) -> dict:
         **fields,
         "machine": machine(),
     }
+
+
+def _duckdb_settings() -> dict[str, object]:
+    """The DuckDB settings (profiles.yml) a build benchmark ran with, for its result."""
+    return {"duckdb_memory_limit": duckdb_memory_limit(), "duckdb_threads": duckdb_threads()}
 
 
 def _run_child(code: str, env: dict[str, str] | None = None) -> tuple[float, float, str]:
@@ -276,7 +281,7 @@ def bench_operations(
         _generate_child(scale, seed, end, data)
         split_by_loaded_at(data, before, after, cutoff)
         warehouse = root / "bench.duckdb"
-        with _duckdb_path(warehouse):
+        with scoped_environment({"OPSMETRICS_DUCKDB_PATH": str(warehouse)}):
             load_duckdb(before)
             _run_dbt_child(["seed", "--select", "slo_targets"], warehouse)
             parents = ["--select", *(f"+{m}" for m in OPERATIONS_MODELS)]
@@ -297,8 +302,7 @@ def bench_operations(
         full_requests=full_rows,
         incremental=asdict(incremental),
         incremental_raw_requests=new_rows,
-        duckdb_memory_limit=duckdb_memory_limit(),
-        duckdb_threads=duckdb_threads(),
+        **_duckdb_settings(),
     )
     record(result, doc)
     return result
@@ -324,30 +328,9 @@ def bench_build(
         _generate_child(scale, seed, end, data)
         rows = load_duckdb(data, replace=True)
     build = _run_dbt_child(FULL_BUILD_ARGS, warehouse)
-    result = _result(
-        "build",
-        scale,
-        build=asdict(build),
-        rows=rows,
-        duckdb_memory_limit=duckdb_memory_limit(),
-        duckdb_threads=duckdb_threads(),
-    )
+    result = _result("build", scale, build=asdict(build), rows=rows, **_duckdb_settings())
     record(result, doc)
     return result
-
-
-@contextmanager
-def _duckdb_path(warehouse: Path) -> Iterator[None]:
-    """Point OPSMETRICS_DUCKDB_PATH (this process's loader) at `warehouse` for a while."""
-    previous = os.environ.get("OPSMETRICS_DUCKDB_PATH")
-    os.environ["OPSMETRICS_DUCKDB_PATH"] = str(warehouse)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("OPSMETRICS_DUCKDB_PATH", None)
-        else:
-            os.environ["OPSMETRICS_DUCKDB_PATH"] = previous
 
 
 def _slowest(run: dict) -> str:

@@ -1,5 +1,5 @@
 """A delivery: the folder of raw files `opsmetrics load` reads, checked against the raw
-contract before anything is written. Shared by the DuckDB and the PostgreSQL loader.
+contract before anything is written. Shared by the DuckDB, PostgreSQL and Spark loaders.
 
 Paths, file names and load stamps reach SQL only as bound parameters; table and column
 names (from the contract) only as quoted identifiers. Every problem is a LoadError whose
@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from opsmetrics.contract import DUCKDB_TYPES, RawTable, raw_tables
+from opsmetrics.locking import is_lock_conflict
 
 RAW_SCHEMA = "raw"
 LEDGER_TABLE = "_load_ledger"
@@ -48,12 +49,14 @@ class LoadWarning(UserWarning):
     """Something in the delivery was ignored or treated as empty; the load goes on."""
 
 
-def refuse_to_empty(table: str, rows: int, what: str) -> LoadError:
-    """The error of a --replace that would empty a table holding rows."""
-    return LoadError(
-        f"{what}: --replace would empty raw.{table} ({rows:,} rows); add its rows, or pass "
-        "--allow-empty to empty it on purpose"
-    )
+def refuse_to_empty(table: str, rows: int, what: str, allow_empty: bool) -> None:
+    """Refuse a --replace that would empty `table` while it holds `rows` (counted only
+    when replacing, so 0 otherwise), unless `allow_empty`; `what` says why it would."""
+    if rows and not allow_empty:
+        raise LoadError(
+            f"{what}: --replace would empty raw.{table} ({rows:,} rows); add its rows, or "
+            "pass --allow-empty to empty it on purpose"
+        )
 
 
 def quote_identifier(name: str) -> str:
@@ -223,6 +226,19 @@ def contract_select(
         expressions.append(f"{expression} as {quote_identifier(column.name)}")
     sql = f"select {', '.join(expressions)} from {scan}"
     return FileSelect(table, path, sql, params, has_loaded_at)
+
+
+def read_file(
+    connection: duckdb.DuckDBPyConnection, table: RawTable, path: Path, stamp: datetime
+) -> FileSelect:
+    """`contract_select` for every loader: an engine error reading `path` becomes a
+    one-line LoadError naming it (a lock conflict on the warehouse is raised as it is)."""
+    try:
+        return contract_select(connection, table, path, stamp)
+    except duckdb.Error as error:
+        if is_lock_conflict(error):
+            raise
+        raise LoadError(f"{path}: {first_line(error)}") from error
 
 
 def explain_error(select: FileSelect, error: duckdb.Error) -> LoadError:

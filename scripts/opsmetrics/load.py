@@ -10,7 +10,8 @@ the load time, recorded in the ledger with it. New rows are appended in `_loaded
 order, so the warehouse's per-block min/max lets incremental models skip old blocks.
 
 `replace` builds each new table beside the old one and swaps them at the end of the
-transaction; it refuses to empty a table that has rows unless `allow_empty`.
+transaction; it refuses to empty a table that has rows unless `allow_empty`, and forgets
+the replaced tables' prunes (`opsmetrics prune`): the new rows are a whole data set.
 """
 
 from __future__ import annotations
@@ -28,16 +29,17 @@ from opsmetrics.delivery import (
     LoadError,
     LoadWarning,
     column_list,
-    contract_select,
     explain_error,
     find_files,
     fingerprint,
     first_line,
     load_stamp,
     quote_identifier,
+    read_file,
     refuse_to_empty,
 )
 from opsmetrics.locking import is_lock_conflict
+from opsmetrics.retention import forget_prunes
 from opsmetrics.settings import (
     check_dbt_target,
     duckdb_path,
@@ -101,8 +103,7 @@ def _load_delivery(
         existing = _count(connection, _target(name)) if replace else 0
         path = files.get(name)
         if path is None:
-            if replace and existing and not allow_empty:
-                raise refuse_to_empty(name, existing, f"no file for raw.{name}")
+            refuse_to_empty(name, existing, f"no file for raw.{name}", allow_empty)
             if replace:
                 replacements[name] = None
             inserted[name] = 0
@@ -111,14 +112,14 @@ def _load_delivery(
         if not replace and _in_ledger(connection, name, sha256):
             inserted[name] = 0
             continue
-        select = _read(connection, table, path, stamp)
+        select = read_file(connection, table, path, stamp)
         if replace:
             replacement = f"{RAW_SCHEMA}.{quote_identifier(REPLACEMENT_PREFIX + name)}"
             order = " order by _loaded_at" if select.has_loaded_at else ""
             _run(connection, select, f"create table {replacement} as {select.sql}{order}")
             rows = _count(connection, replacement)
-            if rows == 0 and existing and not allow_empty:
-                raise refuse_to_empty(name, existing, f"{path} has no rows")
+            if rows == 0:
+                refuse_to_empty(name, existing, f"{path} has no rows", allow_empty)
             replacements[name] = replacement
             _forget(connection, name)
             file_rows = rows
@@ -171,17 +172,6 @@ def _in_ledger(connection: duckdb.DuckDBPyConnection, name: str, sha256: str) ->
         ).fetchone()[0]
         > 0
     )
-
-
-def _read(
-    connection: duckdb.DuckDBPyConnection, table: RawTable, path: Path, stamp: datetime
-) -> FileSelect:
-    try:
-        return contract_select(connection, table, path, stamp)
-    except duckdb.Error as error:
-        if is_lock_conflict(error):
-            raise
-        raise LoadError(f"{path}: {first_line(error)}") from error
 
 
 def _run(
@@ -258,8 +248,10 @@ def _record(
 
 def _swap(connection: duckdb.DuckDBPyConnection, replacements: dict[str, str | None]) -> None:
     """The end of a --replace load: each new table takes the old one's place, or the old
-    one is emptied where the delivery had no file for it and that was allowed."""
+    one is emptied where the delivery had no file for it and that was allowed; its
+    prunes are forgotten with its old rows."""
     for name, replacement in replacements.items():
+        forget_prunes(connection, name)
         target = _target(name)
         if replacement is None:
             connection.execute(f"delete from {target}")

@@ -12,7 +12,6 @@ one transaction: it lands completely or not at all.
 from __future__ import annotations
 
 import io
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -26,12 +25,12 @@ from opsmetrics.delivery import (
     RAW_SCHEMA,
     FileSelect,
     LoadError,
-    contract_select,
     explain_error,
     find_files,
     fingerprint,
     first_line,
     load_stamp,
+    read_file,
     refuse_to_empty,
 )
 from opsmetrics.settings import postgres_params
@@ -96,18 +95,17 @@ def _load_delivery(
         existing = _count(cursor, name) if replace else 0
         path = files.get(name)
         if path is None:
-            if replace and existing and not allow_empty:
-                raise refuse_to_empty(name, existing, f"no file for raw.{name}")
-            if replace and existing:
+            refuse_to_empty(name, existing, f"no file for raw.{name}", allow_empty)
+            if existing:
                 emptied.append(name)
             continue
         sha256 = fingerprint(path)
         if not replace and _in_ledger(cursor, name, sha256):
             continue
-        select = _read(reader, table, path, stamp)
+        select = read_file(reader, table, path, stamp)
         rows = _copy_to_staging(reader, cursor, select)
-        if replace and rows == 0 and existing and not allow_empty:
-            raise refuse_to_empty(name, existing, f"{path} has no rows")
+        if rows == 0:
+            refuse_to_empty(name, existing, f"{path} has no rows", allow_empty)
         staged.append((select, sha256, rows))
     for name in emptied:
         cursor.execute(sql.SQL("truncate table {}").format(sql.Identifier(RAW_SCHEMA, name)))
@@ -189,15 +187,6 @@ def _in_ledger(cursor: psycopg2.extensions.cursor, name: str, sha256: str) -> bo
 
 def _forget(cursor: psycopg2.extensions.cursor, name: str) -> None:
     cursor.execute(sql.SQL("delete from {} where table_name = %s").format(LEDGER), (name,))
-
-
-def _read(
-    reader: duckdb.DuckDBPyConnection, table: RawTable, path: Path, stamp: datetime
-) -> FileSelect:
-    try:
-        return contract_select(reader, table, path, stamp)
-    except duckdb.Error as error:
-        raise LoadError(f"{path}: {first_line(error)}") from error
 
 
 def _staging(name: str) -> sql.Identifier:

@@ -32,12 +32,12 @@ from opsmetrics.delivery import (
     RAW_SCHEMA,
     FileSelect,
     LoadError,
-    contract_select,
     explain_error,
     find_files,
     fingerprint,
     first_line,
     load_stamp,
+    read_file,
     refuse_to_empty,
 )
 from opsmetrics.settings import dbt_environment, project_dir, scoped_environment
@@ -138,7 +138,7 @@ def _stage_files(
         path = files.get(name)
         if path is None:
             continue
-        select = _read(reader, table, path, stamp)
+        select = read_file(reader, table, path, stamp)
         parquet = scratch / f"{name}.parquet"
         staged[name] = StagedFile(
             select, parquet, _write_parquet(reader, select, parquet), fingerprint(path)
@@ -166,15 +166,14 @@ def _load_delivery(
         existing = spark.table(_target(name)).count() if replace else 0
         staged_file = staged.get(name)
         if staged_file is None:
-            if replace and existing and not allow_empty:
-                raise refuse_to_empty(name, existing, f"no file for raw.{name}")
-            if replace and existing:
+            refuse_to_empty(name, existing, f"no file for raw.{name}", allow_empty)
+            if existing:
                 emptied.append(name)
             continue
         if not replace and _in_ledger(spark, name, staged_file.sha256):
             continue
-        if replace and staged_file.rows == 0 and existing and not allow_empty:
-            raise refuse_to_empty(name, existing, f"{files[name]} has no rows")
+        if staged_file.rows == 0:
+            refuse_to_empty(name, existing, f"{files[name]} has no rows", allow_empty)
         to_apply.append(staged_file)
     for name in emptied:
         spark.sql(f"truncate table {_target(name)}")
@@ -227,15 +226,6 @@ def _in_ledger(spark: Any, name: str, sha256: str) -> bool:
         args={"name": name, "sha256": sha256},
     ).collect()
     return found[0][0] > 0
-
-
-def _read(
-    reader: duckdb.DuckDBPyConnection, table: RawTable, path: Path, stamp: datetime
-) -> FileSelect:
-    try:
-        return contract_select(reader, table, path, stamp)
-    except duckdb.Error as error:
-        raise LoadError(f"{path}: {first_line(error)}") from error
 
 
 def _write_parquet(reader: duckdb.DuckDBPyConnection, select: FileSelect, out: Path) -> int:

@@ -4,8 +4,9 @@ The policy is var `retention_days` in dbt_project.yml (raw table -> days). A row
 old as its delivery: rows loaded more than that many days before the table's newest
 load are deleted from the raw table and from its incremental staging model, in one
 transaction, and the prune is logged in `retention.prune_log` (which makes dbt refuse a
-`--full-refresh` afterwards). Only tables whose marts never re-read their whole history
-can have a policy; see docs/decisions.md, Issue 13: retention.
+`--full-refresh` afterwards, until a `load --replace` brings a new data set). Only tables
+whose marts never re-read their whole history can have a policy; see docs/decisions.md,
+Issue 13: retention.
 """
 
 from __future__ import annotations
@@ -90,6 +91,21 @@ def _high_water(connection: duckdb.DuckDBPyConnection, table: str, column: str) 
     if value is None:
         raise RetentionError(f"{table} is empty: build the project before pruning")
     return value
+
+
+def forget_prunes(connection: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Drop the prune log's entries of raw `table` (in the caller's transaction): a
+    --replace load makes its rows a new data set, of which nothing was pruned, so dbt's
+    --full-refresh (e.g. the demo's) is no longer refused for it. The load ledger forgets
+    a replaced table's files the same way."""
+    schema, name = LOG_TABLE.split(".")
+    logged = connection.execute(
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        "and schema_name = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()[0]
+    if logged:
+        connection.execute(f"delete from {LOG_TABLE} where table_name = ?", [table])
 
 
 def prune(warehouse: Path, policy: dict[str, int], dry_run: bool = False) -> list[Pruned]:

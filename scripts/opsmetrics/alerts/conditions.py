@@ -49,6 +49,20 @@ class Outcome:
     """Set by registry thresholds (critical or high), else the rule's own severity."""
 
 
+def _verdict(
+    fires: bool,
+    observed: float,
+    expected: float | None,
+    lower: float | None,
+    upper: float | None,
+    detail: str,
+) -> Outcome:
+    """Firing with `detail`, or ok; the expected value and the band either way."""
+    if fires:
+        return Outcome("firing", observed, expected, lower, upper, detail)
+    return Outcome("ok", observed, expected, lower, upper)
+
+
 def regular_series(frame: pd.DataFrame, grain: str, end: pd.Timestamp) -> pd.Series:
     """`frame` (columns period, value) as one value per period from its first period up
     to and including `end`, NaN where a period has no row."""
@@ -109,16 +123,9 @@ def threshold(
     lower, upper = (
         (condition.value, None) if condition.op in ("<", "<=") else (None, condition.value)
     )
-    if all(_beyond(float(v), condition.op, condition.value) for v in window):
-        return Outcome(
-            "firing",
-            observed,
-            None,
-            lower,
-            upper,
-            f"{_fmt(observed)} {condition.op} {_fmt(condition.value)}",
-        )
-    return Outcome("ok", observed, None, lower, upper)
+    fires = all(_beyond(float(v), condition.op, condition.value) for v in window)
+    detail = f"{_fmt(observed)} {condition.op} {_fmt(condition.value)}"
+    return _verdict(fires, observed, None, lower, upper, detail)
 
 
 def threshold_statuses(values: np.ndarray, condition: Threshold) -> np.ndarray:
@@ -162,16 +169,9 @@ def change(values: np.ndarray, at: int, condition: Change, grain: str) -> Outcom
     percent = (observed - base) / abs(base) * 100
     bound = base + abs(base) * condition.percent / 100
     lower, upper = (bound, None) if condition.op in ("<", "<=") else (None, bound)
-    if _beyond(percent, condition.op, condition.percent):
-        return Outcome(
-            "firing",
-            observed,
-            base,
-            lower,
-            upper,
-            f"{percent:+.1f} % vs {condition.compare_to} period ({_fmt(base)})",
-        )
-    return Outcome("ok", observed, base, lower, upper)
+    fires = _beyond(percent, condition.op, condition.percent)
+    detail = f"{percent:+.1f} % vs {condition.compare_to} period ({_fmt(base)})"
+    return _verdict(fires, observed, base, lower, upper, detail)
 
 
 def trend(values: np.ndarray, at: int, condition: Trend) -> Outcome:
@@ -336,16 +336,9 @@ def _stl_anomaly(
     band = condition.z * scale
     lower, upper = expected + median - band, expected + median + band
     large = _large_enough(observed, expected, condition)
-    if _judge(z, condition.z, condition.direction) and large:
-        return Outcome(
-            "firing",
-            observed,
-            expected,
-            lower,
-            upper,
-            f"STL residual z {z:+.1f} (expected {_fmt(expected)})",
-        )
-    return Outcome("ok", observed, expected, lower, upper)
+    fires = _judge(z, condition.z, condition.direction) and large
+    detail = f"STL residual z {z:+.1f} (expected {_fmt(expected)})"
+    return _verdict(fires, observed, expected, lower, upper, detail)
 
 
 def correlation(values: np.ndarray, other: np.ndarray, at: int, condition: Correlation) -> Outcome:
@@ -370,14 +363,9 @@ def correlation(values: np.ndarray, other: np.ndarray, at: int, condition: Corre
     z, median, scale = robust_z(observed - expected, residuals)
     band = condition.z * scale
     lower, upper = expected + median - band, expected + median + band
-    if _judge(z, condition.z, condition.direction):
-        return Outcome(
-            "firing",
-            observed,
-            expected,
-            lower,
-            upper,
-            f"{_fmt(observed)} where its relation to {condition.with_metric} "
-            f"({_fmt(driver)}) expects {_fmt(expected)} (robust z {z:+.1f})",
-        )
-    return Outcome("ok", observed, expected, lower, upper)
+    fires = _judge(z, condition.z, condition.direction)
+    detail = (
+        f"{_fmt(observed)} where its relation to {condition.with_metric} "
+        f"({_fmt(driver)}) expects {_fmt(expected)} (robust z {z:+.1f})"
+    )
+    return _verdict(fires, observed, expected, lower, upper, detail)

@@ -97,8 +97,18 @@ def month_end_mrr(warehouse: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return mrr.reset_index()
 
 
-def assert_frames_match(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str]) -> None:
+def assert_mart_matches(
+    warehouse: duckdb.DuckDBPyConnection, mart: str, expected: pd.DataFrame, keys: list[str]
+) -> None:
+    """`mart`'s columns named in `expected` hold its rows (matched on `keys`): dates read
+    as timestamps (pandas' months and days), amounts as floats."""
     assert len(expected) > 0, "the tiny data should exercise this KPI"
+    actual = read(warehouse, mart)[list(expected.columns)]
+    for column in actual.columns:
+        if column.endswith("_date"):
+            actual[column] = pd.to_datetime(actual[column])
+        elif column.endswith("_amount"):
+            actual[column] = actual[column].astype(float)
     actual = actual.sort_values(keys).reset_index(drop=True)
     expected = expected.sort_values(keys).reset_index(drop=True)
     pd.testing.assert_frame_equal(actual, expected[actual.columns], check_dtype=False, rtol=1e-6)
@@ -162,9 +172,8 @@ def test_nps_monthly_and_trailing_90_days_match_pandas_for_every_slice(warehouse
             "passives", "detractors", "nps", "trailing_90d_responses", "trailing_90d_nps",
         ],
     )  # fmt: skip
-    actual = read(warehouse, "marts.fct_nps_monthly")[expected.columns]
-    actual["month_start_date"] = pd.to_datetime(actual["month_start_date"])
-    assert_frames_match(actual, expected, ["dimension_name", "dimension_value", "month_start_date"])
+    keys = ["dimension_name", "dimension_value", "month_start_date"]
+    assert_mart_matches(warehouse, "marts.fct_nps_monthly", expected, keys)
 
 
 def test_csat_score_and_pct_match_pandas_per_month_and_segment(warehouse):
@@ -188,12 +197,8 @@ def test_csat_score_and_pct_match_pandas_per_month_and_segment(warehouse):
         frames.append(grouped)
     expected = pd.concat(frames)
     expected["csat_pct"] = expected["csat_pct"] * 100
-    actual = read(warehouse, "marts.fct_csat_monthly")[
-        ["dimension_name", "dimension_value", "month_start_date", "responses",
-         "satisfied_responses", "csat_score", "csat_pct"]
-    ]  # fmt: skip
-    actual["month_start_date"] = pd.to_datetime(actual["month_start_date"])
-    assert_frames_match(actual, expected, ["dimension_name", "dimension_value", "month_start_date"])
+    keys = ["dimension_name", "dimension_value", "month_start_date"]
+    assert_mart_matches(warehouse, "marts.fct_csat_monthly", expected, keys)
 
 
 def test_events_before_and_after_identification_resolve_to_the_same_user(warehouse):
@@ -203,8 +208,7 @@ def test_events_before_and_after_identification_resolve_to_the_same_user(warehou
     expected = events[["event_id", "resolved_user_id", "customer_id"]].rename(
         columns={"resolved_user_id": "user_id"}
     )
-    actual = read(warehouse, "marts.fct_events")[["event_id", "user_id", "customer_id"]]
-    assert_frames_match(actual, expected, ["event_id"])
+    assert_mart_matches(warehouse, "marts.fct_events", expected, ["event_id"])
 
 
 def users_with_activation(warehouse: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -237,17 +241,8 @@ def test_new_users_growth_and_activation_rate_match_pandas(warehouse):
     expected["activation_rate"] = expected["activated_users"] / expected["new_users"].replace(
         0, np.nan
     )
-    actual = read(warehouse, "marts.fct_user_adoption_monthly")[
-        [
-            "month_start_date",
-            "new_users",
-            "activated_users",
-            "new_users_growth_rate",
-            "activation_rate",
-        ]
-    ]
-    actual["month_start_date"] = pd.to_datetime(actual["month_start_date"])
-    assert_frames_match(actual, expected, ["month_start_date"])
+    keys = ["month_start_date"]
+    assert_mart_matches(warehouse, "marts.fct_user_adoption_monthly", expected, keys)
 
 
 def test_dau_wau_mau_and_stickiness_match_pandas_rolling_windows(warehouse):
@@ -271,9 +266,7 @@ def test_dau_wau_mau_and_stickiness_match_pandas_rolling_windows(warehouse):
         columns=["activity_date", "daily_active_users", "weekly_active_users",
                  "monthly_active_users", "stickiness_ratio"],
     )  # fmt: skip
-    actual = read(warehouse, "marts.fct_active_users_daily")[expected.columns]
-    actual["activity_date"] = pd.to_datetime(actual["activity_date"])
-    assert_frames_match(actual, expected, ["activity_date"])
+    assert_mart_matches(warehouse, "marts.fct_active_users_daily", expected, ["activity_date"])
 
 
 def test_feature_adoption_matches_pandas_share_of_paying_customers(warehouse):
@@ -295,9 +288,8 @@ def test_feature_adoption_matches_pandas_share_of_paying_customers(warehouse):
         columns=["feature_name", "month_start_date", "active_customers",
                  "adopting_customers", "feature_adoption_rate"],
     )  # fmt: skip
-    actual = read(warehouse, "marts.fct_feature_adoption_monthly")[expected.columns]
-    actual["month_start_date"] = pd.to_datetime(actual["month_start_date"])
-    assert_frames_match(actual, expected, ["feature_name", "month_start_date"])
+    keys = ["feature_name", "month_start_date"]
+    assert_mart_matches(warehouse, "marts.fct_feature_adoption_monthly", expected, keys)
 
 
 def test_cohort_logo_and_revenue_retention_match_pandas(warehouse):
@@ -320,14 +312,8 @@ def test_cohort_logo_and_revenue_retention_match_pandas(warehouse):
     expected = expected.rename(
         columns={"cohort": "cohort_month_start_date", "month": "month_start_date"}
     )
-    actual = read(warehouse, "marts.fct_cohort_retention")[
-        ["cohort_month_start_date", "month_start_date", "cohort_customers", "retained_customers",
-         "logo_retention_rate", "mrr_amount", "revenue_retention_rate"]
-    ]  # fmt: skip
-    actual["mrr_amount"] = actual["mrr_amount"].astype(float)
-    for column in ("cohort_month_start_date", "month_start_date"):
-        actual[column] = pd.to_datetime(actual[column])
-    assert_frames_match(actual, expected, ["cohort_month_start_date", "month_start_date"])
+    keys = ["cohort_month_start_date", "month_start_date"]
+    assert_mart_matches(warehouse, "marts.fct_cohort_retention", expected, keys)
 
 
 def test_signup_funnel_conversion_matches_pandas_per_cohort_and_channel(warehouse):
@@ -355,9 +341,5 @@ def test_signup_funnel_conversion_matches_pandas_per_cohort_and_channel(warehous
     )
     assert expected["paid_users"].sum() > 0
     expected["overall_conversion_rate"] = expected["paid_users"] / expected["signed_up_users"]
-    actual = read(warehouse, "marts.fct_signup_funnel_monthly")[
-        ["cohort_month_start_date", "acquisition_channel", "signed_up_users",
-         "activated_users", "paid_users", "overall_conversion_rate"]
-    ]  # fmt: skip
-    actual["cohort_month_start_date"] = pd.to_datetime(actual["cohort_month_start_date"])
-    assert_frames_match(actual, expected, ["cohort_month_start_date", "acquisition_channel"])
+    keys = ["cohort_month_start_date", "acquisition_channel"]
+    assert_mart_matches(warehouse, "marts.fct_signup_funnel_monthly", expected, keys)

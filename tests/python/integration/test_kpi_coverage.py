@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import assert_close, run_on_warehouse
+from conftest import assert_close, outages_from_checks, run_on_warehouse
 
 from opsmetrics.dbt_invoke import run_dbt
 
@@ -292,36 +292,15 @@ def test_queue_depth_and_connections_per_host_and_day(semantic, warehouse):
 
 
 def _incidents(warehouse: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    checks = _df(
-        warehouse,
-        "select check_id, service, is_up, checked_at from staging.stg_platform__health_checks",
-    ).sort_values(["service", "checked_at", "check_id"])
-    rows = []
-    for service, service_checks in checks.groupby("service"):
-        times = list(service_checks["checked_at"])
-        up = list(service_checks["is_up"])
-        position = 0
-        while position < len(up):
-            if up[position]:
-                position += 1
-                continue
-            first = position
-            while position < len(up) and not up[position]:
-                position += 1
-            ended = times[position] if position < len(up) else times[position - 1]
-            started = times[first]
-            rows.append(
-                {
-                    "service": service,
-                    "started_at": started,
-                    "duration": (ended - started).total_seconds() / 60,
-                    "delay": (started - times[first - 1]).total_seconds() / 60 if first else None,
-                }
-            )
-    incidents = pd.DataFrame(rows)
+    incidents = outages_from_checks(
+        _df(
+            warehouse,
+            "select check_id, service, is_up, checked_at from staging.stg_platform__health_checks",
+        )
+    )
     incidents["month"] = incidents["started_at"].dt.to_period("M").dt.to_timestamp()
     incidents["lost"] = (
-        incidents["duration"] * 100 / (incidents["started_at"].dt.days_in_month * 1440)
+        incidents["minutes"] * 100 / (incidents["started_at"].dt.days_in_month * 1440)
     )
     return incidents
 
@@ -332,8 +311,8 @@ def test_incident_metrics_equal_the_outages_recomputed_from_health_checks(semant
     actual = semantic["monthly"].set_index("metric_time__month")
     assert len(incidents) >= 2
     assert_close(actual["incidents"].dropna(), by_month.size().astype(float))
-    assert_close(actual["mttr_minutes"].dropna(), by_month["duration"].mean())
-    assert_close(actual["mttd_minutes"].dropna(), by_month["delay"].mean().dropna())
+    assert_close(actual["mttr_minutes"].dropna(), by_month["minutes"].mean())
+    assert_close(actual["mttd_minutes"].dropna(), by_month["delay_minutes"].mean().dropna())
     assert_close(actual["availability_lost_per_incident_pct"].dropna(), by_month["lost"].mean())
     mart = _df(warehouse, "select count(*) as n from marts.fct_incidents")
     outages = _df(warehouse, "select count(*) as n from intermediate.int_outages_identified")

@@ -17,7 +17,6 @@ first and staged after the incremental run re-judges them.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -28,12 +27,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import END_DATE, DataSet, use_warehouse
+from conftest import END_DATE, DataSet, fetch_rows, use_warehouse
 
 from opsmetrics.bench import split_by_loaded_at
 from opsmetrics.dbt_invoke import DbtError, run_dbt
 from opsmetrics.load import load_duckdb
 from opsmetrics.retention import Pruned, prune
+from opsmetrics.settings import scoped_environment
 
 CUTOFF = datetime(END_DATE.year, END_DATE.month, END_DATE.day)
 OPERATIONS = [
@@ -193,7 +193,6 @@ def with_late_rows_and_long_outage(source: Path, out: Path) -> None:
 
 @pytest.fixture(scope="module")
 def builds(dirty: DataSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
-    previous = os.environ.get("OPSMETRICS_DUCKDB_PATH")
     root = tmp_path_factory.mktemp("operations_incremental")
     data, before, after = root / "data", root / "before", root / "after"
     with_late_rows_and_long_outage(dirty.out, data)
@@ -201,28 +200,25 @@ def builds(dirty: DataSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with_parents = ["--select", *(f"+{path}" for path in OPERATIONS)]
 
     incremental = root / "incremental.duckdb"
-    use_warehouse(incremental)
-    load_duckdb(before)
-    run_dbt(["seed"])
-    build_operations(["run", *with_parents])
-    history = root / "history.duckdb"
-    shutil.copy(incremental, history)
-    load_duckdb(after)
-    incremental_sql = build_operations(
-        ["build", *with_parents, "--exclude", "test_type:unit", "--indirect-selection", "cautious"]
-    )
+    with scoped_environment({"OPSMETRICS_DUCKDB_PATH": str(incremental)}):
+        load_duckdb(before)
+        run_dbt(["seed"])
+        build_operations(["run", *with_parents])
+        history = root / "history.duckdb"
+        shutil.copy(incremental, history)
+        load_duckdb(after)
+        cautious = ["--indirect-selection", "cautious"]
+        incremental_sql = build_operations(
+            ["build", *with_parents, "--exclude", "test_type:unit", *cautious]
+        )
 
-    full = root / "full.duckdb"
-    use_warehouse(full)
-    load_duckdb(data)
-    run_dbt(["seed"])
-    build_operations(["run", "--full-refresh", *with_parents])
+        full = root / "full.duckdb"
+        use_warehouse(full)
+        load_duckdb(data)
+        run_dbt(["seed"])
+        build_operations(["run", "--full-refresh", *with_parents])
 
-    yield Builds(incremental, full, incremental_sql, history, after, with_parents)
-    if previous is None:
-        os.environ.pop("OPSMETRICS_DUCKDB_PATH", None)
-    else:
-        os.environ["OPSMETRICS_DUCKDB_PATH"] = previous
+        yield Builds(incremental, full, incremental_sql, history, after, with_parents)
 
 
 def read(path: Path, table: str, keys: list[str]) -> pd.DataFrame:
@@ -232,38 +228,38 @@ def read(path: Path, table: str, keys: list[str]) -> pd.DataFrame:
 
 
 def test_the_second_load_holds_a_new_day_and_late_rows_for_earlier_days(builds):
-    with duckdb.connect(str(builds.full)) as connection:
-        new_day, late = connection.execute(
-            "select count(*) filter (where request_date = ?), "
-            "count(*) filter (where request_date < ?) "
-            "from marts.fct_api_requests where _loaded_at >= ?",
-            [CUTOFF.date(), CUTOFF.date(), CUTOFF],
-        ).fetchone()
+    [(new_day, late)] = fetch_rows(
+        builds.full,
+        "select count(*) filter (where request_date = ?), "
+        "count(*) filter (where request_date < ?) "
+        "from marts.fct_api_requests where _loaded_at >= ?",
+        [CUTOFF.date(), CUTOFF.date(), CUTOFF],
+    )
     assert new_day > 0
     assert late > 0
 
 
 def test_the_second_load_holds_late_health_checks_and_host_metrics(builds):
-    with duckdb.connect(str(builds.full)) as connection:
-        late_checks, late_samples = connection.execute(
-            "select "
-            "(select count(*) from staging.base_platform__health_checks "
-            "where quarantine_reason is null and _loaded_at >= ? and checked_at < ?), "
-            "(select count(*) from staging.base_platform__system_metrics "
-            "where quarantine_reason is null and _loaded_at >= ? and sampled_at < ?)",
-            [CUTOFF, CUTOFF, CUTOFF, CUTOFF],
-        ).fetchone()
+    [(late_checks, late_samples)] = fetch_rows(
+        builds.full,
+        "select "
+        "(select count(*) from staging.base_platform__health_checks "
+        "where quarantine_reason is null and _loaded_at >= ? and checked_at < ?), "
+        "(select count(*) from staging.base_platform__system_metrics "
+        "where quarantine_reason is null and _loaded_at >= ? and sampled_at < ?)",
+        [CUTOFF, CUTOFF, CUTOFF, CUTOFF],
+    )
     assert late_checks > 0
     assert late_samples > 0
 
 
 def test_an_outage_runs_from_before_the_rebuilt_days_into_the_new_load(builds):
-    with duckdb.connect(str(builds.full)) as connection:
-        spanning = connection.execute(
-            "select count(*) from intermediate.int_outages_identified "
-            "where service = ? and started_at < ? and ended_at >= ?",
-            [OUTAGE_SERVICE, CUTOFF - timedelta(days=6), CUTOFF],
-        ).fetchone()[0]
+    [(spanning,)] = fetch_rows(
+        builds.full,
+        "select count(*) from intermediate.int_outages_identified "
+        "where service = ? and started_at < ? and ended_at >= ?",
+        [OUTAGE_SERVICE, CUTOFF - timedelta(days=6), CUTOFF],
+    )
     assert spanning == 1
 
 
@@ -271,36 +267,36 @@ def test_an_outage_runs_from_before_the_rebuilt_days_into_the_new_load(builds):
 def test_the_second_load_resends_keys_of_the_first_and_rows_without_loaded_at(builds, model):
     """Both loads hold versions of one key (so a re-sent row in the later delivery must
     win or count as a duplicate across deliveries), and the second holds unstamped rows."""
-    with duckdb.connect(str(builds.full)) as connection:
-        resent, unstamped = connection.execute(
-            f"select (select count(*) from (select version_key from staging.{model} "
-            "group by version_key having min(_loaded_at) < ? and max(_loaded_at) >= ?)), "
-            f"(select count(*) from staging.{model} where _loaded_at is null)",
-            [CUTOFF, CUTOFF],
-        ).fetchone()
+    [(resent, unstamped)] = fetch_rows(
+        builds.full,
+        f"select (select count(*) from (select version_key from staging.{model} "
+        "group by version_key having min(_loaded_at) < ? and max(_loaded_at) >= ?)), "
+        f"(select count(*) from staging.{model} where _loaded_at is null)",
+        [CUTOFF, CUTOFF],
+    )
     assert resent > 0
     assert unstamped > 0
 
 
 def test_events_of_a_user_loaded_later_are_staged_once_the_user_arrives(builds):
-    with duckdb.connect(str(builds.full)) as connection:
-        staged = connection.execute(
-            "select count(*) from staging.stg_product__events events "
-            "join staging.stg_app__users users on events.user_id = users.user_id "
-            "where users._loaded_at = ? and events._loaded_at < ?",
-            [LATE_USER_LOADED_AT, CUTOFF],
-        ).fetchone()[0]
+    [(staged,)] = fetch_rows(
+        builds.full,
+        "select count(*) from staging.stg_product__events events "
+        "join staging.stg_app__users users on events.user_id = users.user_id "
+        "where users._loaded_at = ? and events._loaded_at < ?",
+        [LATE_USER_LOADED_AT, CUTOFF],
+    )
     assert staged > 0
 
 
 @pytest.mark.parametrize("model", INCREMENTAL_STAGING)
 def test_only_quarantined_rows_carry_their_raw_json(builds, model):
-    with duckdb.connect(str(builds.incremental)) as connection:
-        quarantined, with_json, mismatched = connection.execute(
-            "select count(quarantine_reason), count(raw_record), "
-            "count(case when (quarantine_reason is null) <> (raw_record is null) then 1 end) "
-            f"from staging.{model}"
-        ).fetchone()
+    [(quarantined, with_json, mismatched)] = fetch_rows(
+        builds.incremental,
+        "select count(quarantine_reason), count(raw_record), "
+        "count(case when (quarantine_reason is null) <> (raw_record is null) then 1 end) "
+        f"from staging.{model}",
+    )
     assert quarantined > 0
     assert with_json == quarantined
     assert mismatched == 0
@@ -341,20 +337,15 @@ class PrunedBuild:
 def pruned_build(builds: Builds, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrunedBuild]:
     """The history warehouse (first load, built) pruned, then the second load and an
     incremental build, as in `builds`; and what a --full-refresh afterwards says."""
-    previous = os.environ.get("OPSMETRICS_DUCKDB_PATH")
     warehouse = tmp_path_factory.mktemp("pruned") / "pruned.duckdb"
     shutil.copy(builds.history, warehouse)
     pruned = prune(warehouse, TEST_RETENTION)
-    use_warehouse(warehouse)
-    load_duckdb(builds.after)
-    build_operations(["run", *builds.with_parents])
-    with pytest.raises(DbtError) as refused:
-        run_dbt(["run", "--full-refresh", "--select", "fct_api_requests_daily"])
-    yield PrunedBuild(warehouse, pruned, str(refused.value))
-    if previous is None:
-        os.environ.pop("OPSMETRICS_DUCKDB_PATH", None)
-    else:
-        os.environ["OPSMETRICS_DUCKDB_PATH"] = previous
+    with scoped_environment({"OPSMETRICS_DUCKDB_PATH": str(warehouse)}):
+        load_duckdb(builds.after)
+        build_operations(["run", *builds.with_parents])
+        with pytest.raises(DbtError) as refused:
+            run_dbt(["run", "--full-refresh", "--select", "fct_api_requests_daily"])
+        yield PrunedBuild(warehouse, pruned, str(refused.value))
 
 
 def test_prune_deleted_raw_and_staged_rows_of_each_policy_table(pruned_build):
@@ -392,3 +383,15 @@ def test_incremental_build_after_pruning_leaves_every_mart_unchanged(builds, pru
 def test_full_refresh_after_pruning_is_refused_with_one_clear_line(pruned_build):
     assert "refusing --full-refresh" in pruned_build.refusal
     assert "allow_full_refresh_after_prune" in pruned_build.refusal
+
+
+def test_a_replacing_load_forgets_the_prunes_so_the_demo_may_full_refresh(
+    builds, pruned_build, tmp_path, monkeypatch
+):
+    """`load --replace` (the demo's load) makes raw a new data set: the pruned tables'
+    entries leave retention.prune_log, which is all dbt's --full-refresh guard reads."""
+    warehouse = tmp_path / "replaced.duckdb"
+    shutil.copy(pruned_build.warehouse, warehouse)
+    monkeypatch.setenv("OPSMETRICS_DUCKDB_PATH", str(warehouse))
+    load_duckdb(builds.after, replace=True, allow_empty=True)
+    assert fetch_rows(warehouse, "select count(*) from retention.prune_log") == [(0,)]

@@ -10,6 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import outages_from_checks
 
 BUCKETS = {
     "fct_api_requests_5min": ("bucket_start", "5min", 300),
@@ -166,27 +167,6 @@ def test_rolling_28_day_slos_take_p95_over_every_request_in_the_window(warehouse
     compare(actual, expected, ["service", "slo_date"], SLO_COLUMNS)
 
 
-def longest_outages(checks: pd.DataFrame) -> pd.DataFrame:
-    """Walk each service's checks in time order; an outage runs from its first down
-    check to the next check (or its last down check when none follows)."""
-    outages = []
-    for service, group in checks.sort_values(["checked_at", "check_id"]).groupby("service"):
-        times, ups = group["checked_at"].tolist(), group["is_up"].tolist()
-        i = 0
-        while i < len(ups):
-            if ups[i]:
-                i += 1
-                continue
-            j = i
-            while j + 1 < len(ups) and not ups[j + 1]:
-                j += 1
-            end = times[j + 1] if j + 1 < len(ups) else times[j]
-            minutes = (end - times[i]).total_seconds() / 60
-            outages.append({"service": service, "started_at": times[i], "minutes": minutes})
-            i = j + 1
-    return pd.DataFrame(outages, columns=["service", "started_at", "minutes"])
-
-
 def test_daily_uptime_and_longest_outage_match_a_walk_over_the_checks(warehouse):
     checks = warehouse.execute(
         "select check_id, service, is_up, checked_at from staging.stg_platform__health_checks"
@@ -198,7 +178,7 @@ def test_daily_uptime_and_longest_outage_match_a_walk_over_the_checks(warehouse)
         .reset_index()
     )
     expected["uptime_pct"] = expected["up_checks"] / expected["checks"] * 100
-    outages = longest_outages(checks)
+    outages = outages_from_checks(checks)
     assert not outages.empty, "tiny data should include outages"
     outages["check_date"] = outages["started_at"].dt.floor("D")
     longest = (

@@ -4,50 +4,31 @@ Every relation the project writes (raw, seeds, staging incl. quarantine, interme
 marts, the semantic layer's exported metric tables, and whatever schema comes next) is
 discovered from each warehouse's
 information_schema, so a new mart is compared without touching this file. Rows are
-compared order-independently (sorted by all columns); numbers to 1e-9 relative,
-timestamps, dates, strings and booleans exactly.
+compared as conftest's `rows_difference` compares them (order-independently; numbers to
+1e-9 relative, timestamps, dates, strings and booleans exactly).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import psycopg2
 import pytest
+from conftest import rows_difference
 
 pytestmark = pytest.mark.postgres
 
-RELATIVE_TOLERANCE = 1e-9
-# Below this, two numbers are equal whatever their ratio (sums that should be 0).
-ABSOLUTE_TOLERANCE = 1e-12
 # Schemas written by the tracker's commands (forecast, alerts), not by dbt: their own
 # tests run them on both warehouses, in whatever order, so they are no parity subject.
 SYSTEM_SCHEMAS = ("information_schema", "pg_catalog", "pg_toast", "forecasts", "alerts")
 # DuckDB's default schema is main, Postgres's public: models without a folder schema.
 DEFAULT_SCHEMA = {"duckdb": "main", "postgres": "public"}
-# JSON text rendered by the warehouse itself (numbers and timestamps are spelled
-# differently: 900.0 / 900, '2025-06-01 12:00:00' / '2025-06-01T12:00:00'); compared
-# as parsed JSON. quarantined_row_id hashes that text, so it is stable per warehouse
-# only and is left out (its uniqueness is a dbt test on both). So is version_key: for a
-# row with a null key part it hashes the same text (otherwise it is the natural key,
-# compared in its own columns). See docs/decisions.md.
-JSON_TEXT_COLUMNS = frozenset({"raw_record"})
-WAREHOUSE_RENDERED_COLUMNS = frozenset({"quarantined_row_id", "version_key"})
-# The load ledger (raw._load_ledger) records when each warehouse was loaded: the same
-# files, rows and hashes on both, at different times.
-LOAD_TIME_COLUMNS = frozenset({"loaded_at", "loaded_at_stamp"})
-NAIVE_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(\.\d+)?)$")
 
 Relation = tuple[str, str]
 
@@ -83,90 +64,6 @@ def _warehouse_schema(schema: str, warehouse: str) -> str:
     return DEFAULT_SCHEMA[warehouse] if schema == "<default>" else schema
 
 
-NON_FINITE_JSON = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def _json_value(value: Any) -> Any:
-    """A parsed JSON value with warehouse spelling removed: numbers as float, naive
-    timestamps with a space, non-finite doubles as floats (DuckDB writes them bare,
-    Postgres as the strings "NaN", "Infinity", "-Infinity")."""
-    if isinstance(value, dict):
-        return {key: _json_value(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_value(item) for item in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int | float):
-        return float(value)
-    if value in NON_FINITE_JSON:
-        return NON_FINITE_JSON[value]
-    match = NAIVE_TIMESTAMP.match(value)
-    return f"{match.group(1)} {match.group(2)}" if match else value
-
-
-def normalise(column: str, value: Any) -> Any:
-    if column in WAREHOUSE_RENDERED_COLUMNS | LOAD_TIME_COLUMNS:
-        return None
-    if column in JSON_TEXT_COLUMNS and value is not None:
-        return _json_value(json.loads(value))
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
-
-
-def sort_key(row: tuple) -> tuple:
-    """Orders rows the same way on both sides although numbers differ in the last bits."""
-    return tuple(_sort_part(value) for value in row)
-
-
-def _sort_part(value: Any) -> tuple:
-    if value is None:
-        return (0, "")
-    if isinstance(value, bool):
-        return (1, str(value))
-    if isinstance(value, float) and math.isnan(value):
-        return (2, math.inf, 1)  # NaN compares with nothing: sort it after +Infinity
-    if isinstance(value, int | float):
-        return (2, float(f"{value:.9g}"), 0)
-    if isinstance(value, dt.date):
-        return (3, value.isoformat())
-    if isinstance(value, dict | list):
-        return (4, _rounded(value))
-    return (5, str(value))
-
-
-def _rounded(value: Any) -> str:
-    def rounded(item: Any) -> Any:
-        if isinstance(item, dict):
-            return {key: rounded(inner) for key, inner in item.items()}
-        if isinstance(item, list):
-            return [rounded(inner) for inner in item]
-        if isinstance(item, float):
-            return f"{item:.9g}"
-        return item
-
-    return json.dumps(rounded(value), sort_keys=True)
-
-
-def values_equal(left: Any, right: Any) -> bool:
-    if left is None or right is None:
-        return left is None and right is None
-    if isinstance(left, bool) or isinstance(right, bool):
-        return type(left) is type(right) and left == right
-    if isinstance(left, int) and isinstance(right, int):
-        return left == right
-    if isinstance(left, int | float) and isinstance(right, int | float):
-        if math.isnan(left) or math.isnan(right):
-            return math.isnan(left) and math.isnan(right)
-        return math.isclose(left, right, rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_TOLERANCE)
-    if isinstance(left, dict) and isinstance(right, dict):
-        return left.keys() == right.keys() and all(values_equal(left[k], right[k]) for k in left)
-    if isinstance(left, list) and isinstance(right, list):
-        return len(left) == len(right) and all(map(values_equal, left, right))
-    # datetime is a date subclass: a timestamp never equals a date, naive never aware.
-    return type(left) is type(right) and left == right
-
-
 def compare_relation(
     relation: Relation,
     duck: duckdb.DuckDBPyConnection,
@@ -184,27 +81,7 @@ def compare_relation(
     label = f"{schema}.{name}"
     if duck_columns != pg_columns:
         return f"{label}: columns differ: duckdb {duck_columns} vs postgres {pg_columns}"
-    if len(duck_rows) != len(pg_rows):
-        return f"{label}: {len(duck_rows)} rows on duckdb vs {len(pg_rows)} on postgres"
-    duck_sorted = _normalised_sorted(duck_columns, duck_rows)
-    pg_sorted = _normalised_sorted(pg_columns, pg_rows)
-    for position, (duck_row, pg_row) in enumerate(zip(duck_sorted, pg_sorted, strict=True)):
-        differing = [
-            f"{column}: duckdb {left!r} vs postgres {right!r}"
-            for column, left, right in zip(duck_columns, duck_row, pg_row, strict=True)
-            if not values_equal(left, right)
-        ]
-        if differing:
-            return f"{label}: sorted row {position} differs: {'; '.join(differing)}"
-    return None
-
-
-def _normalised_sorted(columns: list[str], rows: list[tuple]) -> list[tuple]:
-    normalised = [
-        tuple(normalise(column, value) for column, value in zip(columns, row, strict=True))
-        for row in rows
-    ]
-    return sorted(normalised, key=sort_key)
+    return rows_difference(label, duck_columns, ("duckdb", duck_rows), ("postgres", pg_rows))
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ same data, row for row.
 The tiny data set is loaded into Spark with `opsmetrics load` and built there with
 `dbt build` (every model, seed, unit test and data test); every relation dbt wrote on
 DuckDB (the manifest's models and seeds) and the raw tables must hold the same rows on
-Spark: integers, strings, booleans and dates exactly, doubles to 1e-9 relative (the
-comparison helpers of the Postgres parity test). Skipped unless OPSMETRICS_TEST_SPARK=1
-(`make test-spark`, which installs Java where missing).
+Spark: integers, strings, booleans and dates exactly, doubles to 1e-9 relative
+(conftest's `rows_difference`, which the Postgres parity test uses too). Skipped unless
+OPSMETRICS_TEST_SPARK=1 (`make test-spark`, which installs Java where missing).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from test_postgres_parity import normalise, sort_key, values_equal
+from conftest import normalise, rows_difference
 
 from opsmetrics import PROJECT_DIR
 from opsmetrics.contract import raw_tables
@@ -58,14 +58,6 @@ def _without_json_fraction_zeros(column: str, value: Any) -> Any:
     return normalise(column, value)
 
 
-def _rows(columns: list[str], rows: list[tuple]) -> list[tuple]:
-    normalised = [
-        tuple(_without_json_fraction_zeros(c, v) for c, v in zip(columns, row, strict=True))
-        for row in rows
-    ]
-    return sorted(normalised, key=sort_key)
-
-
 def spark_rows(spark: Any, schema: str, name: str) -> tuple[list[str], list[tuple]]:
     """Columns and rows of a Spark table; timestamps read as the UTC wall-clock times
     they hold (timestamp_ntz), never converted to the Python process's zone."""
@@ -82,31 +74,30 @@ def spark_rows(spark: Any, schema: str, name: str) -> tuple[list[str], list[tupl
 
 def compare(relation: tuple[str, str], duck: duckdb.DuckDBPyConnection, spark: Any) -> str | None:
     """None when both warehouses hold the same rows, else what differs."""
+    return _difference(relation, duck, *spark_rows(spark, *relation))
+
+
+def _difference(
+    relation: tuple[str, str],
+    duck: duckdb.DuckDBPyConnection,
+    spark_columns: list[str],
+    spark_table_rows: list[tuple],
+) -> str | None:
     schema, name = relation
     result = duck.execute(f'select * from "{schema}"."{name}"')
     duck_columns = [d[0] for d in result.description]
-    duck_rows = result.fetchall()
-    spark_columns, spark_table_rows = spark_rows(spark, schema, name)
     label = f"{schema}.{name}"
     if sorted(duck_columns) != sorted(spark_columns):
         return f"{label}: columns differ: duckdb {duck_columns} vs spark {spark_columns}"
     # A partitioned Spark table lists its partition column last: compared by name.
     order = [spark_columns.index(column) for column in duck_columns]
-    spark_table_rows = [tuple(row[i] for i in order) for row in spark_table_rows]
-    spark_columns = duck_columns
-    if len(duck_rows) != len(spark_table_rows):
-        return f"{label}: {len(duck_rows)} rows on duckdb vs {len(spark_table_rows)} on spark"
-    duck_sorted = _rows(duck_columns, duck_rows)
-    spark_sorted = _rows(spark_columns, spark_table_rows)
-    for position, (left_row, right_row) in enumerate(zip(duck_sorted, spark_sorted, strict=True)):
-        differing = [
-            f"{column}: duckdb {left!r} vs spark {right!r}"
-            for column, left, right in zip(duck_columns, left_row, right_row, strict=True)
-            if not values_equal(left, right)
-        ]
-        if differing:
-            return f"{label}: sorted row {position} differs: {'; '.join(differing)}"
-    return None
+    return rows_difference(
+        label,
+        duck_columns,
+        ("duckdb", result.fetchall()),
+        ("spark", [tuple(row[i] for i in order) for row in spark_table_rows]),
+        _without_json_fraction_zeros,
+    )
 
 
 @pytest.fixture
@@ -150,11 +141,5 @@ def test_a_changed_value_is_a_difference(both_warehouses) -> None:
         else row
         for row in rows
     ]
-    assert _rows(columns, changed) != _rows(columns, rows)
-    result = duck.execute('select * from "marts"."fct_revenue_daily"')
-    duck_sorted = _rows([d[0] for d in result.description], result.fetchall())
-    assert any(
-        not values_equal(left, right)
-        for left_row, right_row in zip(duck_sorted, _rows(columns, changed), strict=True)
-        for left, right in zip(left_row, right_row, strict=True)
-    )
+    difference = _difference(relation, duck, columns, changed)
+    assert difference is not None and "revenue_amount" in difference

@@ -3,8 +3,6 @@ line saying who holds it and what to do, with exit code 2, not on a traceback.""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,23 +13,12 @@ from opsmetrics.cli import app
 from opsmetrics.dbt_invoke import run_dbt
 from opsmetrics.locking import WarehouseLockedError, lock_conflict_message
 
-HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
-HOLD += "time.sleep(300)"
-
 
 @pytest.fixture
-def locked_warehouse(empty_warehouse: Path) -> Iterator[tuple[Path, int]]:
+def locked_warehouse(empty_warehouse: Path, hold_duckdb) -> Iterator[tuple[Path, int]]:
     empty_warehouse.parent.mkdir(parents=True, exist_ok=True)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(empty_warehouse)], stdout=subprocess.PIPE
-    )
-    try:
-        assert holder.stdout.readline().strip() == b"ready"
-        yield empty_warehouse, holder.pid
-    finally:
-        holder.kill()
-        holder.wait()
-        holder.stdout.close()
+    with hold_duckdb(empty_warehouse) as pid:
+        yield empty_warehouse, pid
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,6 @@ naming the file and the process holding it."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,22 +12,13 @@ import pytest
 from opsmetrics.dbt_invoke import DbtError
 from opsmetrics.locking import lock_conflict_message
 
-HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
-HOLD += "time.sleep(120)"
-
 
 @pytest.fixture
-def held_warehouse(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+def held_warehouse(tmp_path: Path, hold_duckdb) -> Iterator[tuple[Path, int]]:
     """A DuckDB file another process holds open; yields (path, that process's PID)."""
     path = tmp_path / "held.duckdb"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdout=subprocess.PIPE)
-    try:
-        assert holder.stdout.readline().strip() == b"ready"
-        yield path, holder.pid
-    finally:
-        holder.kill()
-        holder.wait()
-        holder.stdout.close()
+    with hold_duckdb(path) as pid:
+        yield path, pid
 
 
 def test_a_lock_conflict_names_the_file_and_the_holder(held_warehouse) -> None:
