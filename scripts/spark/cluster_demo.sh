@@ -5,8 +5,8 @@
 # free ports; the `spark` profile's session then submits its work there
 # (OPSMETRICS_SPARK_MASTER=spark://127.0.0.1:<port>): the driver stays in the pytest
 # process, the executors run in the worker's JVM. The tiny data set is loaded and built
-# (days before the last, then the last day incrementally) and every relation compared
-# with DuckDB's build. Master and worker are stopped and their folder removed on exit.
+# (days before the last, then the last day incrementally: make test-spark-incremental)
+# and every relation compared with DuckDB's build. Master and worker are stopped and their folder removed on exit.
 # Not part of CI (docs/warehouses.md, "On a Spark cluster").
 #
 #   scripts/spark/cluster_demo.sh            # worker: 2 cores, 3g (SPARK_WORKER_*)
@@ -20,6 +20,8 @@ export SPARK_HOME SPARK_LOCAL_IP=127.0.0.1
 export PYSPARK_PYTHON="$PWD/$BIN/python"
 WORK=$(mktemp -d -t opsmetrics-spark-cluster-XXXXXX)
 export SPARK_LOG_DIR="$WORK/logs" SPARK_WORKER_DIR="$WORK/work"
+# No REST submission server (it would take the fixed port 6066).
+export SPARK_MASTER_OPTS="-Dspark.master.rest.enabled=false"
 mkdir -p "$SPARK_LOG_DIR" "$SPARK_WORKER_DIR"
 pids=()
 cleanup() {
@@ -59,7 +61,7 @@ wait_for_log "$SPARK_LOG_DIR/worker.log" "Successfully registered with master" "
 echo "spark-cluster-demo: master $MASTER (web UI http://127.0.0.1:$MASTER_UI), one worker"
 
 started=$(date +%s)
-OPSMETRICS_SPARK_MASTER="$MASTER" OPSMETRICS_TEST_SPARK=1 \
+OPSMETRICS_SPARK_MASTER="$MASTER" OPSMETRICS_TEST_SPARK=1 OPSMETRICS_SPARK_INCREMENTAL=1 \
     "$BIN/pytest" -m spark tests/python/integration -q
 echo "spark-cluster-demo: parity on $MASTER passed in $(($(date +%s) - started)) s"
 # What the master saw: the test's application and its executor on the worker.
