@@ -12,7 +12,7 @@ export OPSMETRICS_DUCKDB_PATH ?= warehouse/opsmetrics.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo generate load build docs docs-serve test lint format semantic-check test-fast kpis export-metrics quality test-postgres test-spark clean forecast publish bi bi-serve test-bi test-docs dashboards report
+.PHONY: help venv demo generate load build docs docs-serve test lint format semantic-check test-fast kpis export-metrics quality test-postgres test-spark test-spark-incremental spark-cluster-demo clean forecast publish bi bi-serve test-bi test-docs dashboards report
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -85,6 +85,13 @@ test-postgres: $(STAMP) ## The Postgres suite on a throw-away server (or OPSMETR
 test-spark: $(STAMP) ## The tiny build on a local Spark (Java 17, installed where missing) equals DuckDB's
 	scripts/ci/ensure_java.sh
 	OPSMETRICS_TEST_SPARK=1 $(BIN)/pytest -m spark tests/python/integration
+
+test-spark-incremental: $(STAMP) ## test-spark with the last day loaded and built incrementally (not in CI)
+	scripts/ci/ensure_java.sh
+	OPSMETRICS_TEST_SPARK=1 OPSMETRICS_SPARK_INCREMENTAL=1 $(BIN)/pytest -m spark tests/python/integration
+
+spark-cluster-demo: $(STAMP) ## test-spark on a local Spark standalone cluster (master + worker; not in CI)
+	scripts/spark/cluster_demo.sh
 
 forecast: $(STAMP) ## Forecast the KPIs, capacity crossings and churn risk into schema forecasts (TARGET)
 	$(BIN)/opsmetrics forecast --target $(TARGET)

@@ -10,9 +10,11 @@ import json
 import os
 import platform
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -80,10 +82,72 @@ def _duckdb_settings() -> dict[str, object]:
     return {"duckdb_memory_limit": duckdb_memory_limit(), "duckdb_threads": duckdb_threads()}
 
 
-def _run_child(code: str, env: dict[str, str] | None = None) -> tuple[float, float, str]:
+class ChildFailed(subprocess.CalledProcessError):
+    """A benchmark child that failed or ran past its time limit, with what was measured
+    until it ended: wall seconds, peak RSS (MiB) and its stdout."""
+
+    def __init__(
+        self, returncode: int, code: str, output: str, wall: float, peak_mib: float, timed_out: bool
+    ) -> None:
+        super().__init__(returncode, code, output)
+        self.wall_seconds = wall
+        self.peak_rss_mib = peak_mib
+        self.timed_out = timed_out
+
+
+def process_tree_rss_mib(root: int) -> float:
+    """Resident memory (MiB) of process `root` and every process below it (a JVM that
+    pyspark started, for one), summed from /proc; 0 once `root` has ended."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as handle:
+                    parents[int(entry.name)] = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # ended while we looked
+    tree, grown = {root}, True
+    while grown:
+        below = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= below
+        grown = bool(below)
+    pages = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/statm") as handle:
+                pages += int(handle.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class _TreeSampler(threading.Thread):
+    """Samples the process tree's resident memory every `interval` seconds; `peak_mib`
+    is the highest sample."""
+
+    def __init__(self, root: int, interval: float = 0.25) -> None:
+        super().__init__(daemon=True)
+        self.root, self.interval, self.peak_mib = root, interval, 0.0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            self.peak_mib = max(self.peak_mib, process_tree_rss_mib(self.root))
+            self.stopped.wait(self.interval)
+
+
+def _run_child(
+    code: str,
+    env: dict[str, str] | None = None,
+    process_tree: bool = False,
+    time_limit: float | None = None,
+) -> tuple[float, float, str]:
     """Run Python `code` in a child from the project directory; returns its wall seconds,
-    its own peak RSS in MiB (os.wait4: earlier children do not count) and its stdout.
-    A failing child raises CalledProcessError."""
+    its peak RSS in MiB and its stdout. The peak is the child's own (os.wait4: earlier
+    children do not count), or with `process_tree` the highest sampled sum over the child
+    and every process it started (a JVM, for one), if that is higher. Past `time_limit`
+    seconds the child and everything it started are killed. A failing or killed child
+    raises ChildFailed."""
     started = time.perf_counter()
     child = subprocess.Popen(
         [sys.executable, "-c", code],
@@ -92,14 +156,41 @@ def _run_child(code: str, env: dict[str, str] | None = None) -> tuple[float, flo
         stderr=subprocess.DEVNULL,
         cwd=project_dir(),
         text=True,
+        # Its own process group, so a time limit stops what it started (a JVM) too.
+        start_new_session=time_limit is not None,
     )
-    output = child.stdout.read() if child.stdout else ""
-    _, status, usage = os.wait4(child.pid, 0)
+    sampler = _TreeSampler(child.pid) if process_tree else None
+    if sampler:
+        sampler.start()
+    timed_out = threading.Event()
+
+    def stop() -> None:
+        timed_out.set()
+        os.killpg(child.pid, signal.SIGKILL)
+
+    timer = threading.Timer(time_limit, stop) if time_limit is not None else None
+    if timer:
+        timer.start()
+    try:
+        output = child.stdout.read() if child.stdout else ""
+        _, status, usage = os.wait4(child.pid, 0)
+    except BaseException:
+        if time_limit is not None:
+            os.killpg(child.pid, signal.SIGKILL)
+        raise
+    finally:
+        if timer:
+            timer.cancel()
     wall = time.perf_counter() - started
+    peak_mib = usage.ru_maxrss / 1024
+    if sampler:
+        sampler.stopped.set()
+        sampler.join()
+        peak_mib = max(peak_mib, sampler.peak_mib)
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
-        raise subprocess.CalledProcessError(child.returncode, code, output)
-    return wall, usage.ru_maxrss / 1024, output
+        raise ChildFailed(child.returncode, code, output, wall, peak_mib, timed_out.is_set())
+    return wall, peak_mib, output
 
 
 def _generate_child(scale: str, seed: int, end: date, out: Path) -> tuple[float, float]:
@@ -216,20 +307,29 @@ class DbtRun:
     slowest: list[tuple[str, float]]
 
 
-def _run_dbt_child(args: list[str], warehouse: Path) -> DbtRun:
-    """Run `dbt <args>` on `warehouse` in a child process and time it (os.wait4: the
-    peak RSS is this child's alone, earlier children do not count)."""
+def _run_dbt_child(
+    args: list[str],
+    warehouse: Path,
+    target: str = "duckdb",
+    env: dict[str, str] | None = None,
+    process_tree: bool = False,
+    time_limit: float | None = None,
+) -> DbtRun:
+    """Run `dbt <args>` on `target` (DuckDB: the file `warehouse`) in a child process and
+    time it; `env` adds variables (the Spark settings). The peak RSS is this child's alone
+    (os.wait4: earlier children do not count), or with `process_tree` that of the child
+    and what it started (_run_child)."""
     code = (
         "import dataclasses, json\n"
         "from opsmetrics.dbt_invoke import run_dbt, summarise\n"
-        f"result = run_dbt({args!r})\n"
+        f"result = run_dbt({args!r}, target={target!r})\n"
         "times = sorted(((r.node.name, r.execution_time) for r in result.result.results),\n"
         "               key=lambda item: -item[1])\n"
         "print('DBT_RESULT', json.dumps({'elapsed': result.result.elapsed_time,\n"
         "      'summary': dataclasses.asdict(summarise(result)), 'slowest': times[:5]}))\n"
     )
-    env = {**os.environ, "OPSMETRICS_DUCKDB_PATH": str(warehouse)}
-    wall, peak_mib, output = _run_child(code, env)
+    child_env = {**os.environ, "OPSMETRICS_DUCKDB_PATH": str(warehouse), **(env or {})}
+    wall, peak_mib, output = _run_child(code, child_env, process_tree, time_limit)
     outcome = json.loads(re.findall(r"^DBT_RESULT (.+)$", output, re.MULTILINE)[-1])
     return DbtRun(
         wall_seconds=round(wall, 1),
@@ -313,24 +413,44 @@ def bench_build(
     seed: int = 42,
     end_date: date | None = None,
     doc: Path | None = None,
+    data: Path | None = None,
 ) -> dict:
-    """Time `dbt build --full-refresh` (every model, seed and test) at `scale`: generate,
-    load into the warehouse at OPSMETRICS_DUCKDB_PATH replacing its raw data (untimed),
-    then build as `make demo` does, in a child process. The built warehouse is left for
-    `bench quality`."""
+    """Time `dbt build --full-refresh` (every model, seed and test) at `scale`: generate
+    (or take the data set in `data`), load into the warehouse at OPSMETRICS_DUCKDB_PATH
+    replacing its raw data (untimed), then build as `make demo` does, in a child process.
+    The built warehouse is left for `bench quality`."""
     from opsmetrics.dbt_invoke import FULL_BUILD_ARGS
     from opsmetrics.load import load_duckdb
 
+    check_data_set(scale, data)
     end = end_date or datetime.now(UTC).date()
     warehouse = duckdb_path()
     with tempfile.TemporaryDirectory(prefix="opsmetrics-bench-") as scratch:
-        data = Path(scratch) / "data"
-        _generate_child(scale, seed, end, data)
+        if data is None:
+            data = Path(scratch) / "data"
+            _generate_child(scale, seed, end, data)
         rows = load_duckdb(data, replace=True)
     build = _run_dbt_child(FULL_BUILD_ARGS, warehouse)
     result = _result("build", scale, build=asdict(build), rows=rows, **_duckdb_settings())
     record(result, doc)
     return result
+
+
+class BenchInputError(ValueError):
+    """Bad input for a benchmark (unknown scale or target, missing data set): one line."""
+
+
+def check_data_set(scale: str, data: Path | None) -> None:
+    """Refuse an unknown scale, or a `data` folder that is not a generated data set,
+    before anything is generated, loaded or built."""
+    from opsmetrics.synth.scales import get_scale
+
+    try:
+        get_scale(scale)
+    except ValueError as error:
+        raise BenchInputError(str(error)) from None
+    if data is not None and not (data / "manifest.json").is_file():
+        raise BenchInputError(f"{data}: no manifest.json there, so not a generated data set")
 
 
 def _slowest(run: dict) -> str:

@@ -228,12 +228,63 @@ def bench_operations_command(
 
 
 @bench_app.command("build")
-def bench_build_command(scale: Scale = "medium", seed: Seed = 42, end_date: EndDate = None) -> None:
-    """Time `dbt build` of the whole project at SCALE. Replaces the warehouse's raw data
-    (OPSMETRICS_DUCKDB_PATH) and leaves it built, ready for `bench quality`."""
-    from opsmetrics.bench import bench_build
+def bench_build_command(
+    scale: Scale = "medium",
+    seed: Seed = 42,
+    end_date: EndDate = None,
+    target: Annotated[
+        str,
+        typer.Option(
+            help="duckdb: the project's warehouse, left built for `bench quality`; spark: "
+            "a local Spark and DuckDB side by side, in scratch warehouses."
+        ),
+    ] = "duckdb",
+    data: Annotated[
+        Path | None,
+        typer.Option(help="A generated data set to use (default: generate one at SCALE)."),
+    ] = None,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(help="spark: folder for the scratch warehouses (default: a temporary one)."),
+    ] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(help="spark: stop Spark's build after this many seconds, recorded as such."),
+    ] = None,
+) -> None:
+    """Time `dbt build` of the whole project at SCALE. On duckdb: replaces the warehouse's
+    raw data (OPSMETRICS_DUCKDB_PATH) and leaves it built, ready for `bench quality`. On
+    spark: the same build on a local Spark and on DuckDB, wall time and peak memory of
+    each (the JVM included). Records docs/benchmarks.md."""
+    from opsmetrics.bench import BenchInputError, ChildFailed, bench_build
+    from opsmetrics.bench_spark import bench_build_spark
 
-    result = bench_build(scale=scale, seed=seed, end_date=_end_date(end_date))
+    try:
+        if target == "spark":
+            result = bench_build_spark(scale, seed, _end_date(end_date), data, workdir, time_limit)
+        elif target == "duckdb":
+            result = bench_build(scale=scale, seed=seed, end_date=_end_date(end_date), data=data)
+        else:
+            raise BenchInputError(f"unknown target {target!r}: bench build runs on duckdb or spark")
+    except BenchInputError as error:
+        console.print(f"[red]bench build failed:[/red] {error}", soft_wrap=True)
+        raise typer.Exit(2) from error
+    except ChildFailed as error:
+        console.print(
+            f"[red]bench build failed:[/red] a step ended with exit code {error.returncode} "
+            f"after {error.wall_seconds:.0f} s",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from error
+    if target == "spark":
+        for engine in ("duckdb", "spark"):
+            build = result[engine]["build"]
+            outcome = build.get("stopped", f"{build.get('summary', {}).get('passed')} nodes passed")
+            console.print(
+                f"build {scale} on {engine}: {build['wall_seconds']} s, peak memory "
+                f"{build['peak_rss_mib']} MiB, {outcome}"
+            )
+        return
     build = result["build"]
     console.print(
         f"build {scale}: {build['wall_seconds']} s ({build['dbt_seconds']} s dbt), "

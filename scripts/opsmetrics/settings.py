@@ -114,11 +114,13 @@ def quality_result_path() -> Path:
 def dbt_environment(target: str = "duckdb") -> dict[str, str]:
     """The variables profiles.yml reads, as dbt and MetricFlow run in this process must
     see them: the absolute warehouse path (dbt would take a relative one from the working
-    directory), the target, and the project's own profiles.yml."""
+    directory; the Spark folder and Spark's log configuration likewise), the target, and
+    the project's own profiles.yml."""
     return {
         "OPSMETRICS_DUCKDB_PATH": str(duckdb_path()),
         "OPSMETRICS_TARGET": check_dbt_target(target),
         "OPSMETRICS_SPARK_DIR": str(spark_dir()),
+        "OPSMETRICS_SPARK_LOG4J": str(spark_log4j_config()),
         "DBT_PROFILES_DIR": str(project_dir()),
     }
 
@@ -128,6 +130,13 @@ def spark_dir() -> Path:
     absolute; a relative path is taken from the project directory."""
     path = Path(os.environ.get("OPSMETRICS_SPARK_DIR", "warehouse/spark"))
     return path if path.is_absolute() else project_dir() / path
+
+
+def spark_log4j_config() -> Path:
+    """The log4j configuration the local Spark's JVM reads (scripts/spark), absolute:
+    the JVM would take a relative path from the working directory, and a configuration
+    it cannot find leaves Spark's warnings on every dbt statement."""
+    return project_dir() / "scripts" / "spark" / "log4j2.properties"
 
 
 def child_environment(**overrides: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -299,14 +299,38 @@ def tiny_postgres(
 SPARK_TEST_ENV = "OPSMETRICS_TEST_SPARK"
 
 
+SPARK_INCREMENTAL_ENV = "OPSMETRICS_SPARK_INCREMENTAL"
+# With OPSMETRICS_SPARK_INCREMENTAL=1 (make test-spark-incremental, make
+# spark-cluster-demo) the Spark build is split in two: every seed and model on the data
+# loaded before the last day, then, after loading the last day (and the late rows), the
+# incremental `dbt build` of everything, tests included. Its marts must equal DuckDB's
+# full build.
+FIRST_SPARK_RUN = [
+    "build",
+    "--exclude-resource-type",
+    "test",
+    "--exclude-resource-type",
+    "unit_test",
+]
+
+
+def spark_builds_incrementally() -> bool:
+    return os.environ.get(SPARK_INCREMENTAL_ENV) == "1"
+
+
 @pytest.fixture(scope="session")
 def tiny_spark(tmp_path_factory: pytest.TempPathFactory, tiny_data_dir: Path) -> Iterator[Any]:
-    """A local Spark (dbt-spark's session method, in this process) with the same tiny data
-    as `tiny_warehouse` loaded and the whole project built on it; yields the Spark
-    session. Its metastore and tables live in a temp folder. Skipped unless
-    OPSMETRICS_TEST_SPARK=1 (`make test-spark`: Java 17 and minutes of CPU)."""
+    """A local Spark (dbt-spark's session method, in this process; or the cluster at
+    OPSMETRICS_SPARK_MASTER) with the same tiny data as `tiny_warehouse` loaded and the
+    whole project built on it; yields the Spark session. With OPSMETRICS_SPARK_INCREMENTAL=1
+    the build is incremental: the days before the last loaded and built (seeds and
+    models), then the last day loaded and the whole project built again (the day marts
+    insert-overwrite their recent days; every test runs). Its metastore and tables live
+    in a temp folder. Skipped unless OPSMETRICS_TEST_SPARK=1 (`make test-spark`: Java 17
+    and minutes of CPU)."""
     if os.environ.get(SPARK_TEST_ENV) != "1":
         pytest.skip("Spark test: run make test-spark")
+    from opsmetrics.bench import split_by_loaded_at
     from opsmetrics.load_spark import load_spark, spark_session
 
     settings = {
@@ -316,7 +340,16 @@ def tiny_spark(tmp_path_factory: pytest.TempPathFactory, tiny_data_dir: Path) ->
         "OPSMETRICS_SPARK_CODEGEN": "false",
     }
     with scoped_environment(settings):
-        load_spark(tiny_data_dir)
+        if spark_builds_incrementally():
+            deliveries = tmp_path_factory.mktemp("spark_deliveries")
+            before, last_day = deliveries / "before", deliveries / "last_day"
+            cutoff = datetime(END_DATE.year, END_DATE.month, END_DATE.day)
+            split_by_loaded_at(tiny_data_dir, before, last_day, cutoff)
+            load_spark(before)
+            run_dbt(FIRST_SPARK_RUN, target="spark")
+            load_spark(last_day)
+        else:
+            load_spark(tiny_data_dir)
         run_dbt(["build"], target="spark")
         yield spark_session()
 

@@ -2,7 +2,11 @@
 same data, row for row.
 
 The tiny data set is loaded into Spark with `opsmetrics load` and built there with
-`dbt build` (every model, seed, unit test and data test); every relation dbt wrote on
+`dbt build` (every model, seed, unit test and data test); with
+OPSMETRICS_SPARK_INCREMENTAL=1 (`make test-spark-incremental`) the days before the last
+are loaded and built first, then the last day (with the late rows) is loaded and `dbt
+build` runs incrementally (the day marts overwrite their recent days' partitions). Every
+relation dbt wrote on
 DuckDB (the manifest's models and seeds) and the raw tables must hold the same rows on
 Spark: integers, strings, booleans and dates exactly, doubles to 1e-9 relative
 (conftest's `rows_difference`, which the Postgres parity test uses too). Skipped unless
@@ -12,6 +16,7 @@ OPSMETRICS_TEST_SPARK=1 (`make test-spark`, which installs Java where missing).
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +24,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import normalise, rows_difference
+from conftest import normalise, rows_difference, spark_builds_incrementally
 
 from opsmetrics import PROJECT_DIR
 from opsmetrics.contract import raw_tables
@@ -143,3 +148,23 @@ def test_a_changed_value_is_a_difference(both_warehouses) -> None:
     ]
     difference = _difference(relation, duck, columns, changed)
     assert difference is not None and "revenue_amount" in difference
+
+
+def test_spark_runs_where_the_profile_says(tiny_spark: Any) -> None:
+    """local[*] by default; a cluster's master URL with OPSMETRICS_SPARK_MASTER (make
+    spark-cluster-demo), where the executors are the worker's, not this process."""
+    master = os.environ.get("OPSMETRICS_SPARK_MASTER", "local[*]")
+    context = tiny_spark.sparkContext
+    assert context.master == master
+    executors = context._jsc.sc().getExecutorMemoryStatus().size()
+    assert executors == (1 if master.startswith("local") else 2)  # the driver counts too
+
+
+def test_an_incremental_build_had_the_last_day_as_a_second_delivery(tiny_spark: Any) -> None:
+    """With OPSMETRICS_SPARK_INCREMENTAL=1 the build compared above is incremental: the
+    raw tables were loaded twice (the days before the last, then the last day), one
+    ledger row per delivery; otherwise once."""
+    loads = tiny_spark.sql(
+        "select count(*) from raw.`_load_ledger` where table_name = 'api_requests'"
+    ).collect()[0][0]
+    assert loads == (2 if spark_builds_incrementally() else 1)

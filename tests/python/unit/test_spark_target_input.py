@@ -7,10 +7,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from opsmetrics import PROJECT_DIR
 from opsmetrics.cli import app
 from opsmetrics.contract import raw_tables
+from opsmetrics.settings import PROJECT_DIR_ENV
 
 
 def _run(*arguments: str) -> tuple[int, list[str]]:
@@ -66,3 +69,21 @@ def test_export_metrics_says_metricflow_cannot_query_spark() -> None:
     assert len(lines) == 1
     assert "semantic layer cannot run on spark" in lines[0]
     assert "dbt-metricflow 0.15" in lines[0]
+
+
+def test_spark_paths_are_absolute_from_the_project_wherever_dbt_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from another folder, the profile's Spark folder and log4j configuration are
+    the project's (a relative log4j path was read from the working directory)."""
+    from opsmetrics.load_spark import spark_settings
+
+    monkeypatch.setenv(PROJECT_DIR_ENV, str(PROJECT_DIR))
+    monkeypatch.delenv("OPSMETRICS_SPARK_DIR", raising=False)
+    monkeypatch.delenv("OPSMETRICS_SPARK_LOG4J", raising=False)
+    monkeypatch.chdir(tmp_path)
+    options = spark_settings()["spark.driver.extraJavaOptions"].split()
+    log4j = Path(next(o for o in options if o.startswith("-Dlog4j.")).split("=", 1)[1])
+    assert log4j == PROJECT_DIR / "scripts" / "spark" / "log4j2.properties"
+    assert log4j.is_file()
+    assert f"-Dderby.system.home={PROJECT_DIR / 'warehouse' / 'spark'}" in options
