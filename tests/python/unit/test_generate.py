@@ -432,7 +432,8 @@ def test_a_table_written_in_chunks_holds_the_rows_of_one_chunk(tmp_path: Path) -
     _write_in_chunks(base, select, tmp_path / "chunks.parquet", chunk_rows=3)
     _write_in_chunks(base.slice(0, 0), select, tmp_path / "empty.parquet", chunk_rows=3)
 
-    one, chunks = pq.read_table(tmp_path / "one.parquet"), pq.read_table(tmp_path / "chunks.parquet")
+    one = pq.read_table(tmp_path / "one.parquet")
+    chunks = pq.read_table(tmp_path / "chunks.parquet")
     assert chunks.equals(one)
     assert one.num_rows == 10
     assert pq.ParquetFile(tmp_path / "chunks.parquet").metadata.num_row_groups == 4
