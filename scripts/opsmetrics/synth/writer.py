@@ -35,7 +35,7 @@ TIE_COLUMNS = {
 (macros/tie_break_columns.sql) after which only equal columns come first, never hashed
 and never a foreign key (the copy must not look like an orphan in raw); the changed
 copy sorts after the original, so the original is the one kept."""
-CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = 250_000
 """Rows formatted and written at a time (`_write_in_chunks`)."""
 NON_FINITE = ("cast('NaN' as double)", "cast('Infinity' as double)", "cast('-Infinity' as double)")
 
