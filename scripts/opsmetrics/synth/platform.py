@@ -114,9 +114,7 @@ def make_requests(
     service = np.array([e[0] for e in ENDPOINTS], dtype=np.int8)[endpoint]
     latency = np.array([e[4] for e in ENDPOINTS])[endpoint] * rng.lognormal(0, 0.55, n)
     roll = rng.random(n)
-    client = rng.choice(CLIENT_ERRORS, n, p=[0.2, 0.2, 0.1, 0.3, 0.05, 0.1, 0.05]).astype(
-        np.int16
-    )
+    client = rng.choice(CLIENT_ERRORS, n, p=[0.2, 0.2, 0.1, 0.3, 0.05, 0.1, 0.05]).astype(np.int16)
     server = rng.choice(SERVER_ERRORS, n).astype(np.int16)
     ok = np.array([SUCCESS_CODE[e[1]] for e in ENDPOINTS], dtype=np.int16)[endpoint]
     status = np.where(roll < 0.04, client, np.where(roll < 0.044, server, ok))
