@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
@@ -51,11 +53,16 @@ class BenchRunError(RuntimeError):
 
 
 def _step(name: str, run: Callable[[], T]) -> T:
-    """Run one timed step; a failing child becomes one BenchRunError line."""
+    """Run one timed step and say on stderr how long it took (a run of half an hour shows
+    its progress, and a stopped run its figures so far); a failing child becomes one
+    BenchRunError line."""
+    started = time.perf_counter()
     try:
-        return run()
+        outcome = run()
     except subprocess.CalledProcessError as error:
         raise BenchRunError(f"{name} failed (exit code {error.returncode})") from error
+    print(f"{name}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    return outcome
 
 
 def last_day(data: Path) -> date:

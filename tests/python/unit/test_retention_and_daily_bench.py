@@ -4,6 +4,7 @@ report, on small hand-made DuckDB files (no dbt build)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from datetime import datetime
@@ -200,3 +201,10 @@ def test_a_failing_benchmark_step_is_one_line(tmp_path: Path) -> None:
 
     with pytest.raises(BenchRunError, match=r"^daily dbt build failed \(exit code 1\)$"):
         _step("daily dbt build", failing)
+
+
+def test_a_finished_benchmark_step_says_how_long_it_took(capsys: pytest.CaptureFixture) -> None:
+    from opsmetrics.bench_daily import _step
+
+    assert _step("load of the last day", lambda: 42) == 42
+    assert re.fullmatch(r"load of the last day: \d+\.\d s\n", capsys.readouterr().err)
