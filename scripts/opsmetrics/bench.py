@@ -340,17 +340,21 @@ def _run_dbt_child(
     )
 
 
-def split_by_loaded_at(source: Path, before: Path, after: Path, cutoff: datetime) -> None:
+def split_by_loaded_at(
+    source: Path, before: Path, after: Path, cutoff: datetime, unstamped_before: bool = False
+) -> None:
     """Copy every table of `source` into `before` (rows loaded before `cutoff`) and
-    `after` (the rest: the last day, late rows of earlier days, re-sent copies, and rows
-    without `_loaded_at`, which no cutoff places)."""
+    `after` (the rest: the last day, late rows of earlier days, re-sent copies). Rows
+    without `_loaded_at`, which no cutoff places, go to `after` (the harder case for an
+    incremental run), or to `before` with `unstamped_before`."""
     for folder in (before, after):
         folder.mkdir(parents=True, exist_ok=True)
+    unstamped = " or _loaded_at is null"
     with duckdb.connect() as connection:
         for path in sorted(source.glob("*.parquet")):
             for folder, condition in (
-                (before, f"_loaded_at < '{cutoff}'"),
-                (after, f"_loaded_at >= '{cutoff}' or _loaded_at is null"),
+                (before, f"_loaded_at < '{cutoff}'" + (unstamped if unstamped_before else "")),
+                (after, f"_loaded_at >= '{cutoff}'" + ("" if unstamped_before else unstamped)),
             ):
                 connection.execute(
                     f"copy (select * from read_parquet('{path}') where {condition}) "

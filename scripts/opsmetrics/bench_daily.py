@@ -1,10 +1,10 @@
 """`opsmetrics bench daily`: what the daily run costs next to a full refresh.
 
-A data set is split at the start of its last day (by `_loaded_at`). One warehouse is
-built with `dbt build --full-refresh` on everything loaded before, then the last day is
-loaded and the daily `dbt build` runs; load and build are timed apart. A second
-warehouse builds all days with `--full-refresh`. The daily warehouse's marts must equal
-the full refresh's, row for row.
+A data set is split at the start of its last day (by `_loaded_at`; rows without it go
+with the history). One warehouse is built with `dbt build --full-refresh` on everything
+loaded before, then the last day is loaded and the daily `dbt build` runs; load and
+build are timed apart. A second warehouse builds all days with `--full-refresh`. The
+daily warehouse's marts must equal the full refresh's, row for row.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
@@ -50,11 +53,16 @@ class BenchRunError(RuntimeError):
 
 
 def _step(name: str, run: Callable[[], T]) -> T:
-    """Run one timed step; a failing child becomes one BenchRunError line."""
+    """Run one timed step and say on stderr how long it took (a run of half an hour shows
+    its progress, and a stopped run its figures so far); a failing child becomes one
+    BenchRunError line."""
+    started = time.perf_counter()
     try:
-        return run()
+        outcome = run()
     except subprocess.CalledProcessError as error:
         raise BenchRunError(f"{name} failed (exit code {error.returncode})") from error
+    print(f"{name}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    return outcome
 
 
 def last_day(data: Path) -> date:
@@ -123,6 +131,44 @@ def differing_rows(left: Path, right: Path) -> dict[str, int]:
     return differences
 
 
+def folder_bytes(folder: Path) -> int:
+    """Bytes the files under `folder` take on disk (allocated blocks: DuckDB's files are
+    sparse while it writes), or 0 for files that vanish while it counts."""
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            total += path.lstat().st_blocks * 512
+        except FileNotFoundError:
+            continue
+    return total
+
+
+class DiskPeak:
+    """The most `folder` held on disk while the `with` block ran, sampled every
+    `interval` seconds in a thread (and once at the end)."""
+
+    def __init__(self, folder: Path, interval: float = 2.0) -> None:
+        self.folder, self.interval = folder, interval
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            self.peak_bytes = max(self.peak_bytes, folder_bytes(self.folder))
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self) -> DiskPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_bytes = max(self.peak_bytes, folder_bytes(self.folder))
+
+
 def _load_child(data: Path, warehouse: Path) -> tuple[float, float, str]:
     """Load `data` into `warehouse` in a child process; wall seconds, peak RSS, output."""
     env = {**os.environ, "OPSMETRICS_DUCKDB_PATH": str(warehouse)}
@@ -154,7 +200,10 @@ def bench_daily(
         day = last_day(data)
         cutoff = datetime(day.year, day.month, day.day)
         before, after = root / "before", root / "after"
-        split_by_loaded_at(data, before, after, cutoff)
+        # Unstamped rows go with the history: a generated set nulls `_loaded_at` of rows
+        # from every day, and a user row that is unstamped in the history must be there,
+        # or its earlier events would be judged orphans (docs/decisions.md, issue 13).
+        split_by_loaded_at(data, before, after, cutoff, unstamped_before=True)
 
         daily_warehouse = root / "daily.duckdb"
         _step("load of the days before the last", lambda: _load_child(before, daily_warehouse))
@@ -167,12 +216,16 @@ def bench_daily(
         )
         daily = _step("daily dbt build", lambda: _run_dbt_child(["build"], daily_warehouse))
 
-        full_warehouse = root / "full.duckdb"
-        _step("load of all days", lambda: _load_child(data, full_warehouse))
-        full = _step(
-            "dbt build --full-refresh of all days",
-            lambda: _run_dbt_child(["build", "--full-refresh"], full_warehouse),
-        )
+        # Its own folder, so the disk it takes (warehouse and DuckDB's spill beside it)
+        # is measured alone.
+        full_warehouse = root / "full" / "full.duckdb"
+        full_warehouse.parent.mkdir()
+        with DiskPeak(full_warehouse.parent) as full_disk:
+            _step("load of all days", lambda: _load_child(data, full_warehouse))
+            full = _step(
+                "dbt build --full-refresh of all days",
+                lambda: _run_dbt_child(["build", "--full-refresh"], full_warehouse),
+            )
         differences = differing_rows(daily_warehouse, full_warehouse)
     loaded = json.loads(load_output.split("LOADED", 1)[1])
     result = _result(
@@ -184,6 +237,7 @@ def bench_daily(
         loaded_rows=sum(loaded.values()),
         daily=asdict(daily),
         full=asdict(full),
+        full_peak_disk_mib=round(full_disk.peak_bytes / 2**20),
         tables_compared=len(differences),
         differing={name: rows for name, rows in differences.items() if rows},
         duckdb_memory_limit=duckdb_memory_limit(),
@@ -226,6 +280,9 @@ def daily_section(result: dict) -> str:
         f"{daily['dbt_seconds']} s | {daily['peak_rss_mib']} MiB |",
         f"| full refresh, all days | {full['wall_seconds']} s | {full['dbt_seconds']} s | "
         f"{full['peak_rss_mib']} MiB |",
+        "",
+        f"Peak disk of the all-days warehouse (its load and full refresh: the DuckDB file "
+        f"and DuckDB's spill beside it): **{result['full_peak_disk_mib']:,} MiB**.",
         "",
         f"Daily build ÷ full refresh: **{share:.3f}** of the wall time ({dbt_share:.3f} of "
         f"dbt time). Result: {equality}. Slowest nodes, daily: {_slowest(daily)}; "

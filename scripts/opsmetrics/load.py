@@ -198,24 +198,32 @@ def _append(connection: duckdb.DuckDBPyConnection, select: FileSelect) -> tuple[
         # Every row carries this load's own stamp: none can be in the table already.
         rows = _run(connection, select, f"insert into {target} ({columns}) {select.sql}")[0][0]
         return rows, rows
-    file_rows, earliest, latest = _run(
+    file_rows, unstamped, earliest, latest = _run(
         connection,
         select,
-        f"select count(*), min(_loaded_at), max(_loaded_at) from ({select.sql})",
+        "select count(*), count(*) - count(_loaded_at), min(_loaded_at), max(_loaded_at) "
+        f"from ({select.sql})",
     )[0]
     if file_rows == 0:
         return 0, 0
-    bounds = {"earliest": earliest, "latest": latest}
-    # Rows without _loaded_at (quarantined by staging) can repeat too: compared alike.
-    in_range = (
-        f"select {columns} from {target} "
-        "where _loaded_at between $earliest and $latest or _loaded_at is null"
+    # Rows without _loaded_at (quarantined by staging) can repeat too: compared alike, but
+    # only when the file has some. Each scope is its own scan, so the range is pruned by
+    # the blocks' min/max; unstamped rows sit in every block of an old table, and an
+    # `or` with them would read the whole table for every delivery.
+    scopes, bounds = [], {}
+    if earliest is not None:
+        scopes.append("_loaded_at between $earliest and $latest")
+        bounds = {"earliest": earliest, "latest": latest}
+    if unstamped:
+        scopes.append("_loaded_at is null")
+    in_range = " union all ".join(
+        f"select {columns} from {target} where {scope}" for scope in scopes
     )
     if connection.execute(f"select count(*) from ({in_range})", bounds).fetchone()[0] == 0:
         # Nothing loaded within the file's range (a new day): no row can repeat one.
         new_rows, params = select.sql, {}
     else:
-        new_rows, params = f"{select.sql} except all {in_range}", bounds
+        new_rows, params = f"{select.sql} except all select * from ({in_range})", bounds
     statement = f"insert into {target} ({columns}) select * from ({new_rows}) order by _loaded_at"
     rows = _run(connection, select, statement, params)[0][0]
     return rows, file_rows

@@ -80,10 +80,14 @@ def loaded_after(
     """
     n = len(times)
     delay = rng.lognormal(np.log(median_minutes * MINUTE), 0.8, n)
-    delay = np.clip(delay, 30 * SECOND, 150 * MINUTE)
+    np.clip(delay, 30 * SECOND, 150 * MINUTE, out=delay)
     late = rng.random(n) < late_share
     delay[late] = rng.uniform(1 * DAY, 3 * DAY, late.sum())
-    return np.minimum(times + delay.astype(np.int64), np.maximum(times, end_us))
+    # In place: two arrays of the table's length at a time, not five.
+    loaded = delay.astype(np.int64)
+    del delay, late
+    loaded += times
+    return np.minimum(loaded, np.maximum(times, end_us), out=loaded)
 
 
 def server_offsets(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from opsmetrics.contract import DUCKDB_TYPES, raw_tables
 from opsmetrics.synth.common import DAY, HOUR, MINUTE, Context, iso_sql
@@ -34,6 +35,8 @@ TIE_COLUMNS = {
 (macros/tie_break_columns.sql) after which only equal columns come first, never hashed
 and never a foreign key (the copy must not look like an orphan in raw); the changed
 copy sorts after the original, so the original is the one kept."""
+CHUNK_ROWS = 250_000
+"""Rows formatted and written at a time (`_write_in_chunks`)."""
 NON_FINITE = ("cast('NaN' as double)", "cast('Infinity' as double)", "cast('-Infinity' as double)")
 
 
@@ -222,16 +225,30 @@ def write_table(
         copy_codes = np.array([code_of.get(c, 0) for c in copy_classes], dtype=np.int8)
         copy_table = _arrow(copies, copy_codes, darg[:n_copies])
         table = pa.concat_tables([table, copy_table])
+    _write_in_chunks(table, _select_sql(build, override_classes), out / f"{build.name}.parquet")
+    return n + n_copies, {name: len(rows) for name, rows in picked.items()}
+
+
+def _write_in_chunks(
+    table: pa.Table, select_sql: str, target: Path, chunk_rows: int = CHUNK_ROWS
+) -> None:
+    """Format `table` with `select_sql` (which reads it as `base`) and write the result as
+    Parquet, `chunk_rows` rows at a time: only one chunk's text columns are in memory,
+    whatever the table's size. Every expression is row by row, so the rows are the same
+    for any chunk size."""
     connection = duckdb.connect()
+    writer: pq.ParquetWriter | None = None
     try:
         connection.execute("set preserve_insertion_order = true")
         connection.execute("set enable_progress_bar = false")
-        connection.register("base", table)
-        target = out / f"{build.name}.parquet"
-        connection.execute(
-            f"copy ({_select_sql(build, override_classes)}) to '{target}' "
-            "(format parquet, compression zstd)"
-        )
+        for start in range(0, max(table.num_rows, 1), chunk_rows):
+            connection.register("base", table.slice(start, chunk_rows))
+            chunk = connection.sql(select_sql).to_arrow_table()
+            connection.unregister("base")
+            if writer is None:
+                writer = pq.ParquetWriter(target, chunk.schema, compression="zstd")
+            writer.write_table(chunk)
     finally:
+        if writer is not None:
+            writer.close()
         connection.close()
-    return n + n_copies, {name: len(rows) for name, rows in picked.items()}

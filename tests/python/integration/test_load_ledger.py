@@ -18,6 +18,7 @@ from conftest import (
     warehouse_state,
 )
 
+import opsmetrics.load
 from opsmetrics.contract import raw_tables
 from opsmetrics.load import load_duckdb
 from opsmetrics.load_postgres import load_postgres
@@ -118,3 +119,41 @@ def test_postgres_loads_a_file_without_loaded_at_once(
 
     assert set(second.values()) == {0}
     assert (customers, stamps) == (first["customers"], 1)
+
+
+def test_a_new_day_skips_the_comparison_even_beside_unstamped_rows(
+    tiny_data_dir: Path, empty_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The raw table holds unstamped rows (every old table does): a new day's file is
+    inserted without comparing (its cost is its own size), while a file that repeats an
+    unstamped row is still compared with them and inserts nothing."""
+    source = {"source": str(tiny_data_dir / "customers.parquet")}
+    folders = {name: tmp_path / name for name in ("history", "new_day", "unstamped_again")}
+    rows = {
+        "history": "(select * from read_parquet($source) where _loaded_at is not null limit 20) "
+        "union all (select * replace (null as _loaded_at) from read_parquet($source) limit 1)",
+        "new_day": "select * replace ('cus_day_' || customer_id as customer_id, "
+        "timestamp '2099-01-01' as _loaded_at) from read_parquet($source) limit 5",
+        "unstamped_again": "select * replace (null as _loaded_at) from read_parquet($source) "
+        "limit 1",
+    }
+    with duckdb.connect() as connection:
+        for name, folder in folders.items():
+            folder.mkdir()
+            connection.execute(
+                f"copy ({rows[name]}) to '{folder / 'customers.parquet'}' (format parquet)", source
+            )
+    compared: list[str] = []
+    run = opsmetrics.load._run
+
+    def spying_run(connection, select, statement, params=None):
+        if "except all" in statement:
+            compared.append(select.path.parent.name)
+        return run(connection, select, statement, params)
+
+    monkeypatch.setattr(opsmetrics.load, "_run", spying_run)
+    with pytest.warns(UserWarning, match="treated as empty"):
+        loaded = {name: load_duckdb(folder)["customers"] for name, folder in folders.items()}
+
+    assert loaded == {"history": 21, "new_day": 5, "unstamped_again": 0}
+    assert compared == ["unstamped_again"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from opsmetrics.bench import INTRO, record
+from opsmetrics.bench import INTRO, record, split_by_loaded_at
 
 MACHINE = {"cores (nproc)": "2"}
 ROWS = {"api_requests": 1_000, "events": 500}
@@ -87,3 +89,33 @@ def test_build_section_reports_node_counts(tmp_path: Path) -> None:
     text = doc.read_text()
     assert "7 nodes passed, 0 warned, 0 failed, 0 skipped" in text
     assert "| **total** | 1,500 |" in text
+
+
+@pytest.mark.parametrize(("unstamped_before", "expected"), [(False, (1, 2)), (True, (2, 1))])
+def test_split_by_loaded_at_places_unstamped_rows_on_the_side_asked(
+    tmp_path: Path, unstamped_before: bool, expected: tuple[int, int]
+) -> None:
+    """bench daily keeps unstamped rows with the history (a user row unstamped in the
+    history belongs there); the incremental test sends them with the later delivery."""
+    source = tmp_path / "source"
+    source.mkdir()
+    with duckdb.connect() as connection:
+        connection.execute(
+            "copy (select * from (values (1, timestamp '2026-11-28 10:00'), "
+            "(2, timestamp '2026-11-29 10:00'), (3, null)) as t(id, _loaded_at)) "
+            f"to '{source / 'users.parquet'}' (format parquet)"
+        )
+        split_by_loaded_at(
+            source,
+            tmp_path / "before",
+            tmp_path / "after",
+            datetime(2026, 11, 29),
+            unstamped_before=unstamped_before,
+        )
+        counts = tuple(
+            connection.execute(
+                f"select count(*) from '{tmp_path / side / 'users.parquet'}'"
+            ).fetchone()[0]
+            for side in ("before", "after")
+        )
+    assert counts == expected

@@ -7,12 +7,15 @@ import re
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import END_DATE, DataSet
 
 from opsmetrics.contract import raw_tables
 from opsmetrics.generate import generate
+from opsmetrics.synth.writer import _write_in_chunks
 
 ARROW_TYPES = {
     "varchar": "string",
@@ -413,3 +416,27 @@ def test_bad_arguments_raise_clear_errors(tmp_path: Path, arguments: dict, messa
     with pytest.raises(ValueError, match=re.escape(message)):
         generate(**{**base, **arguments})
     assert not list(tmp_path.iterdir())
+
+
+def test_a_table_written_in_chunks_holds_the_rows_of_one_chunk(tmp_path: Path) -> None:
+    """Big tables are formatted and written a chunk at a time (peak memory); the rows, their
+    order and the file's schema do not depend on the chunk size."""
+    base = pa.table(
+        {"_id": np.arange(10), "_ts": np.arange(10, dtype=np.int64).view("datetime64[us]")}
+    )
+    select = (
+        "select printf('req_%04d', _id) as request_id, "
+        "case when _id % 4 = 0 then null else _id * 1.5 end as value, _ts as at from base"
+    )
+    _write_in_chunks(base, select, tmp_path / "one.parquet", chunk_rows=100)
+    _write_in_chunks(base, select, tmp_path / "chunks.parquet", chunk_rows=3)
+    _write_in_chunks(base.slice(0, 0), select, tmp_path / "empty.parquet", chunk_rows=3)
+
+    one = pq.read_table(tmp_path / "one.parquet")
+    chunks = pq.read_table(tmp_path / "chunks.parquet")
+    assert chunks.equals(one)
+    assert one.num_rows == 10
+    assert pq.ParquetFile(tmp_path / "chunks.parquet").metadata.num_row_groups == 4
+    empty = pq.read_table(tmp_path / "empty.parquet")
+    assert empty.num_rows == 0
+    assert empty.schema.equals(one.schema)

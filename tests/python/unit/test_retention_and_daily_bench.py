@@ -4,7 +4,9 @@ report, on small hand-made DuckDB files (no dbt build)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -13,7 +15,14 @@ import pytest
 from typer.testing import CliRunner
 
 from opsmetrics.bench import record
-from opsmetrics.bench_daily import BenchDailyError, daily_section, differing_rows, last_day
+from opsmetrics.bench_daily import (
+    BenchDailyError,
+    DiskPeak,
+    daily_section,
+    differing_rows,
+    folder_bytes,
+    last_day,
+)
 from opsmetrics.cli import app
 from opsmetrics.retention import LOG_TABLE, RetentionError, check_policy, prune
 
@@ -155,6 +164,7 @@ def test_daily_section_reports_the_share_and_equality(tmp_path: Path) -> None:
         "loaded_rows": 1234,
         "daily": {**run, "wall_seconds": 0.5, "dbt_seconds": 0.4},
         "full": run,
+        "full_peak_disk_mib": 2345,
         "tables_compared": 3,
         "differing": {},
         "duckdb_memory_limit": "3GB",
@@ -168,6 +178,19 @@ def test_daily_section_reports_the_share_and_equality(tmp_path: Path) -> None:
     assert "all 3 tables of marts and intermediate are row-equal" in text
     assert "measured while other jobs ran" in text
     assert "| load of the last day | 1.5 s |" in text
+    assert "spill beside it): **2,345 MiB**" in text
+
+
+def test_disk_peak_keeps_the_most_a_folder_held_while_files_came_and_went(tmp_path: Path) -> None:
+    (tmp_path / "nested").mkdir()
+    with DiskPeak(tmp_path, interval=0.01) as disk:
+        big = tmp_path / "nested" / "spill.tmp"
+        big.write_bytes(b"x" * 2**20)
+        time.sleep(0.2)
+        big.unlink()
+        (tmp_path / "kept").write_bytes(b"x" * 2**16)
+    assert disk.peak_bytes >= 2**20
+    assert folder_bytes(tmp_path) < 2**20
 
 
 def test_a_failing_benchmark_step_is_one_line(tmp_path: Path) -> None:
@@ -178,3 +201,10 @@ def test_a_failing_benchmark_step_is_one_line(tmp_path: Path) -> None:
 
     with pytest.raises(BenchRunError, match=r"^daily dbt build failed \(exit code 1\)$"):
         _step("daily dbt build", failing)
+
+
+def test_a_finished_benchmark_step_says_how_long_it_took(capsys: pytest.CaptureFixture) -> None:
+    from opsmetrics.bench_daily import _step
+
+    assert _step("load of the last day", lambda: 42) == 42
+    assert re.fullmatch(r"load of the last day: \d+\.\d s\n", capsys.readouterr().err)
