@@ -26,11 +26,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from opsmetrics.alerts import conditions
 from opsmetrics.alerts.evaluate import Context, Prepared, judge_at, period_offset, prepare
-from opsmetrics.alerts.rules import Correlation, ForecastBreach, Rule, Threshold
+from opsmetrics.alerts.rules import Anomaly, Correlation, ForecastBreach, Rule, Threshold
 from opsmetrics.alerts.source import read_series
 from opsmetrics.settings import child_environment, project_dir
 
@@ -139,7 +140,7 @@ def rule_episodes(
         other = None
         if value in others:
             other = conditions.regular_series(others[value], rule.grain, last)
-        prepared = prepare(rule, series, other)
+        prepared = prepare(rule, series, other, frame)
         statuses = _statuses(rule, prepared, levels)
         opened: pd.Timestamp | None = None
         for period, status in zip(series.index, statuses, strict=True):
@@ -158,11 +159,19 @@ def rule_episodes(
 
 
 def _statuses(rule: Rule, prepared: Prepared, levels: dict[str, Any] | None) -> list[str]:
-    """The rule's status at every period: thresholds on a fixed bound all at once (the
-    5-minute rules judge 100,000 periods a year per slice), the others period by period."""
+    """The rule's status at every period: thresholds on a fixed bound and binomial
+    anomalies all at once (the 5-minute rules judge 100,000 periods a year per slice),
+    the others period by period."""
     condition = rule.condition
     if isinstance(condition, Threshold) and condition.levels is None:
         return list(conditions.threshold_statuses(prepared.values, condition))
+    if isinstance(condition, Anomaly) and prepared.counts is not None:
+        multiplier = rule.source.multiplier if rule.source else 1.0
+        positions = np.arange(len(prepared.values))
+        verdicts = conditions.binomial_verdicts(
+            prepared.counts, positions, condition, rule.grain, rule.window, multiplier
+        )
+        return list(verdicts.status)
     return [judge_at(rule, prepared, at, levels).status for at in range(len(prepared.values))]
 
 

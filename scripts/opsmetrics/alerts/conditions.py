@@ -61,6 +61,16 @@ def regular_series(frame: pd.DataFrame, grain: str, end: pd.Timestamp) -> pd.Ser
     return values.reindex(index)
 
 
+def regular_counts(frame: pd.DataFrame, index: pd.DatetimeIndex) -> np.ndarray:
+    """The (events, trials) behind each period of `index` (a regular series' index), as an
+    array of shape (len(index), 2); a period without a row counts 0 of 0."""
+    if frame.empty or "trials" not in frame:
+        return np.zeros((len(index), 2))
+    sums = frame.groupby("period")[["events", "trials"]].sum()
+    sums.index = pd.DatetimeIndex(sums.index)
+    return sums.reindex(index).fillna(0.0).to_numpy(dtype=float)
+
+
 def _fmt(value: float) -> str:
     return f"{value:,.4g}"
 
@@ -381,3 +391,107 @@ def correlation(values: np.ndarray, other: np.ndarray, at: int, condition: Corre
             f"({_fmt(driver)}) expects {_fmt(expected)} (robust z {z:+.1f})",
         )
     return Outcome("ok", observed, expected, lower, upper)
+
+
+BINOMIAL_ALPHA = 1e-6
+"""The default tail probability of `method: binomial`: a 5-minute rule judges about
+100,000 windows a year per slice, so about one false alarm in ten years per slice."""
+
+
+@dataclass(frozen=True)
+class BinomialVerdicts:
+    """`binomial_verdicts` at the positions asked for: status, the window's rate, the
+    baseline rate, the lowest rate that would fire, and the tail probability."""
+
+    status: np.ndarray
+    observed: np.ndarray
+    expected: np.ndarray
+    upper: np.ndarray
+    p_value: np.ndarray
+
+
+def binomial_verdicts(
+    counts: np.ndarray,
+    positions: np.ndarray,
+    condition: Anomaly,
+    grain: str,
+    window: int = 1,
+    multiplier: float = 1.0,
+) -> BinomialVerdicts:
+    """Events among trials in the `window` periods ending at each of `positions`, against
+    the pooled rate of the `history` weeks before that window (binomial tail test).
+
+    The baseline rate is (E + 0.5) ÷ (N + 1) over those weeks (a Jeffreys-style estimate:
+    never 0, so one error on a service with none in its history is not infinitely rare);
+    it needs `min_history` periods with trials. A window with no trials is 'no_data',
+    with fewer than `min_trials` 'insufficient'. Fires when P(X ≥ events) (up; P(X ≤
+    events) down; twice the smaller, both) for X ~ Binomial(trials, baseline) is below
+    `alpha` and the rate moved by `min_change_pct` / `min_delta` (in the metric's unit,
+    i.e. after `multiplier`)."""
+    from scipy.stats import binom
+
+    positions = np.asarray(positions, dtype=int)
+    events = np.concatenate([[0.0], np.cumsum(counts[:, 0])])
+    trials = np.concatenate([[0.0], np.cumsum(counts[:, 1])])
+    active = np.concatenate([[0], np.cumsum(counts[:, 1] > 0)])
+    end = positions + 1
+    start = np.maximum(end - window, 0)
+    base_start = np.maximum(start - condition.history * PERIODS_PER_WEEK.get(grain, 1), 0)
+    k, n = events[end] - events[start], trials[end] - trials[start]
+    base_k, base_n = events[start] - events[base_start], trials[start] - trials[base_start]
+    base_periods = active[start] - active[base_start]
+    rate = (base_k + 0.5) / (base_n + 1)
+    up = binom.sf(k - 1, n, rate)
+    down = binom.cdf(k, n, rate)
+    p_value = {"up": up, "down": down, "both": np.minimum(2 * np.minimum(up, down), 1.0)}[
+        condition.direction
+    ]
+    alpha = condition.alpha or BINOMIAL_ALPHA
+    with np.errstate(invalid="ignore", divide="ignore"):
+        observed = np.where(n > 0, k / n, np.nan) * multiplier
+        upper = (binom.isf(alpha, n, rate) + 1) / n * multiplier
+    expected = rate * multiplier
+    move = np.abs(observed - expected)
+    large = np.ones(len(positions), dtype=bool)
+    if condition.min_change_pct is not None:
+        large &= move >= condition.min_change_pct / 100 * np.abs(expected)
+    if condition.min_delta is not None:
+        large &= move >= condition.min_delta
+    status = np.where((p_value < alpha) & large, "firing", "ok").astype(object)
+    status[(n < (condition.min_trials or 1)) | (base_periods < condition.min_history)] = (
+        "insufficient"
+    )
+    status[n == 0] = "no_data"
+    return BinomialVerdicts(status, observed, expected, upper, p_value)
+
+
+def binomial_anomaly(
+    counts: np.ndarray,
+    at: int,
+    condition: Anomaly,
+    grain: str,
+    window: int = 1,
+    multiplier: float = 1.0,
+) -> Outcome:
+    """`binomial_verdicts` at one position, as an Outcome."""
+    verdict = binomial_verdicts(counts, np.array([at]), condition, grain, window, multiplier)
+    status = str(verdict.status[0])
+    observed, expected = float(verdict.observed[0]), float(verdict.expected[0])
+    if status == "no_data":
+        return Outcome("no_data", detail="no trials in the window")
+    if status == "insufficient":
+        return Outcome("insufficient", observed, expected, detail="too few trials or history")
+    upper = float(verdict.upper[0])
+    bounds = (None, upper) if condition.direction == "up" else (None, None)
+    if status == "firing":
+        events = int(round(float(counts[max(at + 1 - window, 0) : at + 1, 0].sum())))
+        trials = int(round(float(counts[max(at + 1 - window, 0) : at + 1, 1].sum())))
+        return Outcome(
+            "firing",
+            observed,
+            expected,
+            *bounds,
+            f"{events} of {trials} against a rate of {_fmt(expected)} "
+            f"(binomial p = {float(verdict.p_value[0]):.1e})",
+        )
+    return Outcome("ok", observed, expected, *bounds)
