@@ -484,8 +484,7 @@ def binomial_anomaly(
     upper = float(verdict.upper[0])
     bounds = (None, upper) if condition.direction == "up" else (None, None)
     if status == "firing":
-        events = int(round(float(counts[max(at + 1 - window, 0) : at + 1, 0].sum())))
-        trials = int(round(float(counts[max(at + 1 - window, 0) : at + 1, 1].sum())))
+        events, trials = (round(float(c)) for c in counts[max(at + 1 - window, 0) : at + 1].sum(0))
         return Outcome(
             "firing",
             observed,

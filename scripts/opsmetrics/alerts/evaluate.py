@@ -111,9 +111,7 @@ def prepare(
     aligned = None
     if other is not None:
         aligned = windowed(rule, other).reindex(series.index).to_numpy(dtype=float)
-    return Prepared(
-        series.to_numpy(dtype=float), pd.DatetimeIndex(series.index), aligned, counts
-    )
+    return Prepared(series.to_numpy(dtype=float), pd.DatetimeIndex(series.index), aligned, counts)
 
 
 def judge_at(rule: Rule, prepared: Prepared, at: int, levels: dict[str, Any] | None) -> Outcome:
