@@ -10,7 +10,13 @@ import duckdb
 import pytest
 
 from opsmetrics import PROJECT_DIR
-from opsmetrics.alerts.backtest import backtest, bench_alerts, detectable, planted_anomalies
+from opsmetrics.alerts.backtest import (
+    alerts_section,
+    backtest,
+    bench_alerts,
+    detectable,
+    planted_anomalies,
+)
 from opsmetrics.alerts.evaluate import Context
 from opsmetrics.alerts.policies import load_policies
 from opsmetrics.alerts.rules import Rule
@@ -141,3 +147,16 @@ def test_incidents_the_data_cannot_show_are_left_out_of_recall_and_listed(
     assert total.undetectable == ["error_burst", "error_burst"]
     assert total.false_periods == 0  # b's 5 errors fall in its own (detectable) incident
     context.warehouse.close()
+
+
+def test_the_benchmark_section_lists_what_the_data_cannot_show() -> None:
+    score = {"rules": ["r"], "episodes": 10, "true_episodes": 9, "in_scope": 9, "detected": 9,
+             "clean_periods": 100, "false_periods": 1, "missed": [],
+             "undetectable": ["error_burst", "latency_spike", "error_burst"]}  # fmt: skip
+    result = {"scale": "small", "date": "2026-12-01", "seed": 42, "end_date": "2025-06-30",
+              "planted": 12, "backtest_seconds": 1.0, "machine": {"cores": 2},
+              "scores": {"threshold": score, "all": score}}  # fmt: skip
+    section = alerts_section(result)
+    assert "recall 1.00, precision 0.90" in section and "met" in section
+    assert "cannot show (left out of recall): 2 error_burst, 1 latency_spike" in section
+    assert "recall over every planted anomaly 0.75" in section
