@@ -401,12 +401,12 @@ BINOMIAL_ALPHA = 1e-6
 @dataclass(frozen=True)
 class BinomialVerdicts:
     """`binomial_verdicts` at the positions asked for: status, the window's rate, the
-    baseline rate, the lowest rate that would fire, and the tail probability."""
+    baseline rate, the window's trials and the tail probability."""
 
     status: np.ndarray
     observed: np.ndarray
     expected: np.ndarray
-    upper: np.ndarray
+    trials: np.ndarray
     p_value: np.ndarray
 
 
@@ -449,7 +449,6 @@ def binomial_verdicts(
     alpha = condition.alpha or BINOMIAL_ALPHA
     with np.errstate(invalid="ignore", divide="ignore"):
         observed = np.where(n > 0, k / n, np.nan) * multiplier
-        upper = (binom.isf(alpha, n, rate) + 1) / n * multiplier
     expected = rate * multiplier
     move = np.abs(observed - expected)
     large = np.ones(len(positions), dtype=bool)
@@ -462,7 +461,7 @@ def binomial_verdicts(
         "insufficient"
     )
     status[n == 0] = "no_data"
-    return BinomialVerdicts(status, observed, expected, upper, p_value)
+    return BinomialVerdicts(status, observed, expected, n, p_value)
 
 
 def binomial_anomaly(
@@ -481,16 +480,23 @@ def binomial_anomaly(
         return Outcome("no_data", detail="no trials in the window")
     if status == "insufficient":
         return Outcome("insufficient", observed, expected, detail="too few trials or history")
-    upper = float(verdict.upper[0])
-    bounds = (None, upper) if condition.direction == "up" else (None, None)
+    upper = None
+    if condition.direction == "up":
+        from scipy.stats import binom
+
+        # the lowest rate that fires: one event above the binomial quantile at 1 - alpha
+        trials = float(verdict.trials[0])
+        bound = binom.isf(condition.alpha or BINOMIAL_ALPHA, trials, expected / multiplier)
+        upper = float((bound + 1) / trials * multiplier)
     if status == "firing":
-        events, trials = (round(float(c)) for c in counts[max(at + 1 - window, 0) : at + 1].sum(0))
+        events = round(float(counts[max(at + 1 - window, 0) : at + 1, 0].sum()))
         return Outcome(
             "firing",
             observed,
             expected,
-            *bounds,
-            f"{events} of {trials} against a rate of {_fmt(expected)} "
+            None,
+            upper,
+            f"{events} of {round(float(verdict.trials[0]))} against a rate of {_fmt(expected)} "
             f"(binomial p = {float(verdict.p_value[0]):.1e})",
         )
-    return Outcome("ok", observed, expected, *bounds)
+    return Outcome("ok", observed, expected, None, upper)

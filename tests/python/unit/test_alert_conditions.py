@@ -234,6 +234,7 @@ def test_binomial_fires_on_a_few_errors_among_few_requests_against_a_low_base_ra
     assert outcome.status == "firing" and outcome.observed == pytest.approx(30)
     assert outcome.expected == pytest.approx(21.5 / 5251 * 100)
     assert "3 of 10" in outcome.detail
+    assert outcome.upper == pytest.approx(20)  # 2 of 10 already has a tail below 1e-3
     assert conditions.binomial_anomaly(burst, 21, BINOMIAL, "1d").status == "ok"  # alpha 1e-6
     one = counts([1] * 21 + [1], [250] * 21 + [10])
     assert conditions.binomial_anomaly(one, 21, loose, "1d").status == "ok"  # 1 in 10: chance
