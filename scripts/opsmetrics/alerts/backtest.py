@@ -9,9 +9,9 @@ for every slice); a planted anomaly is detected when an episode of a rule of tha
 matches it.
 
 A planted service incident counts for recall only when the data can show it
-(`detectable`): its window holds at least `MIN_REQUESTS` requests of the service or a CPU
-sample of one of its hosts. The others are listed, per kind, as not detectable, never
-dropped silently.
+(`detectable`): its window holds at least `MIN_REQUESTS` requests of the service, or a CPU
+sample of one of its hosts, or server errors far beyond the service's rate. The others
+are listed, per kind, as not detectable, never dropped silently.
 
 Left out, with the reason in docs/decisions.md: the implicit registry thresholds (they
 compare KPIs with business targets, which the generated data misses by design: they
@@ -105,18 +105,31 @@ def planted_anomalies(manifest: dict[str, Any]) -> list[Planted]:
 MIN_REQUESTS = 14
 """Requests of a service an incident's window must hold to be detectable without a CPU
 sample: the fewest in which the generator's mildest error burst (30 % of requests fail)
-gives, at its expected count (floor(0.3 n) = 4 errors), a binomial tail below 1e-6 against
-the generator's 0.4 % server-error rate (13 requests give 3 errors, a tail of 2e-5). The same
-floor holds for latency spikes: a handful of requests gives no latency level."""
+gives, at its expected count (floor(0.3 n) = 4 errors), a binomial tail below
+`DETECTABLE_ALPHA` against the generator's 0.4 % server-error rate (13 requests give 3
+errors, a tail of 2e-5). The same floor holds for latency spikes: a handful of requests
+gives no latency level."""
+DETECTABLE_ALPHA = 1e-6
+"""Fewer requests still show an incident whose server errors alone have a binomial tail
+below this against the service's own rate over the whole history (11 errors in 13)."""
 
 
 def detectable(warehouse: Warehouse, planted: list[Planted]) -> list[bool]:
     """Whether the data can show each planted anomaly. A service incident (error burst,
-    latency spike, outage) needs in its window `MIN_REQUESTS` requests of its service
-    (marts.fct_api_requests) or one CPU sample of its hosts (the generator adds 30 points
-    during bursts and spikes and takes 50 off in outages; staging.stg_platform__system_
-    metrics, the sample times the hourly mart rounds away). Business anomalies and host
-    incidents change their own metric throughout their window: always detectable."""
+    latency spike, outage) needs in its window one CPU sample of its hosts (the generator
+    adds 30 points during bursts and spikes and takes 50 off in outages; staging.stg_
+    platform__system_metrics, the sample times the hourly mart rounds away), or
+    `MIN_REQUESTS` requests of its service (marts.fct_api_requests), or server errors
+    whose binomial tail against the service's rate is below `DETECTABLE_ALPHA`. Business
+    anomalies and host incidents change their own metric throughout their window: always
+    detectable."""
+    from scipy.stats import binom
+
+    rates = warehouse.frame(
+        "select service, count(case when is_server_error then 1 end) as errors, "
+        "count(*) as requests from marts.fct_api_requests group by service"
+    )
+    rate = {row.service: (row.errors + 0.5) / (row.requests + 1) for row in rates.itertuples()}
     found = []
     for anomaly in planted:
         if anomaly.slice_name != "service":
@@ -124,7 +137,8 @@ def detectable(warehouse: Warehouse, planted: list[Planted]) -> list[bool]:
             continue
         window = [anomaly.slice_value, anomaly.start.to_pydatetime(), anomaly.end.to_pydatetime()]
         requests = warehouse.frame(
-            "select count(*) as n from marts.fct_api_requests "
+            "select count(*) as n, count(case when is_server_error then 1 end) as errors "
+            "from marts.fct_api_requests "
             "where service = {p} and requested_at >= {p} and requested_at < {p}",
             window,
         )
@@ -134,7 +148,9 @@ def detectable(warehouse: Warehouse, planted: list[Planted]) -> list[bool]:
             "and metric_name = 'cpu_utilization'",
             window,
         )
-        found.append(int(requests["n"][0]) >= MIN_REQUESTS or int(samples["n"][0]) > 0)
+        n, errors = int(requests["n"][0]), int(requests["errors"][0])
+        tail = binom.sf(errors - 1, n, rate.get(anomaly.slice_value, 0.5)) if n else 1.0
+        found.append(n >= MIN_REQUESTS or int(samples["n"][0]) > 0 or tail < DETECTABLE_ALPHA)
     return found
 
 

@@ -51,7 +51,9 @@ def context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
     """Three days of hourly errors for services a and b: 0 errors, except 5 errors at
     2025-01-02 10:00 on a (inside the planted incident) and at 2025-01-03 04:00 on b.
     The footprint tables: a's requests, 20 from 10:10 on 2025-01-02 and 14 from 02:00:00 on
-    2025-01-01 (one a second); one CPU sample of a host of b at 2025-01-03 04:30."""
+    2025-01-01 (one a second); b's, 10 at 12:00 on 2025-01-02 of which 5 server errors,
+    and 5,000 a month before with 10 errors (a 0.2 % rate); one CPU sample of a host of b
+    at 2025-01-03 04:30."""
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as connection:
         connection.execute("create schema marts")
@@ -64,9 +66,12 @@ def context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
         )
         connection.execute(
             "create table marts.fct_api_requests as "
-            "select 'a' as service, timestamp '2025-01-02 10:10' + to_seconds(i) as requested_at "
-            "from range(20) as r(i) union all "
-            "select 'a', timestamp '2025-01-01 02:00' + to_seconds(i) from range(14) as r(i)"
+            "select 'a' as service, timestamp '2025-01-02 10:10' + to_seconds(i) as requested_at, "
+            "false as is_server_error from range(20) as r(i) union all "
+            "select 'a', timestamp '2025-01-01 02:00' + to_seconds(i), false from range(14) r(i) "
+            "union all select 'b', timestamp '2025-01-02 12:00' + to_seconds(i), i < 5 "
+            "from range(10) as r(i) union all "
+            "select 'b', timestamp '2024-12-01', i < 10 from range(5000) as r(i)"
         )
         connection.execute("create schema staging")
         connection.execute(
@@ -129,8 +134,9 @@ def test_incidents_the_data_cannot_show_are_left_out_of_recall_and_listed(
     context: Context,
 ) -> None:
     """Detectable: 14+ requests of the service in the window, or a CPU sample of one of its
-    hosts; business anomalies always. a's second incident (13 requests, no sample) is not
-    detectable, so it leaves recall and is listed instead."""
+    hosts, or server errors far beyond the service's rate (5 of 10 at 0.2 %); business
+    anomalies always. a's second incident (13 requests, no sample) is not detectable, so
+    it leaves recall and is listed instead."""
     incidents = [
         planted("a", "2025-01-02T10:05:00Z", "2025-01-02T10:40:00Z"),  # 20 requests
         planted("a", "2025-01-01T02:00:01Z", "2025-01-01T02:20:00Z"),  # 13 requests
@@ -138,9 +144,11 @@ def test_incidents_the_data_cannot_show_are_left_out_of_recall_and_listed(
         planted("b", "2025-01-01T04:00:00Z", "2025-01-01T04:45:00Z"),  # nothing
         {**planted("b", "2025-01-02T00:00:00Z", "2025-01-03T00:00:00Z"),
          "kind": "revenue_drop", "slice_name": "total", "slice_value": "all"},
+        planted("b", "2025-01-02T12:00:00Z", "2025-01-02T12:30:00Z"),  # 5 errors of 10
+        planted("b", "2025-01-02T12:00:05Z", "2025-01-02T12:30:00Z"),  # 0 errors of 5
     ]  # fmt: skip
     found = detectable(context.warehouse, planted_anomalies({"planted_anomalies": incidents}))
-    assert found == [True, False, True, False, True]
+    assert found == [True, False, True, False, True, True, False]
     manifest = {"end_date": "2025-01-03", "planted_anomalies": incidents[:4]}
     total = backtest(context, [hourly_rule("errors_burst")], manifest)["all"]
     assert (total.in_scope, total.detected, total.recall) == (2, 2, 1.0)
