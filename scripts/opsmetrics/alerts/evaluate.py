@@ -65,6 +65,8 @@ def lookback(rule: Rule) -> int:
     if isinstance(condition, Anomaly):
         if condition.method == "stl":
             return max(condition.history, 2) * conditions.STL_PERIOD.get(rule.grain, 1)
+        if condition.method == "binomial":
+            return condition.history * conditions.PERIODS_PER_WEEK.get(rule.grain, 1)
         seasonal = conditions.seasonal_positions(
             pd.DatetimeIndex([]), rule.grain, condition.seasonality
         )
@@ -83,15 +85,33 @@ class Prepared:
     values: np.ndarray
     index: pd.DatetimeIndex
     other: np.ndarray | None
+    counts: np.ndarray | None = None
+    """(events, trials) per period, not windowed: binomial anomalies sum their window."""
 
 
-def prepare(rule: Rule, series: pd.Series, other: pd.Series | None = None) -> Prepared:
-    """Apply the rule's window (the rolling sum or mean of `window` periods)."""
+def counted(rule: Rule) -> bool:
+    """The rule judges counts (events among trials), not values."""
+    return isinstance(rule.condition, Anomaly) and rule.condition.method == "binomial"
+
+
+def prepare(
+    rule: Rule,
+    series: pd.Series,
+    other: pd.Series | None = None,
+    frame: pd.DataFrame | None = None,
+) -> Prepared:
+    """Apply the rule's window (the rolling sum or mean of `window` periods); a counted
+    rule also takes the (events, trials) of `frame` on the series' periods."""
+    counts = None
+    if counted(rule):
+        if frame is None:
+            raise ValueError(f"{rule.id}: method binomial needs the counts behind the series")
+        counts = conditions.regular_counts(frame, pd.DatetimeIndex(series.index))
     series = windowed(rule, series)
     aligned = None
     if other is not None:
         aligned = windowed(rule, other).reindex(series.index).to_numpy(dtype=float)
-    return Prepared(series.to_numpy(dtype=float), pd.DatetimeIndex(series.index), aligned)
+    return Prepared(series.to_numpy(dtype=float), pd.DatetimeIndex(series.index), aligned, counts)
 
 
 def judge_at(rule: Rule, prepared: Prepared, at: int, levels: dict[str, Any] | None) -> Outcome:
@@ -103,6 +123,11 @@ def judge_at(rule: Rule, prepared: Prepared, at: int, levels: dict[str, Any] | N
         return conditions.change(values, at, condition, rule.grain)
     if isinstance(condition, Trend):
         return conditions.trend(values, at, condition)
+    if isinstance(condition, Anomaly) and prepared.counts is not None:
+        multiplier = rule.source.multiplier if rule.source else 1.0
+        return conditions.binomial_anomaly(
+            prepared.counts, at, condition, rule.grain, rule.window, multiplier
+        )
     if isinstance(condition, Anomaly):
         return conditions.anomaly(values, prepared.index, at, condition, rule.grain)
     if isinstance(condition, Correlation):
@@ -118,9 +143,11 @@ def judge(
     at: int,
     levels: dict[str, Any] | None,
     other: pd.Series | None = None,
+    frame: pd.DataFrame | None = None,
 ) -> Outcome:
-    """The rule's condition on a regular series at position `at`."""
-    return judge_at(rule, prepare(rule, series, other), at, levels)
+    """The rule's condition on a regular series at position `at` (`frame`: the rows
+    behind it, for the counts of a binomial anomaly)."""
+    return judge_at(rule, prepare(rule, series, other, frame), at, levels)
 
 
 def windowed(rule: Rule, series: pd.Series) -> pd.Series:
@@ -187,7 +214,7 @@ def evaluate_rule(
             other = None
             if others is not None and value in others:
                 other = conditions.regular_series(others[value], rule.grain, period)
-            outcome = judge(rule, series, len(series) - 1, levels, other)
+            outcome = judge(rule, series, len(series) - 1, levels, other, frame)
             if outcome.status == "no_data":
                 outcome = Outcome("insufficient", detail="the metric is undefined for the period")
         findings += _findings(context, rule, slice_name, value, period, outcome, present)

@@ -83,10 +83,14 @@ class Trend(Strict):
 class Anomaly(Strict):
     """A robust z-score of the latest value against the same seasonal position (same
     weekday for days, same hour of the week for hours and 5-minute buckets), or of its STL
-    residual, beyond `z`; silent until `min_history` comparable values exist."""
+    residual, beyond `z`; silent until `min_history` comparable values exist.
+
+    `method: binomial` judges counts instead (a mart `source` with a denominator): the
+    window's events (e.g. server errors) among its trials (requests) against the rate of
+    the previous `history` weeks, by the binomial tail probability, beyond `alpha`."""
 
     kind: Literal["anomaly"]
-    method: Literal["robust_z", "stl"] = "robust_z"
+    method: Literal["robust_z", "stl", "binomial"] = "robust_z"
     seasonality: Literal["auto", "none", "weekday", "hour_of_week"] = "auto"
     z: float = Field(3.5, gt=0)
     history: int = Field(8, ge=3)
@@ -103,6 +107,20 @@ class Anomaly(Strict):
     """Also require the value to differ from the expected one by this % of it, or by
     this much in the metric's unit: small histories give small MADs, and a tiny move is
     no incident however rare."""
+    alpha: float | None = Field(None, gt=0, lt=1)
+    """method: binomial: fire when the tail probability of the window's count, given the
+    baseline rate, is below `alpha` (default 1e-6)."""
+    min_trials: int | None = Field(None, ge=1)
+    """method: binomial: windows with fewer trials (requests) are not judged (default 1)."""
+
+    @model_validator(mode="after")
+    def _binomial_only(self) -> Anomaly:
+        counted = self.method == "binomial"
+        if not counted and (self.alpha is not None or self.min_trials is not None):
+            raise ValueError("alpha and min_trials belong to method: binomial")
+        if counted and self.seasonality not in ("auto", "none"):
+            raise ValueError("method: binomial compares with a pooled rate: no seasonality")
+        return self
 
 
 class Correlation(Strict):
@@ -247,6 +265,9 @@ class Rule(Strict):
                 raise ValueError("correlation rules read two metrics, not a mart source")
         if registry and self.source is not None:
             raise ValueError("levels: registry reads the metric's meta: no mart source")
+        binomial = isinstance(self.condition, Anomaly) and self.condition.method == "binomial"
+        if binomial and (self.source is None or not self.source.denominator):
+            raise ValueError("method: binomial needs a mart source with a denominator (counts)")
         return self
 
 

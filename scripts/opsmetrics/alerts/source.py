@@ -2,7 +2,8 @@
 saved query, written by `opsmetrics export-metrics`) or, for a `source` rule, a mart.
 
 `Catalogue` lists every metric table actually present with its time grain and slice
-columns; `read_series` returns a rule's values per slice as (period, value) frames.
+columns; `read_series` returns a rule's values per slice as (period, value) frames, with
+the counts (events, trials) behind a ratio of a mart source with a denominator.
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ def _read_mart(
 ) -> tuple[str, dict[str, pd.DataFrame]]:
     value = f"sum({source.numerator}) * {source.multiplier!r}"
     divisor = source.denominator_sql
+    counts = ""
     if source.weight:
         value = f"sum({source.numerator} * {source.weight}) * {source.multiplier!r}"
     if divisor:
@@ -128,13 +130,18 @@ def _read_mart(
         if source.min_denominator:
             volume = f"{divisor} >= {int(source.min_denominator)}"
             value = f"case when {volume} then {value} end"
+        if source.denominator:
+            counts = (
+                f", cast(sum({source.numerator}) as double precision) as events"
+                f", cast({divisor} as double precision) as trials"
+            )
     slice_select = source.slice_column or "'all'"
     extra, params = _slice_filter(rule, source.slice_column)
     group = f"{source.slice_column}, " if source.slice_column else ""
     frame = warehouse.frame(
         f"select cast({slice_select} as varchar) as slice_value, "
         f"cast({source.time_column} as timestamp) as period, "
-        f"cast({value} as double precision) as value "
+        f"cast({value} as double precision) as value{counts} "
         f"from {source.table} "
         f"where {source.time_column} >= {{p}} and {source.time_column} < {{p}}{extra} "
         f"group by {group}{source.time_column}",
@@ -149,7 +156,8 @@ def _split(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
         return {}
     frame["period"] = pd.to_datetime(frame["period"])
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
+    columns = ["period", "value", *(c for c in ("events", "trials") if c in frame)]
     return {
-        str(value): group[["period", "value"]].reset_index(drop=True)
+        str(value): group[columns].reset_index(drop=True)
         for value, group in frame.groupby("slice_value", sort=True)
     }

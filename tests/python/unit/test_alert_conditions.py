@@ -215,3 +215,81 @@ def test_threshold_statuses_at_once_equal_the_period_by_period_verdicts(
     one_by_one = [conditions.threshold(series, at, rule).status for at in range(len(series))]
     assert list(conditions.threshold_statuses(series, rule)) == one_by_one
     assert {"firing", "ok", "no_data", "insufficient"} <= set(one_by_one) | {"insufficient"}
+
+
+def counts(events: list[float], trials: list[float]) -> np.ndarray:
+    return np.column_stack([values(*events), values(*trials)])
+
+
+BINOMIAL = Anomaly(kind="anomaly", method="binomial", history=3, min_history=7, direction="up")
+"""Days: the baseline is the 21 days before the window, of which 7 must have trials."""
+
+
+def test_binomial_fires_on_a_few_errors_among_few_requests_against_a_low_base_rate() -> None:
+    """21 days of 1 error in 250 requests (0.4 %), then a day of 3 errors in 10 requests:
+    30 % is no reliable rate, but 3 errors in 10 at 0.4 % has a tail of about 1e-4."""
+    loose = BINOMIAL.model_copy(update={"alpha": 1e-3})
+    burst = counts([1] * 21 + [3], [250] * 21 + [10])
+    outcome = conditions.binomial_anomaly(burst, 21, loose, "1d", multiplier=100)
+    assert outcome.status == "firing" and outcome.observed == pytest.approx(30)
+    assert outcome.expected == pytest.approx(21.5 / 5251 * 100)
+    assert "3 of 10" in outcome.detail
+    assert outcome.upper == pytest.approx(20)  # 2 of 10 already has a tail below 1e-3
+    assert conditions.binomial_anomaly(burst, 21, BINOMIAL, "1d").status == "ok"  # alpha 1e-6
+    one = counts([1] * 21 + [1], [250] * 21 + [10])
+    assert conditions.binomial_anomaly(one, 21, loose, "1d").status == "ok"  # 1 in 10: chance
+
+
+def test_binomial_edges_zero_requests_first_period_and_a_flat_error_free_history() -> None:
+    quiet = counts([1] * 21 + [0], [250] * 21 + [0])
+    assert conditions.binomial_anomaly(quiet, 21, BINOMIAL, "1d").status == "no_data"
+    first = counts([5], [10])
+    assert conditions.binomial_anomaly(first, 0, BINOMIAL, "1d").status == "insufficient"
+    young = counts([0] * 6 + [8], [100] * 6 + [10])  # 6 days of history, 7 needed
+    assert conditions.binomial_anomaly(young, 6, BINOMIAL, "1d").status == "insufficient"
+    # never an error in 2,100 requests: the rate is 0.5 / 2,101, not 0, so one error is
+    # no alarm while 8 of 10 is
+    flat = counts([0] * 21 + [1], [100] * 21 + [10])
+    assert conditions.binomial_anomaly(flat, 21, BINOMIAL, "1d").status == "ok"
+    flat[21, 0] = 8
+    assert conditions.binomial_anomaly(flat, 21, BINOMIAL, "1d").status == "firing"
+    guarded = BINOMIAL.model_copy(update={"min_trials": 20})
+    assert conditions.binomial_anomaly(flat, 21, guarded, "1d").status == "insufficient"
+
+
+def test_binomial_window_sums_its_periods_and_baseline_precedes_the_window() -> None:
+    """Two days of 3 errors in 5 requests: each alone stays below the bound, their sum
+    (6 of 10) does not; the window's own days are not part of its baseline."""
+    rule = BINOMIAL.model_copy(update={"alpha": 1e-9})
+    series = counts([1] * 21 + [3, 3], [250] * 21 + [5, 5])
+    assert conditions.binomial_anomaly(series, 22, rule, "1d").status == "ok"
+    windowed = conditions.binomial_anomaly(series, 22, rule, "1d", window=2)
+    assert windowed.status == "firing" and windowed.expected == pytest.approx(21.5 / 5251)
+
+
+def test_binomial_minimum_move_and_direction_down() -> None:
+    busy = counts([40] * 21 + [100], [10_000] * 21 + [10_000])  # 0.4 % → 1 %: significant
+    assert conditions.binomial_anomaly(busy, 21, BINOMIAL, "1d", multiplier=100).status == (
+        "firing"
+    )
+    material = BINOMIAL.model_copy(update={"min_delta": 5})  # at least 5 points
+    assert conditions.binomial_anomaly(busy, 21, material, "1d", multiplier=100).status == "ok"
+    down = BINOMIAL.model_copy(update={"direction": "down"})
+    assert conditions.binomial_anomaly(busy, 21, down, "1d").status == "ok"
+    busy[21, 0] = 0
+    assert conditions.binomial_anomaly(busy, 21, down, "1d").status == "firing"
+
+
+def test_binomial_verdicts_at_once_equal_the_period_by_period_outcomes() -> None:
+    rng = np.random.default_rng(11)
+    trials = rng.poisson(8, 200).astype(float)
+    events = rng.binomial(trials.astype(int), 0.01).astype(float)
+    events[[60, 61, 150]] = np.minimum(trials[[60, 61, 150]], 6)
+    series = np.column_stack([events, trials])
+    rule = BINOMIAL.model_copy(update={"min_trials": 3})
+    at_once = conditions.binomial_verdicts(series, np.arange(200), rule, "1d", window=2).status
+    one_by_one = [
+        conditions.binomial_anomaly(series, at, rule, "1d", window=2).status for at in range(200)
+    ]
+    assert list(at_once) == one_by_one
+    assert {"firing", "ok", "insufficient"} <= set(one_by_one)
