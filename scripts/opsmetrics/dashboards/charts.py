@@ -77,7 +77,7 @@ def trend(
             "xaxis": {"automargin": False},
             "yaxis": {"title": {"text": str(kpi.meta["unit"])}, "automargin": False},
             "height": 300,
-            "margin": {"l": 40, "r": 20, "t": 50, "b": 30},
+            "margin": {"l": 40, "r": 20, "t": 50, "b": 45},
             "showlegend": has_forecast,
             "shapes": [line],
             "annotations": [label],
