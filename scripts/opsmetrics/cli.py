@@ -674,8 +674,9 @@ def bench_dashboards_command(
         raise typer.Exit(2) from error
     for name, timing in result["pages"].items():
         console.print(
-            f"{name}: cold {timing['cold_seconds']} s, warm median "
-            f"{timing['warm_median_seconds']} s (max {timing['warm_max_seconds']} s)"
+            f"{name}: cold {timing['cold_seconds']} s, reload median "
+            f"{timing['warm_median_seconds']} s (max {timing['warm_max_seconds']} s), "
+            f"navigation median {timing['navigation_median_seconds']} s"
         )
 
 

@@ -74,9 +74,10 @@ def trend(
         data=traces,
         layout={
             "title": {"text": kpi.label},
-            "yaxis": {"title": {"text": str(kpi.meta["unit"])}},
+            "xaxis": {"automargin": False},
+            "yaxis": {"title": {"text": str(kpi.meta["unit"])}, "automargin": False},
             "height": 300,
-            "margin": {"l": 40, "r": 20, "t": 50, "b": 30},
+            "margin": {"l": 40, "r": 20, "t": 50, "b": 45},
             "showlegend": has_forecast,
             "shapes": [line],
             "annotations": [label],
@@ -99,34 +100,46 @@ def gauge_range(value: float, kpi: Kpi) -> tuple[float, float]:
     return low - margin, high + margin
 
 
-def gauge(value: float, kpi: Kpi, title: str | None = None) -> go.Figure:
-    """A dial with the critical, warning and ok bands of the KPI and its target."""
-    low, high = gauge_range(value, kpi)
-    warning = float(kpi.meta["warning_threshold"])
-    critical = float(kpi.meta["critical_threshold"])
-    if kpi.meta["direction"] == "higher_is_better":
-        bands = [(low, critical, "critical"), (critical, warning, "warning"), (warning, high, "ok")]
-    else:
-        bands = [(low, warning, "ok"), (warning, critical, "warning"), (critical, high, "critical")]
-    indicator = go.Indicator(
-        mode="gauge+number",
-        value=value,
-        title={"text": safe_label(title or kpi.label)},
-        number={"suffix": " %" if kpi.meta["unit"] == "percent" else ""},
-        gauge={
-            "axis": {"range": [low, high]},
-            "bar": {"color": LINE_COLOUR},
-            "steps": [
-                {"range": [start, end], "color": BAND_COLOURS[band]} for start, end, band in bands
-            ],
-            "threshold": {
-                "line": {"color": "#2e7d32", "width": 3},
-                "value": float(kpi.meta["target"]),
-            },
-        },
-    )
+def gauges(dials: list[tuple[float, Kpi, str | None]]) -> go.Figure:
+    """Dials side by side in one figure, one per (value, KPI, title): each with the
+    critical, warning and ok bands of its KPI and its target. One figure, not one per
+    dial: the browser's cost is mostly per figure (issue 20, docs/benchmarks.md)."""
+    width = 1 / max(len(dials), 1)
+    indicators = []
+    for position, (value, kpi, title) in enumerate(dials):
+        low, high = gauge_range(value, kpi)
+        warning = float(kpi.meta["warning_threshold"])
+        critical = float(kpi.meta["critical_threshold"])
+        if kpi.meta["direction"] == "higher_is_better":
+            bands = [(low, critical, "critical"), (critical, warning, "warning")]
+            bands.append((warning, high, "ok"))
+        else:
+            bands = [(low, warning, "ok"), (warning, critical, "warning")]
+            bands.append((critical, high, "critical"))
+        domain = [position * width + 0.02, (position + 1) * width - 0.02]
+        indicators.append(
+            go.Indicator(
+                mode="gauge+number",
+                value=value,
+                domain={"x": domain, "y": [0, 1]},
+                title={"text": safe_label(title or kpi.label), "font": {"size": 13}},
+                number={"suffix": " %" if kpi.meta["unit"] == "percent" else ""},
+                gauge={
+                    "axis": {"range": [low, high]},
+                    "bar": {"color": LINE_COLOUR},
+                    "steps": [
+                        {"range": [start, end], "color": BAND_COLOURS[band]}
+                        for start, end, band in bands
+                    ],
+                    "threshold": {
+                        "line": {"color": "#2e7d32", "width": 3},
+                        "value": float(kpi.meta["target"]),
+                    },
+                },
+            )
+        )
     layout = {"height": 230, "margin": {"l": 20, "r": 20, "t": 50, "b": 10}}
-    return go.Figure(data=[indicator], layout=layout)
+    return go.Figure(data=indicators, layout=layout)
 
 
 def bars(frame: pd.DataFrame, category: str, metric: str, title: str) -> go.Figure:
@@ -140,5 +153,7 @@ def bars(frame: pd.DataFrame, category: str, metric: str, title: str) -> go.Figu
         "title": {"text": safe_label(title)},
         "height": 300,
         "margin": {"l": 40, "r": 20, "t": 50, "b": 60},
+        "xaxis": {"automargin": False},
+        "yaxis": {"automargin": False},
     }
     return go.Figure(data=[bar], layout=layout)

@@ -330,18 +330,18 @@ def _not_published(table: str) -> None:
 
 
 def _gauges(page: Page, values: list[tuple[str, str, float | None]]) -> None:
-    """One dial per (metric, title, value); a missing value is said, not drawn."""
-    for column, (metric, title, value) in zip(
-        st.columns(max(len(values), 1)), values, strict=False
-    ):
-        with column:
-            if value is None or pd.isna(value):
-                st.info(f"{title}: no value for this period.")
-            else:
-                st.plotly_chart(
-                    charts.gauge(float(value), page.kpis[metric], title),
-                    key=f"gauge_{metric}_{title}",
-                )
+    """One figure of dials, one per (metric, title, value); a missing value is said, not
+    drawn."""
+    missing = [title for _, title, value in values if value is None or pd.isna(value)]
+    dials = [
+        (float(value), page.kpis[metric], title)
+        for metric, title, value in values
+        if title not in missing
+    ]
+    if dials:
+        st.plotly_chart(charts.gauges(dials), key=f"gauges_{values[0][0]}")
+    for title in missing:
+        st.info(f"{title}: no value for this period.")
 
 
 def _latest_value(frame: pd.DataFrame, time_column: str, when: pd.Timestamp, metric: str) -> Any:

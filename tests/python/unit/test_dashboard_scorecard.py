@@ -159,7 +159,7 @@ def test_freshness_is_the_strictest_source_upstream_of_the_saved_query() -> None
 
 
 def test_gauge_bands_follow_the_direction_and_stay_within_percent_bounds() -> None:
-    figure = charts.gauge(99.7, UPTIME)
+    figure = charts.gauges([(99.7, UPTIME, None)])
     gauge = figure.data[0].gauge
     low, high = gauge.axis.range
     assert 0 <= low < 99.0 and high == 100.0
@@ -169,8 +169,16 @@ def test_gauge_bands_follow_the_direction_and_stay_within_percent_bounds() -> No
         charts.BAND_COLOURS["ok"],
     ]
     assert gauge.steps[0].range[1] == 99.0 and gauge.steps[1].range[1] == 99.5
-    lower = charts.gauge(0.7, ERRORS).data[0].gauge
+    lower = charts.gauges([(0.7, ERRORS, None)]).data[0].gauge
     assert lower.steps[0].color == charts.BAND_COLOURS["ok"]
+
+
+def test_several_dials_are_one_figure_side_by_side() -> None:
+    figure = charts.gauges([(99.7, UPTIME, "all"), (0.7, ERRORS, "<b>api</b>")])
+    assert len(figure.data) == 2
+    (left, right) = (dial.domain.x for dial in figure.data)
+    assert 0 <= left[0] < left[1] <= right[0] < right[1] <= 1
+    assert figure.data[1].title.text == "&lt;b&gt;api&lt;/b&gt;"
 
 
 def test_labels_from_the_data_reach_plotly_escaped() -> None:
