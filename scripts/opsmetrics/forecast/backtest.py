@@ -61,19 +61,14 @@ def score_slice(
     for cut in origins_for(spec, series, horizon, count):
         train, test = y[:cut], y[cut : cut + horizon]
         scale = models.mase_scale(train, spec.period)
-        choice = models.choose(
-            train, spec.holdout(horizon, len(train)), spec.period, spec.holdout_origins
-        )
-        raw = {}
-        for model in models.MODELS:
-            try:
-                raw[model] = models.fit(model, train, horizon, spec.period, choice.ets_params)
-            except models.ModelError:
-                continue
-        predictions = {model: p.clipped(spec.floor, spec.ceiling) for model, p in raw.items()}
-        if choice.model in raw:
-            calibrated = raw[choice.model].calibrated(*choice.factors)
-            predictions[CHOSEN] = calibrated.clipped(spec.floor, spec.ceiling)
+        try:
+            result = models.forecast(train, horizon, spec.period, spec.window)
+        except models.ModelError:
+            continue
+        predictions = {
+            model: prediction.clipped(spec.floor, spec.ceiling)
+            for model, prediction in {**result.raw, CHOSEN: result.prediction}.items()
+        }
         for model, prediction in predictions.items():
             scores.append(
                 Score(

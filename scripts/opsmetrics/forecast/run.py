@@ -100,8 +100,8 @@ def effective_horizon(spec: SeriesSpec, horizon: int | None) -> int:
 def forecast_slice(
     spec: SeriesSpec, slice_value: str, rows: pd.DataFrame, as_of: date, horizon: int
 ) -> SeriesForecast:
-    """Fit both models to one slice at its rolling holdouts, choose by mean holdout MASE,
-    refit the choice on all of it and calibrate its intervals by the holdout errors."""
+    """Fit both models to one slice, choose by mean MASE over its last rolling origins and
+    calibrate the chosen model's intervals on its rolling-origin errors (`models.forecast`)."""
     series = prepare(rows, spec, as_of)
     observed = observed_count(rows, as_of)
     unit = "days" if spec.grain != MONTH else "months"
@@ -117,13 +117,9 @@ def forecast_slice(
     if spec.month_ends:
         steps = month_end_steps(series.index[-1].date(), horizon)
         horizon = steps[-1]
-    choice = models.choose(y, spec.holdout(horizon, len(y)), spec.period, spec.holdout_origins)
-    try:
-        prediction = models.fit(choice.model, y, horizon, spec.period, choice.ets_params)
-    except models.ModelError:
-        choice = models.Choice(models.SEASONAL_NAIVE, choice.mase)
-        prediction = models.fit(models.SEASONAL_NAIVE, y, horizon, spec.period)
-    prediction = prediction.calibrated(*choice.factors).clipped(spec.floor, spec.ceiling)
+    result = models.forecast(y, horizon, spec.period, spec.window)
+    choice = result.choice
+    prediction = result.prediction.clipped(spec.floor, spec.ceiling)
     dates = future_dates(spec, series.index[-1], horizon)
     return SeriesForecast(
         spec,
