@@ -141,14 +141,15 @@ def churn_backtest(target: str = "duckdb") -> list[churn.BacktestMonth]:
     return churn.backtest(features, months)
 
 
-def _time_forecast_run() -> dict[str, float]:
-    """One full `opsmetrics forecast` in a child process: wall seconds, peak RSS and the
-    machine's 1-minute load average before and after (other jobs on a shared machine)."""
+def _time_forecast_run(metrics: list[str] | None = None) -> dict[str, float]:
+    """One `opsmetrics forecast` (of `metrics`, default everything) in a child process: wall
+    seconds, peak RSS and the machine's 1-minute load average before and after (other jobs
+    on a shared machine)."""
     from opsmetrics.bench import _run_child
 
     before = os.getloadavg()[0]
     wall, peak_mib, _ = _run_child(
-        "from opsmetrics.forecast.run import run_forecast\nrun_forecast()\n"
+        f"from opsmetrics.forecast.run import run_forecast\nrun_forecast(metrics={metrics!r})\n"
     )
     return {
         "wall_seconds": round(wall, 1),
@@ -164,6 +165,7 @@ def bench_forecast(scale: str = "medium", origins: int = 4, doc: Path | None = N
     from opsmetrics.bench import _result, record
 
     timing = _time_forecast_run()
+    series_timing = _time_forecast_run(sorted({spec.metric for spec in SERIES}))
     scores = backtest_series(count=origins)
     summary = summarise(scores)
     months = churn_backtest()
@@ -171,6 +173,7 @@ def bench_forecast(scale: str = "medium", origins: int = 4, doc: Path | None = N
         "forecast",
         scale,
         forecast_run=timing,
+        series_run=series_timing,
         summary=summary.to_dict(orient="records"),
         per_slice=_per_slice(scores).to_dict(orient="records"),
         churn=[month.__dict__ for month in months],
@@ -179,7 +182,8 @@ def bench_forecast(scale: str = "medium", origins: int = 4, doc: Path | None = N
     record(result, doc, render=render_section)
     lines = [
         f"forecast {scale}: one full run {timing['wall_seconds']} s, "
-        f"peak RSS {timing['peak_rss_mib']} MiB"
+        f"peak RSS {timing['peak_rss_mib']} MiB; the series alone "
+        f"{series_timing['wall_seconds']} s"
     ]
     for row in summary[summary["model"] != CHOSEN].itertuples():
         lines.append(
@@ -230,6 +234,7 @@ def render_section(result: dict) -> str:
     """The docs/benchmarks.md section of `bench forecast`."""
     timing = result["forecast_run"]
     load = timing["load_average"]
+    series = result["series_run"]
     lines = [
         f"## forecast, scale {result['scale']}",
         "",
@@ -237,7 +242,10 @@ def render_section(result: dict) -> str:
         f"both forecasting tables and the churn score) took **{timing['wall_seconds']} s** "
         f"wall time (Python start included), **{timing['peak_rss_mib']} MiB** peak RSS; the "
         f"machine's 1-minute load average was {load[0]} before and {load[1]} after (above "
-        f"{result['machine'].get('cores (nproc)', 'the core count')}: other jobs were running).",
+        f"{result['machine'].get('cores (nproc)', 'the core count')}: other jobs were running). "
+        f"The series alone (`--metric` every forecast metric, no churn score): "
+        f"**{series['wall_seconds']} s**, load average {series['load_average'][0]} before and "
+        f"{series['load_average'][1]} after.",
         "",
         f"Rolling-origin backtest, {result['origins']} cut-offs per series (the last one a "
         "full horizon before the last day, the earlier ones 28 days apart for daily series, "

@@ -328,32 +328,33 @@ def calibrate(fit: Fit, window: int) -> tuple[Prediction, int]:
     of the `window` origins before o (`local_scale`: errors grow with a growing series or
     a noisier period, and the scores stay comparable). The half-width at step h is the
     conformal quantile (`conformal_factor`) of step h's scores times s at the end of the
-    series; never narrower than at an earlier step. Steps with fewer than MIN_CALIBRATION
-    scores continue the last calibrated step's half-width along the model's own interval
-    (half-width x own width at h / own width there); with no calibrated step, or no error
-    in the last `window` origins, the model's own intervals are kept (returned steps: 0)."""
+    series, when the step has at least MIN_CALIBRATION scores (these steps are counted
+    and returned). With fewer, the scores can widen the model's own interval but not
+    narrow it (the wider of the two); with none, the half-width grows from the step before
+    as the model's own does. Never narrower than at an earlier step. No one-step error in
+    the last `window` origins (or none measured): the model's own intervals (0 steps)."""
     prediction = fit.prediction
     one_step = fit.errors[:, 0]
     scale = local_scale(one_step, window)
-    finite = np.isfinite(one_step)
-    last = np.abs(one_step[finite][-window:])
-    current = float(np.mean(last)) if len(last) == window else 0.0
     usable = scale > 0
+    current = float(np.mean(np.abs(one_step[-window:]))) if len(one_step) > window else 0.0
     if current <= 0 or not usable.any():
         return prediction, 0
     scores = np.abs(fit.errors[usable]) / scale[usable, None]
     counts = np.isfinite(scores).sum(axis=0)
     steps = int(np.cumprod(counts >= MIN_CALIBRATION).sum())
-    if steps == 0:
-        return prediction, 0
     halves = []
     for level in LEVELS:
-        factors = np.array([conformal_factor(scores[:, h], level) for h in range(steps)])
-        half = np.maximum.accumulate(factors * current)
         own = prediction.half_width(level)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            growth = np.where(own[steps - 1] > 0, own[steps:] / own[steps - 1], 1.0)
-        halves.append(np.r_[half, half[-1] * np.maximum(growth, 1.0)])
+        half = np.array([conformal_factor(scores[:, h], level) for h in range(len(own))])
+        half = half * current
+        few = (counts > 0) & (counts < MIN_CALIBRATION)
+        half[few] = np.maximum(half[few], own[few])
+        for h in np.flatnonzero(counts == 0):
+            previous = half[h - 1] if h else own[0]
+            growth = own[h] / own[h - 1] if h and own[h - 1] > 0 else 1.0
+            half[h] = previous * max(growth, 1.0)
+        halves.append(np.maximum.accumulate(half))
     return prediction.calibrated(*halves), steps
 
 

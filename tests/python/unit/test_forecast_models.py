@@ -267,28 +267,35 @@ def _fit_with_errors(size: np.ndarray, origins: int, own: np.ndarray) -> models.
 
 
 def test_calibration_takes_each_step_quantile_and_follows_the_model_beyond_the_data() -> None:
-    horizon, origins, window = 30, 40, 5
+    horizon, origins, window = 40, 40, 5
     size = np.r_[1.0, np.linspace(2.0, 3.0, horizon - 1)]
     own = np.sqrt(np.arange(1, horizon + 1))
     calibrated, steps = models.calibrate(_fit_with_errors(size, origins, own), window)
-    # Step j (0-based) has origins - window - j scores: at least 19 up to j = 16.
+    # Step j (0-based) has origins - window - j scores: at least 19 up to j = 16, none
+    # from j = 35.
     assert steps == origins - window - models.MIN_CALIBRATION + 1 == 17
     half = calibrated.half_width(95)
     assert np.allclose(half[:steps], size[:steps])
-    assert np.allclose(half[steps:], size[steps - 1] * own[steps:] / own[steps - 1])
+    # Too few scores: the wider of the scores' quantile and the model's own band.
+    assert np.allclose(half[steps:35], np.maximum(size[steps:35], own[steps:35]))
+    assert np.allclose(half[35:], half[34] * own[35:] / own[34])
     assert (np.diff(half) >= 0).all()
     assert (calibrated.half_width(80) <= half + 1e-12).all()
 
 
-def test_too_few_calibration_scores_keep_the_model_s_own_intervals() -> None:
-    own = np.ones(3)
-    fit = _fit_with_errors(np.ones(3), 20, own)
-    calibrated, steps = models.calibrate(fit, 5)
-    assert steps == 0 and calibrated is fit.prediction
+def test_too_few_calibration_scores_only_widen_the_model_s_own_intervals() -> None:
+    own = np.full(3, 5.0)
+    calibrated, steps = models.calibrate(_fit_with_errors(np.ones(3), 20, own), 5)
+    assert steps == 0 and np.allclose(calibrated.half_width(95), own)
+    wide = _fit_with_errors(np.full(3, 9.0), 20, own)
+    calibrated, steps = models.calibrate(wide, 5)
+    # Step 1's errors are the one-step errors (±1, score 1): the model's own 5 stays.
+    assert steps == 0 and np.allclose(calibrated.half_width(95), [5.0, 9.0, 9.0])
     months = 10 + np.cumsum(np.random.default_rng(2).normal(1, 0.5, 20))
     result = models.forecast(months, 3, 1, 18)
+    raw = result.raw[result.choice.model]
     assert result.choice.calibrated_steps == 0
-    assert result.prediction is result.raw[result.choice.model]
+    assert (result.prediction.half_width(95) >= raw.half_width(95) - 1e-9).all()
 
 
 def test_constant_series_has_no_spread_and_no_calibration() -> None:
