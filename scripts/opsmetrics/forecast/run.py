@@ -374,23 +374,37 @@ def headlines(run: ForecastRun) -> list[str]:
         lines.append(
             f"not enough history: {result.spec.metric} {result.slice_value} ({result.message})"
         )
-    crossed = run.crossings
-    if len(crossed):
-        capacity = crossed["metric"].isin(CAPACITY_METRICS) & crossed["crossing_date"].notna()
-        crossed = crossed[capacity].sort_values("crossing_date")
+    lines.append(_first_capacity_crossing(run.crossings))
+    if run.churn is not None or run.churn_message:
+        lines.append(f"churn risk: {run.churn_message}")
+    return lines
+
+
+def _first_capacity_crossing(crossings: pd.DataFrame) -> str:
+    """The first capacity threshold the point forecast crosses; when none does within the
+    horizon, the earliest crossing the 95 % band allows (the pessimistic bound)."""
+    if not len(crossings):
+        return "no capacity threshold crossing predicted within the 90-day horizon"
+    capacity = crossings[crossings["metric"].isin(CAPACITY_METRICS)]
+    crossed = capacity[capacity["crossing_date"].notna()].sort_values("crossing_date")
     if len(crossed):
         first = crossed.iloc[0]
-        lines.append(
+        return (
             f"first capacity threshold crossing: {first['metric']} {first['slice_value']} "
             f"reaches its {first['threshold_kind']} threshold {first['threshold_value']:g} around "
             f"{first['crossing_date']} (95 %: {_when(first['crossing_date_earliest'])} to "
             f"{_when(first['crossing_date_latest'])})"
         )
-    else:
-        lines.append("no capacity threshold crossing predicted within the 90-day horizon")
-    if run.churn is not None or run.churn_message:
-        lines.append(f"churn risk: {run.churn_message}")
-    return lines
+    possible = capacity[capacity["crossing_date_earliest"].notna()]
+    if not len(possible):
+        return "no capacity threshold crossing predicted within the 90-day horizon"
+    first = possible.sort_values("crossing_date_earliest").iloc[0]
+    return (
+        "no capacity threshold crossing expected within the 90-day horizon; first possible "
+        f"(95 % band): {first['metric']} {first['slice_value']} could reach its "
+        f"{first['threshold_kind']} threshold {first['threshold_value']:g} from "
+        f"{first['crossing_date_earliest']}"
+    )
 
 
 def _when(value: object) -> str:

@@ -338,3 +338,31 @@ def test_calibration_widens_intervals_when_the_series_got_noisier() -> None:
     assert (result.prediction.half_width(95) > raw.half_width(95) * 1.3).all()
     assert models.coverage(y[n:], result.prediction, 95) >= 90
     assert models.coverage(y[n:], result.prediction, 95) > models.coverage(y[n:], raw, 95)
+
+
+def test_headline_names_the_first_point_crossing_else_the_first_the_band_allows() -> None:
+    from opsmetrics.forecast.run import _first_capacity_crossing
+
+    def crossing(metric: str, point: str | None, earliest: str | None) -> dict:
+        return {
+            "metric": metric,
+            "slice_value": "billing",
+            "threshold_kind": "warning",
+            "threshold_value": 100.0,
+            "crossing_date": pd.Timestamp(point) if point else pd.NaT,
+            "crossing_date_earliest": pd.Timestamp(earliest) if earliest else pd.NaT,
+            "crossing_date_latest": pd.NaT,
+        }
+
+    band_only = pd.DataFrame(
+        [crossing("queue_depth", None, "2025-07-09"), crossing("mrr", "2025-07-02", "2025-07-01")]
+    )
+    line = _first_capacity_crossing(band_only)
+    assert line.startswith("no capacity threshold crossing expected")
+    assert "queue_depth billing could reach its warning threshold 100 from 2025-07-09" in line
+    both = pd.concat([band_only, pd.DataFrame([crossing("cpu_utilization", "2025-08-01", None)])])
+    assert "first capacity threshold crossing: cpu_utilization billing" in (
+        _first_capacity_crossing(both)
+    )
+    none = pd.DataFrame([crossing("queue_depth", None, None)])
+    assert _first_capacity_crossing(none).startswith("no capacity threshold crossing predicted")
