@@ -208,13 +208,12 @@ def test_conformal_factor_is_the_finite_sample_quantile_of_the_scores() -> None:
     assert np.isnan(models.conformal_factor(np.array([np.nan]), 95))
     point = np.array([10.0, 20.0])
     band = models.Prediction("x", point, point - 1, point + 2, point - 3, point + 4)
-    wider = band.calibrated(np.array([2.0, 3.0]), np.array([0.5, 4.0]))
-    assert np.allclose(wider.lower_80, point - [2, 3]) and np.allclose(
-        wider.upper_80, point + [2, 3]
-    )
-    assert np.allclose(wider.lower_95, point - [0.5, 4]) and np.allclose(
-        wider.upper_95, point + [0.5, 4]
-    )
+    half_80, half_95 = np.array([2.0, 3.0]), np.array([0.5, 4.0])
+    wider = band.calibrated(half_80, half_95)
+    assert np.allclose(wider.lower_80, point - half_80)
+    assert np.allclose(wider.upper_80, point + half_80)
+    assert np.allclose(wider.lower_95, point - half_95)
+    assert np.allclose(wider.upper_95, point + half_95)
     assert np.allclose(wider.point, point)
 
 
