@@ -5,12 +5,13 @@ both models are fitted on the data up to the cut-off and scored on the horizon a
 it: MASE (scaled by the training data's seasonal-naive MAE), MAPE and the share of
 actuals inside the 80 % and 95 % intervals. `ets` and `seasonal_naive` are the models'
 own forecasts and intervals; "chosen" is what `opsmetrics forecast` would have written
-at that cut-off (the per-series choice by rolling-holdout MASE, its intervals calibrated
-on those holdouts).
+at that cut-off (`models.forecast`: the per-series choice by rolling-origin MASE, its
+intervals calibrated on rolling-origin errors, all inside the data before the cut-off).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -24,6 +25,7 @@ from opsmetrics.forecast.series import MONTH, SERIES, SeriesSpec, last_complete_
 from opsmetrics.forecast.warehouse import connect
 
 CHOSEN = "chosen"
+ALL_SERIES = "all series"
 CHURN_BACKTEST_MONTHS = 6
 
 
@@ -61,19 +63,14 @@ def score_slice(
     for cut in origins_for(spec, series, horizon, count):
         train, test = y[:cut], y[cut : cut + horizon]
         scale = models.mase_scale(train, spec.period)
-        choice = models.choose(
-            train, spec.holdout(horizon, len(train)), spec.period, spec.holdout_origins
-        )
-        raw = {}
-        for model in models.MODELS:
-            try:
-                raw[model] = models.fit(model, train, horizon, spec.period, choice.ets_params)
-            except models.ModelError:
-                continue
-        predictions = {model: p.clipped(spec.floor, spec.ceiling) for model, p in raw.items()}
-        if choice.model in raw:
-            calibrated = raw[choice.model].calibrated(*choice.factors)
-            predictions[CHOSEN] = calibrated.clipped(spec.floor, spec.ceiling)
+        try:
+            result = models.forecast(train, horizon, spec.period, spec.window)
+        except models.ModelError:
+            continue
+        predictions = {
+            model: prediction.clipped(spec.floor, spec.ceiling)
+            for model, prediction in {**result.raw, CHOSEN: result.prediction}.items()
+        }
         for model, prediction in predictions.items():
             scores.append(
                 Score(
@@ -118,23 +115,18 @@ def _score_all(
 
 def summarise(scores: pd.DataFrame) -> pd.DataFrame:
     """Per series family and model: mean MASE and MAPE over slices and cut-offs, coverage
-    pooled over every scored point."""
-    frame = scores.copy()
-    frame["inside_80"] = frame["coverage_80"] * frame["points"] / 100
-    frame["inside_95"] = frame["coverage_95"] * frame["points"] / 100
-    grouped = frame.groupby(["series", "model"], sort=True)
-    summary = grouped.agg(
-        slices=("slice_value", "nunique"),
-        origins=("origin", "nunique"),
-        mase=("mase", "mean"),
-        mape=("mape", "mean"),
-        inside_80=("inside_80", "sum"),
-        inside_95=("inside_95", "sum"),
-        points=("points", "sum"),
+    pooled over every scored point; then per model over every series (`series` "all")."""
+    keys = ["series", "model"]
+    families = _pooled(scores, keys).join(
+        scores.groupby(keys).agg(slices=("slice_value", "nunique"), origins=("origin", "nunique"))
     )
-    summary["coverage_80"] = summary["inside_80"] / summary["points"] * 100
-    summary["coverage_95"] = summary["inside_95"] / summary["points"] * 100
-    return summary.drop(columns=["inside_80", "inside_95"]).reset_index()
+    overall = _pooled(scores, ["model"])
+    overall["series"] = ALL_SERIES
+    overall["slices"] = (
+        scores.drop_duplicates(["model", "metric", "slice_value"]).groupby("model").size()
+    )
+    overall["origins"] = scores.groupby("model")["origin"].nunique()
+    return pd.concat([families.reset_index(), overall.reset_index()], ignore_index=True)
 
 
 def churn_backtest(target: str = "duckdb") -> list[churn.BacktestMonth]:
@@ -149,14 +141,21 @@ def churn_backtest(target: str = "duckdb") -> list[churn.BacktestMonth]:
     return churn.backtest(features, months)
 
 
-def _time_forecast_run() -> dict[str, float]:
-    """One full `opsmetrics forecast` in a child process: wall seconds and peak RSS."""
+def _time_forecast_run(metrics: list[str] | None = None) -> dict[str, float]:
+    """One `opsmetrics forecast` (of `metrics`, default everything) in a child process: wall
+    seconds, peak RSS and the machine's 1-minute load average before and after (other jobs
+    on a shared machine)."""
     from opsmetrics.bench import _run_child
 
+    before = os.getloadavg()[0]
     wall, peak_mib, _ = _run_child(
-        "from opsmetrics.forecast.run import run_forecast\nrun_forecast()\n"
+        f"from opsmetrics.forecast.run import run_forecast\nrun_forecast(metrics={metrics!r})\n"
     )
-    return {"wall_seconds": round(wall, 1), "peak_rss_mib": round(peak_mib)}
+    return {
+        "wall_seconds": round(wall, 1),
+        "peak_rss_mib": round(peak_mib),
+        "load_average": [round(before, 1), round(os.getloadavg()[0], 1)],
+    }
 
 
 def bench_forecast(scale: str = "medium", origins: int = 4, doc: Path | None = None) -> list[str]:
@@ -166,6 +165,7 @@ def bench_forecast(scale: str = "medium", origins: int = 4, doc: Path | None = N
     from opsmetrics.bench import _result, record
 
     timing = _time_forecast_run()
+    series_timing = _time_forecast_run(sorted({spec.metric for spec in SERIES}))
     scores = backtest_series(count=origins)
     summary = summarise(scores)
     months = churn_backtest()
@@ -173,6 +173,7 @@ def bench_forecast(scale: str = "medium", origins: int = 4, doc: Path | None = N
         "forecast",
         scale,
         forecast_run=timing,
+        series_run=series_timing,
         summary=summary.to_dict(orient="records"),
         per_slice=_per_slice(scores).to_dict(orient="records"),
         churn=[month.__dict__ for month in months],
@@ -181,7 +182,8 @@ def bench_forecast(scale: str = "medium", origins: int = 4, doc: Path | None = N
     record(result, doc, render=render_section)
     lines = [
         f"forecast {scale}: one full run {timing['wall_seconds']} s, "
-        f"peak RSS {timing['peak_rss_mib']} MiB"
+        f"peak RSS {timing['peak_rss_mib']} MiB; the series alone "
+        f"{series_timing['wall_seconds']} s"
     ]
     for row in summary[summary["model"] != CHOSEN].itertuples():
         lines.append(
@@ -196,11 +198,32 @@ def bench_forecast(scale: str = "medium", origins: int = 4, doc: Path | None = N
 
 
 def _per_slice(scores: pd.DataFrame) -> pd.DataFrame:
-    """Mean MASE per slice and model (cut-offs averaged), one column per model."""
+    """Per slice: mean MASE of each model (cut-offs averaged), one column per model, and
+    the chosen forecast's MAPE and pooled 80 % and 95 % coverage."""
     table = scores.pivot_table(
         index=["metric", "slice_value"], columns="model", values="mase", aggfunc="mean"
     )
-    return table.reset_index()
+    chosen = _pooled(scores[scores["model"] == CHOSEN], ["metric", "slice_value"])
+    columns = ["mape", "coverage_80", "coverage_95"]
+    return table.join(chosen[columns].add_prefix("chosen_")).reset_index()
+
+
+def _pooled(scores: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Mean MASE and MAPE per group, coverage pooled over every scored point."""
+    frame = scores.assign(
+        inside_80=scores["coverage_80"] * scores["points"] / 100,
+        inside_95=scores["coverage_95"] * scores["points"] / 100,
+    )
+    pooled = frame.groupby(keys, sort=True).agg(
+        mase=("mase", "mean"),
+        mape=("mape", "mean"),
+        inside_80=("inside_80", "sum"),
+        inside_95=("inside_95", "sum"),
+        points=("points", "sum"),
+    )
+    pooled["coverage_80"] = pooled["inside_80"] / pooled["points"] * 100
+    pooled["coverage_95"] = pooled["inside_95"] / pooled["points"] * 100
+    return pooled.drop(columns=["inside_80", "inside_95"])
 
 
 def _fmt(value: float, digits: int = 2) -> str:
@@ -210,13 +233,19 @@ def _fmt(value: float, digits: int = 2) -> str:
 def render_section(result: dict) -> str:
     """The docs/benchmarks.md section of `bench forecast`."""
     timing = result["forecast_run"]
+    load = timing["load_average"]
+    series = result["series_run"]
     lines = [
         f"## forecast, scale {result['scale']}",
         "",
-        f"Run {result['date']}, measured while other jobs ran on the shared machine. One full "
-        f"`opsmetrics forecast` (every series, model choice, both forecasting tables and the "
-        f"churn score) took **{timing['wall_seconds']} s** wall time (Python start included), "
-        f"**{timing['peak_rss_mib']} MiB** peak RSS.",
+        f"Run {result['date']}. One full `opsmetrics forecast` (every series, model choice, "
+        f"both forecasting tables and the churn score) took **{timing['wall_seconds']} s** "
+        f"wall time (Python start included), **{timing['peak_rss_mib']} MiB** peak RSS; the "
+        f"machine's 1-minute load average was {load[0]} before and {load[1]} after (above "
+        f"{result['machine'].get('cores (nproc)', 'the core count')}: other jobs were running). "
+        f"The series alone (`--metric` every forecast metric, no churn score): "
+        f"**{series['wall_seconds']} s**, load average {series['load_average'][0]} before and "
+        f"{series['load_average'][1]} after.",
         "",
         f"Rolling-origin backtest, {result['origins']} cut-offs per series (the last one a "
         "full horizon before the last day, the earlier ones 28 days apart for daily series, "
@@ -225,9 +254,10 @@ def render_section(result: dict) -> str:
         "beats the baseline's in-sample error); MAPE over non-zero actuals; coverage: share "
         "of actuals inside the interval, pooled over slices, cut-offs and horizon days. "
         "`ets` and `seasonal_naive` are the models' own forecasts and intervals; `chosen` is "
-        "what `opsmetrics forecast` writes: the per-series choice by mean MASE on three "
-        "rolling holdouts inside the training data, its intervals calibrated on those "
-        "holdouts' errors (split conformal, docs/decisions.md).",
+        "what `opsmetrics forecast` writes: the per-series choice by mean MASE over the "
+        "rolling origins of the last 12 weeks (monthly: 18 months) before the cut-off, its "
+        "intervals calibrated per horizon step on the rolling-origin errors before the "
+        "cut-off (docs/decisions.md, Issue 18 session 5). `all series` pools every point.",
         "",
         "| series | model | slices | MASE | MAPE % | 80 % coverage | 95 % coverage | points |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -240,15 +270,18 @@ def render_section(result: dict) -> str:
         )
     lines += [
         "",
-        "Per slice, mean MASE over the cut-offs:",
+        "Per slice, mean MASE over the cut-offs, and the chosen forecast's MAPE and coverage:",
         "",
-        "| metric | slice | ets | seasonal_naive | chosen |",
-        "|---|---|---:|---:|---:|",
+        "| metric | slice | MASE ets | MASE seasonal_naive | MASE chosen | MAPE % chosen | "
+        "80 % coverage chosen | 95 % coverage chosen |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["per_slice"]:
         lines.append(
             f"| {row['metric']} | {row['slice_value']} | {_fmt(row.get(models.ETS))} | "
-            f"{_fmt(row.get(models.SEASONAL_NAIVE))} | {_fmt(row.get(CHOSEN))} |"
+            f"{_fmt(row.get(models.SEASONAL_NAIVE))} | {_fmt(row.get(CHOSEN))} | "
+            f"{_fmt(row.get('chosen_mape'), 1)} | {_fmt(row.get('chosen_coverage_80'), 1)} | "
+            f"{_fmt(row.get('chosen_coverage_95'), 1)} |"
         )
     lines += [
         "",

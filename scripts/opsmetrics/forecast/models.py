@@ -5,15 +5,17 @@ Both models come from statsmodels: ETS (`ETSModel`, additive error, additive tre
 additive weekly seasonality for daily series) and the seasonal-naive baseline, written as
 the seasonal random walk SARIMA(0,0,0)(0,1,0)_m, whose prediction intervals statsmodels
 derives from the innovation variance (sigma * sqrt(k + 1), k the whole seasons ahead).
-Nothing here is hand-written forecasting maths: this module calls the library, scores its
-forecasts on rolling holdouts (`select`) and rescales the library's interval widths by the
-factors those holdouts measured (split-conformal calibration, `Prediction.calibrated`).
+`forecast` fits ETS once, on the series minus its last `window` points, runs it with those
+parameters through the whole series, and from the filtered states takes the forecasts it
+would have made from every earlier day (rolling origins, `Fit.errors`): their last `window`
+origins choose the model (mean MASE), all of them calibrate the chosen model's intervals per
+horizon step (split conformal on locally scaled errors, `calibrate`).
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ ETS = "ets"
 SEASONAL_NAIVE = "seasonal_naive"
 MODELS = (ETS, SEASONAL_NAIVE)
 LEVELS = (80, 95)
+BOUNDS = ("lower_80", "upper_80", "lower_95", "upper_95")
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,13 @@ class Prediction:
     upper_80: np.ndarray
     lower_95: np.ndarray
     upper_95: np.ndarray
-    params: np.ndarray | None = None
 
     def bounds(self, level: int) -> tuple[np.ndarray, np.ndarray]:
         return getattr(self, f"lower_{level}"), getattr(self, f"upper_{level}")
+
+    def half_width(self, level: int) -> np.ndarray:
+        lower, upper = self.bounds(level)
+        return (upper - lower) / 2
 
     def clipped(self, floor: float | None, ceiling: float | None) -> Prediction:
         """The same forecast kept inside the metric's possible range (a share cannot pass
@@ -49,21 +55,19 @@ class Prediction:
             return self
         low = -np.inf if floor is None else floor
         high = np.inf if ceiling is None else ceiling
-        values = {
-            name: np.clip(getattr(self, name), low, high)
-            for name in ("point", "lower_80", "upper_80", "lower_95", "upper_95")
-        }
+        values = {name: np.clip(getattr(self, name), low, high) for name in ("point", *BOUNDS)}
         return Prediction(model=self.model, **values)
 
-    def calibrated(self, factor_80: float, factor_95: float) -> Prediction:
-        """The same point forecast with each interval's half-width multiplied by its
-        factor (> 1 widens, < 1 narrows)."""
-        values = {"point": self.point}
-        for level, factor in ((80, factor_80), (95, factor_95)):
-            lower, upper = self.bounds(level)
-            values[f"lower_{level}"] = self.point - (self.point - lower) * factor
-            values[f"upper_{level}"] = self.point + (upper - self.point) * factor
-        return Prediction(model=self.model, **values)
+    def calibrated(self, half_80: np.ndarray, half_95: np.ndarray) -> Prediction:
+        """The same point forecast with the given interval half-widths, one per step."""
+        return Prediction(
+            self.model,
+            self.point,
+            self.point - half_80,
+            self.point + half_80,
+            self.point - half_95,
+            self.point + half_95,
+        )
 
 
 def one_blas_thread() -> object:
@@ -77,15 +81,44 @@ class ModelError(RuntimeError):
     """The library could not fit or predict this series (reported, never hidden)."""
 
 
+@dataclass(frozen=True)
+class Fit:
+    """A model run through a whole series: its own forecast from the end (`prediction`),
+    and the errors of the forecasts it made from every earlier origin.
+
+    `errors[i, h - 1]` is y[o + h - 1] minus the forecast made `h` steps ahead from origin
+    o = `origins[i]` (the first o observations seen); nan where that day is not observed.
+    """
+
+    prediction: Prediction
+    origins: np.ndarray
+    errors: np.ndarray
+
+
 def _is_constant(y: np.ndarray) -> bool:
     return bool(np.ptp(y) == 0)
 
 
-def _flat(model: str, value: float, horizon: int) -> Prediction:
+def _flat(model: str, y: np.ndarray, horizon: int) -> Fit:
     """A constant series: every model's forecast is the constant, with no spread (its
-    residual variance is zero; statsmodels would divide by it)."""
-    line = np.full(horizon, float(value))
-    return Prediction(model, line, line, line, line, line)
+    residual variance is zero; statsmodels would divide by it) and no error."""
+    line = np.full(horizon, float(y[-1]))
+    origins = np.arange(1, len(y))
+    return Fit(Prediction(model, line, line, line, line, line), origins, _errors(y, origins, line))
+
+
+def _errors(y: np.ndarray, origins: np.ndarray, paths: np.ndarray) -> np.ndarray:
+    """y at each origin's forecast days minus `paths` (rows: origins, columns: steps 1..H;
+    a 1-d path is every origin's); nan beyond the last observation."""
+    steps = np.arange(1, paths.shape[-1] + 1)
+    target = origins[:, None] - 1 + steps
+    observed = target < len(y)
+    return np.where(observed, y[np.minimum(target, len(y) - 1)] - paths, np.nan)
+
+
+def _seasonal_lag(last: np.ndarray, steps: np.ndarray, period: int) -> np.ndarray:
+    """Position of the latest observed value in the same season as each forecast day."""
+    return last + steps - period * np.ceil(steps / period).astype(int)
 
 
 def _from_frames(model: str, frames: dict[int, object]) -> Prediction:
@@ -113,49 +146,72 @@ def _from_frames(model: str, frames: dict[int, object]) -> Prediction:
     return prediction
 
 
-def fit_ets(
-    y: np.ndarray, horizon: int, period: int | None, start_params: np.ndarray | None = None
-) -> Prediction:
-    """ETS(A,A,A) with seasonal period `period` (None: ETS(A,A,N)): initial states by
-    statsmodels' heuristic (Hyndman et al. 2008; 20x faster than estimating them, which
-    makes the whole run fit in the time budget), smoothing parameters by maximum likelihood
-    (the optimiser starts from `start_params` when given, e.g. the same series' fit at an
-    earlier cut-off), exact prediction intervals (closed forms for additive models in
-    statsmodels); the endog is a pandas Series: statsmodels 0.15 labels ETS predictions by
-    its index. The fitted parameters are kept on the prediction."""
-    if _is_constant(y):
-        return _flat(ETS, y[-1], horizon)
-    # The heuristic needs 10 observations (and two seasons); shorter series, the monthly
-    # ones' holdout fits, estimate the few initial states instead.
-    heuristic = len(y) >= max(10, 2 * (period or 1) + 10)
+def _ets_model(y: np.ndarray, period: int | None, **initial: object) -> ETSModel:
+    """ETS(A,A,A) with seasonal period `period` (None: ETS(A,A,N)) on `y`; the initial
+    states are `initial` (known) when given, else statsmodels' heuristic (Hyndman et al.
+    2008; 20x faster than estimating them), or estimated where the heuristic cannot run
+    (it needs 10 observations and two seasons: the short monthly series). The endog is a
+    pandas Series: statsmodels 0.15 labels ETS predictions by its index."""
+    if initial:
+        method = "known"
+    elif len(y) >= max(10, 2 * (period or 1) + 10):
+        method = "heuristic"
+    else:
+        method = "estimated"
+    return ETSModel(
+        pd.Series(np.asarray(y, dtype=float)),
+        error="add",
+        trend="add",
+        seasonal="add" if period else None,
+        seasonal_periods=period,
+        initialization_method=method,
+        **initial,
+    )
+
+
+def fit_ets(y: np.ndarray, horizon: int, period: int, train: int | None = None) -> Fit:
+    """ETS fitted once, by maximum likelihood on the first `train` points (default all),
+    then run with those parameters and initial states through the whole series: the
+    forecast from its end with statsmodels' exact intervals (closed forms for additive
+    models), and the forecasts from every earlier origin, taken from the filtered states
+    (level + h * trend + the season's last seasonal state: the library's own forecast
+    function, checked against `get_prediction(dynamic=...)` in the unit tests)."""
+    seasonal = period if period > 1 else None
+    train = len(y) if train is None else train
+    if _is_constant(y[:train]):
+        if _is_constant(y):
+            return _flat(ETS, y, horizon)
+        raise ModelError("ETS cannot be fitted on a constant training window")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            model = ETSModel(
-                pd.Series(np.asarray(y, dtype=float)),
-                error="add",
-                trend="add",
-                seasonal="add" if period else None,
-                seasonal_periods=period,
-                initialization_method="heuristic" if heuristic else "estimated",
-            )
-            if start_params is not None and len(start_params) != len(model.start_params):
-                start_params = None
-            fitted = model.fit(disp=False, maxiter=200, start_params=start_params)
-            prediction = fitted.get_prediction(start=len(y), end=len(y) + horizon - 1)
+            fitted = _ets_model(y[:train], seasonal).fit(disp=False, maxiter=200)
+            initial = {"initial_level": fitted.initial_level, "initial_trend": fitted.initial_trend}
+            if seasonal:
+                initial["initial_seasonal"] = fitted.initial_seasonal
+            model = _ets_model(y, seasonal, **initial)
+            smoothed = model.smooth(np.asarray(fitted.params)[: len(model.param_names)])
+            prediction = smoothed.get_prediction(start=len(y), end=len(y) + horizon - 1)
             frames = {level: prediction.summary_frame(alpha=1 - level / 100) for level in LEVELS}
         except (ValueError, np.linalg.LinAlgError) as error:
             raise ModelError(f"ETS failed: {error}") from error
-    return replace(_from_frames(ETS, frames), params=np.asarray(fitted.params, dtype=float))
+    states = np.asarray(smoothed.states, dtype=float)
+    origins = np.arange(period, len(y))
+    last, steps = origins[:, None] - 1, np.arange(1, horizon + 1)
+    paths = states[last, 0] + steps * states[last, 1]
+    if seasonal:
+        paths = paths + states[_seasonal_lag(last, steps, period), 2]
+    return Fit(_from_frames(ETS, frames), origins, _errors(y, origins, paths))
 
 
-def fit_seasonal_naive(y: np.ndarray, horizon: int, period: int) -> Prediction:
+def fit_seasonal_naive(y: np.ndarray, horizon: int, period: int) -> Fit:
     """The seasonal random walk y[t] = y[t - m] + e[t] (m = 1: the naive random walk),
     statsmodels' SARIMAX with no free parameter: the innovation variance is concentrated
     out of the likelihood (its maximum-likelihood value in closed form), so no optimiser
-    runs; its intervals widen by whole seasons ahead."""
+    runs; its intervals widen by whole seasons ahead. From every origin it repeats the
+    last observed season."""
     if _is_constant(y):
-        return _flat(SEASONAL_NAIVE, y[-1], horizon)
+        return _flat(SEASONAL_NAIVE, y, horizon)
     endog = np.asarray(y, dtype=float)
     if period > 1:
         model = SARIMAX(
@@ -175,16 +231,16 @@ def fit_seasonal_naive(y: np.ndarray, horizon: int, period: int) -> Prediction:
                 )
         except (ValueError, np.linalg.LinAlgError) as error:
             raise ModelError(f"seasonal naive failed: {error}") from error
-    return _from_frames(SEASONAL_NAIVE, frames)
+    origins = np.arange(period, len(y))
+    paths = endog[_seasonal_lag(origins[:, None] - 1, np.arange(1, horizon + 1), period)]
+    return Fit(_from_frames(SEASONAL_NAIVE, frames), origins, _errors(endog, origins, paths))
 
 
-def fit(
-    model: str, y: np.ndarray, horizon: int, period: int, start_params: np.ndarray | None = None
-) -> Prediction:
-    """Fit `model` (ETS or SEASONAL_NAIVE) on `y` and forecast `horizon` steps
-    (`start_params`: where ETS's optimiser starts; the baseline has no parameter)."""
+def fit(model: str, y: np.ndarray, horizon: int, period: int, train: int | None = None) -> Fit:
+    """Fit `model` (ETS or SEASONAL_NAIVE) on `y` and forecast `horizon` steps (`train`:
+    ETS's parameters are estimated on the first `train` points; the baseline has none)."""
     if model == ETS:
-        return fit_ets(y, horizon, period if period > 1 else None, start_params)
+        return fit_ets(y, horizon, period, train)
     return fit_seasonal_naive(y, horizon, period)
 
 
@@ -218,81 +274,118 @@ def coverage(actual: np.ndarray, prediction: Prediction, level: int) -> float:
     return float(np.mean((actual >= lower[:n]) & (actual <= upper[:n])) * 100)
 
 
-HOLDOUT_ORIGINS = 3
-"""Rolling holdouts per series for the model choice and the interval calibration."""
+MIN_CALIBRATION = 19
+"""Scores a horizon step needs to be calibrated: with fewer than 19, the finite-sample
+conformal 95 % quantile (k = ceil((n + 1) * 0.95)) would be the largest score or beyond."""
 
 
 @dataclass(frozen=True)
 class Choice:
-    """The model chosen for a series, the mean holdout MASE of both candidates, and the
-    chosen model's interval calibration factors (80 %, 95 %)."""
+    """The model chosen for a series, the mean rolling-origin MASE of both candidates over
+    the series' last `window` origins, and how many horizon steps of the chosen model's
+    intervals the rolling-origin errors calibrated (0: the model's own intervals)."""
 
     model: str
     mase: dict[str, float]
-    factors: tuple[float, float] = (1.0, 1.0)
-    ets_params: np.ndarray | None = None
-    """ETS's parameters at the last holdout cut-off: where the final fit's optimiser starts."""
+    calibrated_steps: int = 0
 
 
-def holdout_cuts(length: int, holdout: int, origins: int) -> list[int]:
-    """Cut-offs of the rolling holdouts: the last leaves `holdout` points, each earlier
-    one `holdout` points before; every cut keeps at least half the series to train on."""
-    cuts = [length - k * holdout for k in range(1, origins + 1)]
-    return [cut for cut in cuts if cut >= max(length // 2, 2)] or [length - holdout]
+@dataclass(frozen=True)
+class Forecast:
+    """A series' forecast: the choice, the chosen model's calibrated forecast (`prediction`)
+    and each model's own forecast and intervals (`raw`, for the benchmark)."""
+
+    choice: Choice
+    prediction: Prediction
+    raw: dict[str, Prediction]
 
 
-def conformal_factor(ratios: np.ndarray, level: int) -> float:
-    """Split-conformal factor: the k-th smallest of the n holdout ratios |actual - point| /
-    interval half-width, k = ceil((n + 1) * level), at most n (1 when nothing was
-    measured)."""
-    ratios = ratios[np.isfinite(ratios)]
-    if not len(ratios):
-        return 1.0
-    k = min(len(ratios), int(np.ceil((len(ratios) + 1) * level / 100)))
-    return float(np.quantile(ratios, k / len(ratios), method="inverted_cdf"))
+def conformal_factor(scores: np.ndarray, level: int) -> float:
+    """Split-conformal quantile: the k-th smallest of the n finite scores, k = ceil((n + 1)
+    * level), at most n (nan when nothing was measured)."""
+    scores = scores[np.isfinite(scores)]
+    if not len(scores):
+        return float("nan")
+    k = min(len(scores), int(np.ceil((len(scores) + 1) * level / 100)))
+    return float(np.partition(scores, k - 1)[k - 1])
 
 
-def _ratios(actual: np.ndarray, prediction: Prediction, level: int) -> np.ndarray:
-    lower, upper = prediction.bounds(level)
-    half_width = (upper - lower)[: len(actual)] / 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.abs(actual - prediction.point[: len(actual)]) / half_width
-    return np.where(half_width > 0, ratios, np.nan)
+def local_scale(one_step: np.ndarray, window: int) -> np.ndarray:
+    """Mean absolute one-step error over the `window` origins before each origin (nan for
+    the first `window`): the scale an origin's errors are divided by, measured on data
+    seen by that origin only."""
+    absolute = np.abs(one_step)
+    sums = np.concatenate([[0.0], np.cumsum(absolute)])
+    scale = np.full(len(absolute), np.nan)
+    scale[window:] = (sums[window:-1] - sums[: -window - 1]) / window
+    return scale
 
 
-def choose(y: np.ndarray, holdout: int, period: int, origins: int = HOLDOUT_ORIGINS) -> Choice:
-    """Fit both models at each rolling holdout cut-off (`holdout_cuts`), keep the one with
-    the lower mean MASE on the held-out points (ETS must beat the baseline: ties and
-    failures give the baseline) and measure the chosen model's interval calibration
-    factors on the same holdouts (`conformal_factor`)."""
-    scores: dict[str, list[float]] = {model: [] for model in MODELS}
-    ratios: dict[str, dict[int, list[np.ndarray]]] = {
-        model: {level: [] for level in LEVELS} for model in MODELS
-    }
-    start_params = None
-    for cut in sorted(holdout_cuts(len(y), holdout, origins)):
-        train, test = y[:cut], y[cut : cut + holdout]
-        scale = mase_scale(train, period)
-        for model in MODELS:
-            try:
-                prediction = fit(model, train, len(test), period, start_params)
-            except ModelError:
-                scores[model].append(float("nan"))
-                continue
-            if prediction.params is not None:
-                start_params = prediction.params
-            scores[model].append(mase(test, prediction.point, scale))
-            for level in LEVELS:
-                ratios[model][level].append(_ratios(test, prediction, level))
-    mean = {
-        model: float(np.mean(values)) if values and np.isfinite(values).all() else float("nan")
-        for model, values in scores.items()
-    }
+def calibrate(fit: Fit, window: int) -> tuple[Prediction, int]:
+    """The fit's forecast with conformal intervals per horizon step.
+
+    Score of an origin o at step h: |error| / s(o), s(o) the mean absolute one-step error
+    of the `window` origins before o (`local_scale`: errors grow with a growing series or
+    a noisier period, and the scores stay comparable). The half-width at step h is the
+    conformal quantile (`conformal_factor`) of step h's scores times s at the end of the
+    series, when the step has at least MIN_CALIBRATION scores (these steps are counted
+    and returned). With fewer, the scores can widen the model's own interval but not
+    narrow it (the wider of the two); with none, the half-width grows from the step before
+    as the model's own does. Never narrower than at an earlier step. No one-step error in
+    the last `window` origins (or none measured): the model's own intervals (0 steps)."""
+    prediction = fit.prediction
+    one_step = fit.errors[:, 0]
+    scale = local_scale(one_step, window)
+    usable = scale > 0
+    current = float(np.mean(np.abs(one_step[-window:]))) if len(one_step) > window else 0.0
+    if current <= 0 or not usable.any():
+        return prediction, 0
+    scores = np.abs(fit.errors[usable]) / scale[usable, None]
+    counts = np.isfinite(scores).sum(axis=0)
+    steps = int(np.cumprod(counts >= MIN_CALIBRATION).sum())
+    halves = []
+    for level in LEVELS:
+        own = prediction.half_width(level)
+        half = np.array([conformal_factor(scores[:, h], level) for h in range(len(own))])
+        half = half * current
+        few = (counts > 0) & (counts < MIN_CALIBRATION)
+        half[few] = np.maximum(half[few], own[few])
+        for h in np.flatnonzero(counts == 0):
+            previous = half[h - 1] if h else own[0]
+            growth = own[h] / own[h - 1] if h and own[h - 1] > 0 else 1.0
+            half[h] = previous * max(growth, 1.0)
+        halves.append(np.maximum.accumulate(half))
+    return prediction.calibrated(*halves), steps
+
+
+def forecast(y: np.ndarray, horizon: int, period: int, window: int) -> Forecast:
+    """Forecast `horizon` steps after `y` with each model fitted once (ETS's parameters on
+    all but the last `window` points, at most half the series), choose the model with the
+    lower mean MASE over the last `window` origins (errors at every step those origins
+    observed; ETS must beat the baseline: ties and failures give the baseline), and
+    calibrate the chosen model's intervals on its rolling-origin errors (`calibrate`)."""
+    window = min(window, len(y) // 2)
+    train = len(y) - window
+    fits: dict[str, Fit] = {}
+    for model in MODELS:
+        try:
+            fits[model] = fit(model, y, horizon, period, train)
+        except ModelError:
+            continue
+    if SEASONAL_NAIVE not in fits:
+        raise ModelError("no model could forecast this series")
+    scale = mase_scale(y[:train], period)
+    mean = {}
+    for model in MODELS:
+        if model not in fits:
+            mean[model] = float("nan")
+            continue
+        errors = fits[model].errors[fits[model].origins >= train]
+        errors = errors[np.isfinite(errors)]
+        mean[model] = mase(errors, np.zeros_like(errors), scale) if len(errors) else float("nan")
     ets_score, naive_score = mean[ETS], mean[SEASONAL_NAIVE]
     better = np.isfinite(ets_score) and (not np.isfinite(naive_score) or ets_score < naive_score)
-    chosen = ETS if better else SEASONAL_NAIVE
-    factors = tuple(
-        conformal_factor(np.concatenate(ratios[chosen][level] or [np.array([])]), level)
-        for level in LEVELS
-    )
-    return Choice(chosen, mean, factors, start_params)
+    chosen = ETS if better and ETS in fits else SEASONAL_NAIVE
+    prediction, steps = calibrate(fits[chosen], window)
+    raw = {model: result.prediction for model, result in fits.items()}
+    return Forecast(Choice(chosen, mean, steps), prediction, raw)

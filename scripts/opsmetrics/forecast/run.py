@@ -100,8 +100,8 @@ def effective_horizon(spec: SeriesSpec, horizon: int | None) -> int:
 def forecast_slice(
     spec: SeriesSpec, slice_value: str, rows: pd.DataFrame, as_of: date, horizon: int
 ) -> SeriesForecast:
-    """Fit both models to one slice at its rolling holdouts, choose by mean holdout MASE,
-    refit the choice on all of it and calibrate its intervals by the holdout errors."""
+    """Fit both models to one slice, choose by mean MASE over its last rolling origins and
+    calibrate the chosen model's intervals on its rolling-origin errors (`models.forecast`)."""
     series = prepare(rows, spec, as_of)
     observed = observed_count(rows, as_of)
     unit = "days" if spec.grain != MONTH else "months"
@@ -117,13 +117,9 @@ def forecast_slice(
     if spec.month_ends:
         steps = month_end_steps(series.index[-1].date(), horizon)
         horizon = steps[-1]
-    choice = models.choose(y, spec.holdout(horizon, len(y)), spec.period, spec.holdout_origins)
-    try:
-        prediction = models.fit(choice.model, y, horizon, spec.period, choice.ets_params)
-    except models.ModelError:
-        choice = models.Choice(models.SEASONAL_NAIVE, choice.mase)
-        prediction = models.fit(models.SEASONAL_NAIVE, y, horizon, spec.period)
-    prediction = prediction.calibrated(*choice.factors).clipped(spec.floor, spec.ceiling)
+    result = models.forecast(y, horizon, spec.period, spec.window)
+    choice = result.choice
+    prediction = result.prediction.clipped(spec.floor, spec.ceiling)
     dates = future_dates(spec, series.index[-1], horizon)
     return SeriesForecast(
         spec,
@@ -378,23 +374,37 @@ def headlines(run: ForecastRun) -> list[str]:
         lines.append(
             f"not enough history: {result.spec.metric} {result.slice_value} ({result.message})"
         )
-    crossed = run.crossings
-    if len(crossed):
-        capacity = crossed["metric"].isin(CAPACITY_METRICS) & crossed["crossing_date"].notna()
-        crossed = crossed[capacity].sort_values("crossing_date")
+    lines.append(_first_capacity_crossing(run.crossings))
+    if run.churn is not None or run.churn_message:
+        lines.append(f"churn risk: {run.churn_message}")
+    return lines
+
+
+def _first_capacity_crossing(crossings: pd.DataFrame) -> str:
+    """The first capacity threshold the point forecast crosses; when none does within the
+    horizon, the earliest crossing the 95 % band allows (the pessimistic bound)."""
+    if not len(crossings):
+        return "no capacity threshold crossing predicted within the 90-day horizon"
+    capacity = crossings[crossings["metric"].isin(CAPACITY_METRICS)]
+    crossed = capacity[capacity["crossing_date"].notna()].sort_values("crossing_date")
     if len(crossed):
         first = crossed.iloc[0]
-        lines.append(
+        return (
             f"first capacity threshold crossing: {first['metric']} {first['slice_value']} "
             f"reaches its {first['threshold_kind']} threshold {first['threshold_value']:g} around "
             f"{first['crossing_date']} (95 %: {_when(first['crossing_date_earliest'])} to "
             f"{_when(first['crossing_date_latest'])})"
         )
-    else:
-        lines.append("no capacity threshold crossing predicted within the 90-day horizon")
-    if run.churn is not None or run.churn_message:
-        lines.append(f"churn risk: {run.churn_message}")
-    return lines
+    possible = capacity[capacity["crossing_date_earliest"].notna()]
+    if not len(possible):
+        return "no capacity threshold crossing predicted within the 90-day horizon"
+    first = possible.sort_values("crossing_date_earliest").iloc[0]
+    return (
+        "no capacity threshold crossing expected within the 90-day horizon; first possible "
+        f"(95 % band): {first['metric']} {first['slice_value']} could reach its "
+        f"{first['threshold_kind']} threshold {first['threshold_value']:g} from "
+        f"{first['crossing_date_earliest']}"
+    )
 
 
 def _when(value: object) -> str:

@@ -60,15 +60,11 @@ class SeriesSpec:
         return MIN_DAILY_HISTORY if self.grain == DAY else MIN_MONTHLY_HISTORY
 
     @property
-    def holdout_origins(self) -> int:
-        """Rolling holdouts for the model choice and the interval calibration: three of 28
-        days for daily series, six of the horizon for monthly ones (few points each)."""
-        return 3 if self.grain == DAY else 6
-
-    def holdout(self, horizon: int, length: int) -> int:
-        """Points per holdout: the horizon, at most 28 days for daily series (so that the
-        90-day series keep several), at most a quarter of the series."""
-        return min(horizon if self.grain == MONTH else min(horizon, 28), length // 4)
+    def window(self) -> int:
+        """Rolling origins that choose the model (and points ETS's parameters are not fitted
+        on), and the one-step errors that set the scale of the intervals: 12 weeks for daily
+        series, 18 months for monthly ones (at most half the series, `models.forecast`)."""
+        return 84 if self.grain == DAY else 18
 
 
 RESOURCE_DAILY = """

@@ -58,7 +58,7 @@ def assert_ordered(prediction: models.Prediction) -> None:
 
 def test_ets_recovers_trend_and_weekly_seasonality_within_tolerance() -> None:
     y, truth = trend_season(140)
-    prediction = models.fit_ets(y, 28, 7)
+    prediction = models.fit_ets(y, 28, 7).prediction
     assert np.max(np.abs(prediction.point - truth)) < 3.0
     # Whole weeks cancel the seasonal pattern: week 4's mean minus week 1's is 21 slopes.
     slope = (prediction.point[21:].mean() - prediction.point[:7].mean()) / 21
@@ -71,7 +71,7 @@ def test_ets_recovers_trend_and_weekly_seasonality_within_tolerance() -> None:
 
 def test_ets_beats_seasonal_naive_on_a_trending_series_and_is_chosen() -> None:
     y, _ = trend_season(140)
-    choice = models.choose(y, 28, 7)
+    choice = models.forecast(y, 28, 7, 84).choice
     assert choice.model == models.ETS
     assert choice.mase[models.ETS] < choice.mase[models.SEASONAL_NAIVE]
 
@@ -80,7 +80,7 @@ def test_intervals_widen_with_the_horizon_for_both_models() -> None:
     rng = np.random.default_rng(3)
     walk = 200 + np.cumsum(rng.normal(0.2, 2.0, 120)) + WEEKLY[np.arange(120) % 7]
     for model in models.MODELS:
-        prediction = models.fit(model, walk, 30, 7)
+        prediction = models.fit(model, walk, 30, 7).prediction
         width = prediction.upper_95 - prediction.lower_95
         assert width[-1] > width[0] * 1.5, model
         assert (np.diff(width) >= -1e-6).all(), model
@@ -184,49 +184,184 @@ def test_accuracy_measures_on_hand_computed_values() -> None:
 
 def test_short_monthly_series_fits_with_estimated_initial_states() -> None:
     months = np.array([10.0, 12.0, 13.5, 15.0, 17.2, 18.9, 21.0, 22.4, 24.8])
-    prediction = models.fit(models.ETS, months, 3, 1)
+    prediction = models.fit(models.ETS, months, 3, 1).prediction
     assert_ordered(prediction)
     assert prediction.point[0] > months[-1]
-    choice = models.choose(np.r_[months, 26.5, 28.0, 30.1], 3, 1)
-    assert np.isfinite(choice.mase[models.ETS])
+    result = models.forecast(np.r_[months, 26.5, 28.0, 30.1], 3, 1, 18)
+    assert np.isfinite(result.choice.mase[models.ETS])
 
 
 def test_seasonal_naive_repeats_the_last_season_and_its_band_grows_by_whole_seasons() -> None:
     rng = np.random.default_rng(5)
     y = 50 + WEEKLY[np.arange(91) % 7] + rng.normal(0, 1, 91)
-    prediction = models.fit_seasonal_naive(y, 21, 7)
+    prediction = models.fit_seasonal_naive(y, 21, 7).prediction
     assert np.allclose(prediction.point, np.tile(y[-7:], 3))
     width = prediction.upper_95 - prediction.lower_95
     assert np.allclose(width[:7], width[0]) and np.allclose(width[7:14], width[0] * np.sqrt(2))
 
 
-def test_conformal_factor_is_the_finite_sample_quantile_of_holdout_ratios() -> None:
-    ratios = np.array([0.5, 1.0, 1.5, 2.0, np.nan])
-    # n = 4 finite ratios: level 50 → k = ceil(5 * 0.5) = 3rd smallest; level 80 → k = 4, the max.
-    assert models.conformal_factor(ratios, 50) == pytest.approx(1.5)
-    assert models.conformal_factor(ratios, 80) == pytest.approx(2.0)
-    assert models.conformal_factor(np.array([np.nan]), 95) == 1.0
+def test_conformal_factor_is_the_finite_sample_quantile_of_the_scores() -> None:
+    scores = np.array([0.5, 1.0, 1.5, 2.0, np.nan])
+    # n = 4 finite scores: level 50 → k = ceil(5 * 0.5) = 3rd smallest; level 80 → k = 4, the max.
+    assert models.conformal_factor(scores, 50) == pytest.approx(1.5)
+    assert models.conformal_factor(scores, 80) == pytest.approx(2.0)
+    assert np.isnan(models.conformal_factor(np.array([np.nan]), 95))
     point = np.array([10.0, 20.0])
     band = models.Prediction("x", point, point - 1, point + 2, point - 3, point + 4)
-    wider = band.calibrated(2.0, 0.5)
-    assert np.allclose(wider.lower_80, point - 2) and np.allclose(wider.upper_80, point + 4)
-    assert np.allclose(wider.lower_95, point - 1.5) and np.allclose(wider.upper_95, point + 2)
+    half_80, half_95 = np.array([2.0, 3.0]), np.array([0.5, 4.0])
+    wider = band.calibrated(half_80, half_95)
+    assert np.allclose(wider.lower_80, point - half_80)
+    assert np.allclose(wider.upper_80, point + half_80)
+    assert np.allclose(wider.lower_95, point - half_95)
+    assert np.allclose(wider.upper_95, point + half_95)
     assert np.allclose(wider.point, point)
 
 
-def test_calibration_widens_intervals_the_holdouts_show_too_narrow() -> None:
-    """Noise sd 1 for most of the history, then sd 4 over the holdouts and the future:
-    the models' own intervals (fitted mostly on the calm part) are too narrow; the
-    calibrated ones cover the future as promised."""
+def test_local_scale_is_the_mean_absolute_one_step_error_seen_before_each_origin() -> None:
+    scale = models.local_scale(np.array([1.0, -3.0, 2.0, -4.0, 0.0]), 2)
+    assert np.isnan(scale[:2]).all()
+    assert np.allclose(scale[2:], [2.0, 2.5, 3.0])
+
+
+@pytest.mark.parametrize("period", [7, 1])
+def test_rolling_origin_forecasts_are_the_library_forecasts_from_each_origin(period: int) -> None:
+    """ETS fitted on the first `train` points, run with those parameters through the series:
+    the vectorised forecast from every origin equals statsmodels' dynamic prediction from
+    there; the baseline's repeats the last observed season."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    noise = np.random.default_rng(4).normal(0, 1, 60)
+    y = trend_season(150, noise=2.0)[0] if period == 7 else 10 + 0.5 * np.arange(60) + noise
+    horizon, train = 10, len(y) - 8
+    fit = models.fit_ets(y, horizon, period, train)
+    seasonal = period if period > 1 else None
+    fitted = ETSModel(
+        pd.Series(y[:train]),
+        error="add",
+        trend="add",
+        seasonal="add" if seasonal else None,
+        seasonal_periods=seasonal,
+        initialization_method="heuristic",
+    ).fit(disp=False, maxiter=200)
+    start = fitted.get_prediction(start=train - 12, end=train - 3, dynamic=0).predicted_mean
+    row = int(np.flatnonzero(fit.origins == train - 12)[0])
+    assert np.allclose(fit.errors[row], y[train - 12 : train - 2] - np.asarray(start))
+    assert np.isnan(fit.errors[-1, 1:]).all() and np.isfinite(fit.errors[-1, 0])
+    naive = models.fit_seasonal_naive(y, horizon, period)
+    row = int(np.flatnonzero(naive.origins == 40)[0])
+    repeated = np.resize(y[40 - period : 40], horizon)
+    assert np.allclose(naive.errors[row], y[40:50] - repeated)
+
+
+def _fit_with_errors(size: np.ndarray, origins: int, own: np.ndarray) -> models.Fit:
+    """A fit whose one-step errors are ±1 and whose errors at step h are ±size[h - 1],
+    observed while origin + h stays inside `origins` days; own intervals ±own (95 %)."""
+    horizon = len(size)
+    sign = np.where(np.arange(origins) % 2, 1.0, -1.0)[:, None]
+    errors = sign * np.r_[1.0, size[1:]][None, :]
+    inside = np.arange(origins)[:, None] + np.arange(horizon)[None, :] < origins
+    point = np.zeros(horizon)
+    prediction = models.Prediction("x", point, -own * 0.66, own * 0.66, -own, own)
+    return models.Fit(prediction, np.arange(origins), np.where(inside, errors, np.nan))
+
+
+def test_calibration_takes_each_step_quantile_and_follows_the_model_beyond_the_data() -> None:
+    horizon, origins, window = 40, 40, 5
+    size = np.r_[1.0, np.linspace(2.0, 3.0, horizon - 1)]
+    own = np.sqrt(np.arange(1, horizon + 1))
+    calibrated, steps = models.calibrate(_fit_with_errors(size, origins, own), window)
+    # Step j (0-based) has origins - window - j scores: at least 19 up to j = 16, none
+    # from j = 35.
+    assert steps == origins - window - models.MIN_CALIBRATION + 1 == 17
+    half = calibrated.half_width(95)
+    assert np.allclose(half[:steps], size[:steps])
+    # Too few scores: the wider of the scores' quantile and the model's own band.
+    assert np.allclose(half[steps:35], np.maximum(size[steps:35], own[steps:35]))
+    assert np.allclose(half[35:], half[34] * own[35:] / own[34])
+    assert (np.diff(half) >= 0).all()
+    assert (calibrated.half_width(80) <= half + 1e-12).all()
+
+
+def test_too_few_calibration_scores_only_widen_the_model_s_own_intervals() -> None:
+    own = np.full(3, 5.0)
+    calibrated, steps = models.calibrate(_fit_with_errors(np.ones(3), 20, own), 5)
+    assert steps == 0 and np.allclose(calibrated.half_width(95), own)
+    wide = _fit_with_errors(np.full(3, 9.0), 20, own)
+    calibrated, steps = models.calibrate(wide, 5)
+    # Step 1's errors are the one-step errors (±1, score 1): the model's own 5 stays.
+    assert steps == 0 and np.allclose(calibrated.half_width(95), [5.0, 9.0, 9.0])
+    months = 10 + np.cumsum(np.random.default_rng(2).normal(1, 0.5, 20))
+    result = models.forecast(months, 3, 1, 18)
+    raw = result.raw[result.choice.model]
+    assert result.choice.calibrated_steps == 0
+    assert (result.prediction.half_width(95) >= raw.half_width(95) - 1e-9).all()
+
+
+def test_constant_series_has_no_spread_and_no_calibration() -> None:
+    result = models.forecast(np.full(120, 7.0), 30, 7, 84)
+    assert np.allclose(result.prediction.point, 7.0)
+    assert np.allclose(result.prediction.half_width(95), 0.0)
+    assert result.choice.calibrated_steps == 0
+
+
+def test_calibrated_intervals_cover_a_well_specified_series_and_widen_with_the_horizon() -> None:
+    """On series the model describes (trend, weekly pattern, a random walk and noise), the
+    calibrated bands cover the next 30 days about as promised; they widen with the horizon."""
+    inside = {80: [], 95: []}
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        t = np.arange(430)
+        y = 100 + 0.2 * t + WEEKLY[t % 7] + np.cumsum(rng.normal(0, 0.3, 430))
+        y = y + rng.normal(0, 3, 430)
+        result = models.forecast(y[:400], 30, 7, 84)
+        assert result.choice.calibrated_steps == 30
+        width = result.prediction.half_width(95)
+        assert (np.diff(width) >= 0).all() and width[-1] > width[0]
+        for level in inside:
+            inside[level].append(models.coverage(y[400:], result.prediction, level))
+    assert 70 <= np.mean(inside[80]) <= 90
+    assert 90 <= np.mean(inside[95]) <= 99
+
+
+def test_calibration_widens_intervals_when_the_series_got_noisier() -> None:
+    """Noise sd 1 for most of the history, then sd 4 over the last 12 weeks and the future:
+    the scale of the last weeks' errors widens the band, and it covers the future."""
     rng = np.random.default_rng(7)
     n, future = 280, 28
     t = np.arange(n + future)
     truth = 100 + 0.2 * t + WEEKLY[t % 7]
     noise = np.where(t < n - 84, rng.normal(0, 1, len(t)), rng.normal(0, 4, len(t)))
     y = truth + noise
-    choice = models.choose(y[:n], 28, 7)
-    assert choice.factors[0] > 1.3 and choice.factors[1] > 1.3
-    raw = models.fit(choice.model, y[:n], future, 7)
-    calibrated = raw.calibrated(*choice.factors)
-    assert models.coverage(y[n:], calibrated, 95) >= 90
-    assert models.coverage(y[n:], calibrated, 95) > models.coverage(y[n:], raw, 95)
+    result = models.forecast(y[:n], future, 7, 84)
+    raw = result.raw[result.choice.model]
+    assert (result.prediction.half_width(95) > raw.half_width(95) * 1.3).all()
+    assert models.coverage(y[n:], result.prediction, 95) >= 90
+    assert models.coverage(y[n:], result.prediction, 95) > models.coverage(y[n:], raw, 95)
+
+
+def test_headline_names_the_first_point_crossing_else_the_first_the_band_allows() -> None:
+    from opsmetrics.forecast.run import _first_capacity_crossing
+
+    def crossing(metric: str, point: str | None, earliest: str | None) -> dict:
+        return {
+            "metric": metric,
+            "slice_value": "billing",
+            "threshold_kind": "warning",
+            "threshold_value": 100.0,
+            "crossing_date": pd.Timestamp(point) if point else pd.NaT,
+            "crossing_date_earliest": pd.Timestamp(earliest) if earliest else pd.NaT,
+            "crossing_date_latest": pd.NaT,
+        }
+
+    band_only = pd.DataFrame(
+        [crossing("queue_depth", None, "2025-07-09"), crossing("mrr", "2025-07-02", "2025-07-01")]
+    )
+    line = _first_capacity_crossing(band_only)
+    assert line.startswith("no capacity threshold crossing expected")
+    assert "queue_depth billing could reach its warning threshold 100 from 2025-07-09" in line
+    both = pd.concat([band_only, pd.DataFrame([crossing("cpu_utilization", "2025-08-01", None)])])
+    assert "first capacity threshold crossing: cpu_utilization billing" in (
+        _first_capacity_crossing(both)
+    )
+    none = pd.DataFrame([crossing("queue_depth", None, None)])
+    assert _first_capacity_crossing(none).startswith("no capacity threshold crossing predicted")
