@@ -1,13 +1,4 @@
-{#- Spark's Parquet tables cannot delete a key's earlier versions: there this model is
-    rebuilt in full on every run (docs/warehouses.md, Spark). #}
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        incremental_strategy=opsmetrics.incremental_strategy(),
-        unique_key='version_key',
-        on_schema_change='fail',
-    )
-}}
+{{ config(opsmetrics.versions_replaced_config()) }}
 
 {%- set cutoff = opsmetrics.incremental_load_cutoff('_loaded_at') %}
 
@@ -16,23 +7,9 @@
     cutoff, as base_platform__api_requests does for requests. -#}
 with
 
-{%- if cutoff %}
-
-reloaded_keys as (
-
-    select distinct nullif(trim(check_id), '') as record_key
-    from {{ source('platform', 'health_checks') }}
-    where _loaded_at >= {{ cutoff }} or _loaded_at is null
-
-),
-{%- endif %}
-
-source as (
-
-    select * from {{ source('platform', 'health_checks') }}
-    where {{ opsmetrics.staging_window("nullif(trim(check_id), '')", cutoff) }}
-
-),
+{{ opsmetrics.source_by_reloaded_keys(
+    source('platform', 'health_checks'), "nullif(trim(check_id), '')", cutoff
+) }},
 
 typed as (
 

@@ -1,13 +1,4 @@
-{#- Spark's Parquet tables cannot delete a key's earlier versions: there this model is
-    rebuilt in full on every run (docs/warehouses.md, Spark). #}
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        incremental_strategy=opsmetrics.incremental_strategy(),
-        unique_key='version_key',
-        on_schema_change='fail',
-    )
-}}
+{{ config(opsmetrics.versions_replaced_config()) }}
 
 {%- set cutoff = opsmetrics.incremental_load_cutoff('_loaded_at') %}
 
