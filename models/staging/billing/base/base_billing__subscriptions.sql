@@ -88,14 +88,9 @@ validated as (
                     )
                 )
                 then 'null_required_field'
-            when _loaded_at is null then 'missing_loaded_at'
-            when
-                {{ opsmetrics.is_non_finite('unit_amount') }}
-                or {{ opsmetrics.is_non_finite('discount_percent') }}
-                or {{ opsmetrics.is_non_finite('quantity') }}
-                then 'non_finite_number'
-            when valid_from is null then 'unparseable_timestamp'
-            when {{ opsmetrics.is_after_load('valid_from') }} then 'future_timestamp'
+            {{ opsmetrics.load_and_time_rules(
+                'valid_from', ['unit_amount', 'discount_percent', 'quantity']
+            ) }}
             {{ opsmetrics.money_rules('unit_amount') }}
             when quantity <= 0 or discount_percent < 0 or discount_percent > 100
                 then 'out_of_range_value'

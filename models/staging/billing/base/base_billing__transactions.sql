@@ -72,10 +72,7 @@ validated as (
                 or status is null or currency is null or amount is null
                 or created_at_text is null
                 then 'null_required_field'
-            when _loaded_at is null then 'missing_loaded_at'
-            when {{ opsmetrics.is_non_finite('amount') }} then 'non_finite_number'
-            when created_at is null then 'unparseable_timestamp'
-            when {{ opsmetrics.is_after_load('created_at') }} then 'future_timestamp'
+            {{ opsmetrics.load_and_time_rules('created_at', ['amount']) }}
             {{ opsmetrics.money_rules('amount') }}
             when
                 transaction_type not in ('charge', 'refund')

@@ -67,10 +67,7 @@ validated as (
                 category is null or channel is null or currency is null or amount is null
                 or cost_date_text is null
                 then 'null_required_field'
-            when _loaded_at is null then 'missing_loaded_at'
-            when {{ opsmetrics.is_non_finite('amount') }} then 'non_finite_number'
-            when cost_date is null then 'unparseable_timestamp'
-            when {{ opsmetrics.is_after_load('cost_date') }} then 'future_timestamp'
+            {{ opsmetrics.load_and_time_rules('cost_date', ['amount']) }}
             {{ opsmetrics.money_rules('amount') }}
             when
                 category not in ('marketing', 'sales')

@@ -44,10 +44,7 @@ validated as (
                 or http_method is null or status_code is null or response_time_ms is null
                 or requested_at_text is null
                 then 'null_required_field'
-            when _loaded_at is null then 'missing_loaded_at'
-            when {{ opsmetrics.is_non_finite('response_time_ms') }} then 'non_finite_number'
-            when requested_at is null then 'unparseable_timestamp'
-            when {{ opsmetrics.is_after_load('requested_at') }} then 'future_timestamp'
+            {{ opsmetrics.load_and_time_rules('requested_at', ['response_time_ms']) }}
             when response_time_ms < 0 or status_code < 100 or status_code > 599
                 then 'out_of_range_value'
             when response_time_ms > {{ var('max_plausible_latency_ms') }}

@@ -36,10 +36,7 @@ validated as (
                 check_id is null or service is null or is_up is null
                 or response_time_ms is null or checked_at_text is null
                 then 'null_required_field'
-            when _loaded_at is null then 'missing_loaded_at'
-            when {{ opsmetrics.is_non_finite('response_time_ms') }} then 'non_finite_number'
-            when checked_at is null then 'unparseable_timestamp'
-            when {{ opsmetrics.is_after_load('checked_at') }} then 'future_timestamp'
+            {{ opsmetrics.load_and_time_rules('checked_at', ['response_time_ms']) }}
             when response_time_ms < 0 then 'out_of_range_value'
             when response_time_ms > {{ var('max_plausible_latency_ms') }}
                 then 'implausible_value'
