@@ -74,22 +74,22 @@ slice_months_counted as (
             end
         ) as responses,
         {%- for category in ['promoter', 'passive', 'detractor'] %}
-        count(
-            case
-                when response_slices.submitted_date >= months.month_start_date
-                    and response_slices.nps_category = '{{ category }}'
-                    then response_slices.nps_category
-            end
-        ) as {{ category }}s,
+            count(
+                case
+                    when response_slices.submitted_date >= months.month_start_date
+                        and response_slices.nps_category = '{{ category }}'
+                        then response_slices.nps_category
+                end
+            ) as {{ category }}s,
         {%- endfor %}
         count(response_slices.nps_category) as trailing_90d_responses,
         {%- for category in ['promoter', 'passive', 'detractor'] %}
-        count(
-            case
-                when response_slices.nps_category = '{{ category }}'
-                    then response_slices.nps_category
-            end
-        ) as trailing_90d_{{ category }}s,
+            count(
+                case
+                    when response_slices.nps_category = '{{ category }}'
+                        then response_slices.nps_category
+                end
+            ) as trailing_90d_{{ category }}s,
         {%- endfor %}
         months.month_start_date,
         months.month_end_date
