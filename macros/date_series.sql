@@ -11,9 +11,7 @@
 {%- endmacro %}
 
 {% macro default__date_series(start_date, end_date, datepart, alias, column) -%}
-    {{ exceptions.raise_compiler_error(
-        "date_series has no implementation for the " ~ adapter.type() ~ " adapter: add "
-        ~ adapter.type() ~ "__date_series to macros/date_series.sql") }}
+    {{ opsmetrics.no_adapter_implementation('date_series') }}
 {%- endmacro %}
 
 {% macro duckdb__date_series(start_date, end_date, datepart, alias, column) -%}

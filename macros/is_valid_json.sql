@@ -4,9 +4,7 @@
 {%- endmacro %}
 
 {% macro default__is_valid_json(column) -%}
-    {{ exceptions.raise_compiler_error(
-        "is_valid_json has no implementation for the " ~ adapter.type() ~ " adapter: add "
-        ~ adapter.type() ~ "__is_valid_json to macros/is_valid_json.sql") }}
+    {{ opsmetrics.no_adapter_implementation('is_valid_json') }}
 {%- endmacro %}
 
 {% macro duckdb__is_valid_json(column) -%}

@@ -6,9 +6,7 @@
 {%- endmacro %}
 
 {% macro default__parse_date(column) -%}
-    {{ exceptions.raise_compiler_error(
-        "parse_date has no implementation for the " ~ adapter.type() ~ " adapter: add "
-        ~ adapter.type() ~ "__parse_date to macros/parse_date.sql") }}
+    {{ opsmetrics.no_adapter_implementation('parse_date') }}
 {%- endmacro %}
 
 {% macro duckdb__parse_date(column) -%}

@@ -9,9 +9,7 @@
 {%- endmacro %}
 
 {% macro default__parse_timestamp_utc(column) -%}
-    {{ exceptions.raise_compiler_error(
-        "parse_timestamp_utc has no implementation for the " ~ adapter.type() ~ " adapter: add "
-        ~ adapter.type() ~ "__parse_timestamp_utc to macros/parse_timestamp_utc.sql") }}
+    {{ opsmetrics.no_adapter_implementation('parse_timestamp_utc') }}
 {%- endmacro %}
 
 {% macro duckdb__parse_timestamp_utc(column) -%}

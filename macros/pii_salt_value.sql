@@ -10,9 +10,7 @@
 {%- endmacro %}
 
 {% macro default__pii_salt_value() -%}
-    {{ exceptions.raise_compiler_error(
-        "pii_salt_value has no implementation for the " ~ adapter.type() ~ " adapter: add "
-        ~ adapter.type() ~ "__pii_salt_value to macros/pii_salt_value.sql") }}
+    {{ opsmetrics.no_adapter_implementation('pii_salt_value') }}
 {%- endmacro %}
 
 {% macro duckdb__pii_salt_value() -%}

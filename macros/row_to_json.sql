@@ -4,9 +4,7 @@
 {%- endmacro %}
 
 {% macro default__row_to_json(relation_alias) -%}
-    {{ exceptions.raise_compiler_error(
-        "row_to_json has no implementation for the " ~ adapter.type() ~ " adapter: add "
-        ~ adapter.type() ~ "__row_to_json to macros/row_to_json.sql") }}
+    {{ opsmetrics.no_adapter_implementation('row_to_json') }}
 {%- endmacro %}
 
 {% macro duckdb__row_to_json(relation_alias) -%}

@@ -11,21 +11,11 @@ responses as (
 
 response_slices as (
 
-    select
-        'overall' as dimension_name,
-        'all' as dimension_value,
-        score,
-        is_csat_satisfied,
-        submitted_date
-    from responses
-    union all
-    select
-        'segment' as dimension_name,
-        segment as dimension_value,
-        score,
-        is_csat_satisfied,
-        submitted_date
-    from responses
+    {{- opsmetrics.dimension_slices(
+        'responses',
+        [('overall', "'all'"), ('segment', 'segment')],
+        ['score', 'is_csat_satisfied', 'submitted_date'],
+    ) }}
 
 ),
 

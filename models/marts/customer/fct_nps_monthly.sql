@@ -13,33 +13,14 @@ responses as (
 
 response_slices as (
 
-    select
-        'overall' as dimension_name,
-        'all' as dimension_value,
-        nps_category,
-        submitted_date
-    from responses
-    union all
-    select
-        'segment' as dimension_name,
-        segment as dimension_value,
-        nps_category,
-        submitted_date
-    from responses
-    union all
-    select
-        'plan' as dimension_name,
-        plan_id as dimension_value,
-        nps_category,
-        submitted_date
-    from responses
-    union all
-    select
-        'country' as dimension_name,
-        country_code as dimension_value,
-        nps_category,
-        submitted_date
-    from responses
+    {{- opsmetrics.dimension_slices(
+        'responses',
+        [
+            ('overall', "'all'"), ('segment', 'segment'), ('plan', 'plan_id'),
+            ('country', 'country_code'),
+        ],
+        ['nps_category', 'submitted_date'],
+    ) }}
 
 ),
 
@@ -92,46 +73,24 @@ slice_months_counted as (
                     then response_slices.nps_category
             end
         ) as responses,
-        count(
-            case
-                when response_slices.submitted_date >= months.month_start_date
-                    and response_slices.nps_category = 'promoter'
-                    then response_slices.nps_category
-            end
-        ) as promoters,
-        count(
-            case
-                when response_slices.submitted_date >= months.month_start_date
-                    and response_slices.nps_category = 'passive'
-                    then response_slices.nps_category
-            end
-        ) as passives,
-        count(
-            case
-                when response_slices.submitted_date >= months.month_start_date
-                    and response_slices.nps_category = 'detractor'
-                    then response_slices.nps_category
-            end
-        ) as detractors,
+        {%- for category in ['promoter', 'passive', 'detractor'] %}
+            count(
+                case
+                    when response_slices.submitted_date >= months.month_start_date
+                        and response_slices.nps_category = '{{ category }}'
+                        then response_slices.nps_category
+                end
+            ) as {{ category }}s,
+        {%- endfor %}
         count(response_slices.nps_category) as trailing_90d_responses,
-        count(
-            case
-                when response_slices.nps_category = 'promoter'
-                    then response_slices.nps_category
-            end
-        ) as trailing_90d_promoters,
-        count(
-            case
-                when response_slices.nps_category = 'passive'
-                    then response_slices.nps_category
-            end
-        ) as trailing_90d_passives,
-        count(
-            case
-                when response_slices.nps_category = 'detractor'
-                    then response_slices.nps_category
-            end
-        ) as trailing_90d_detractors,
+        {%- for category in ['promoter', 'passive', 'detractor'] %}
+            count(
+                case
+                    when response_slices.nps_category = '{{ category }}'
+                        then response_slices.nps_category
+                end
+            ) as trailing_90d_{{ category }}s,
+        {%- endfor %}
         months.month_start_date,
         months.month_end_date
     from months

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=opsmetrics.incremental_strategy(),
-        unique_key='check_date',
-        partition_by=opsmetrics.incremental_partition_by('check_date'),
-        on_schema_change='fail',
-    )
-}}
+{{ config(opsmetrics.days_rebuilt_config('check_date')) }}
 
 {% set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
 {%- if cutoff %}

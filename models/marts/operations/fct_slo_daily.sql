@@ -1,45 +1,15 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=opsmetrics.incremental_strategy(),
-        unique_key='slo_date',
-        partition_by=opsmetrics.incremental_partition_by('slo_date'),
-        on_schema_change='fail',
-    )
-}}
+{{ config(opsmetrics.days_rebuilt_config('slo_date')) }}
 
 {% set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
 -- depends_on: {{ ref('base_platform__api_requests') }}
 
 with
 
-requests as (
-
-    select * from {{ ref('fct_api_requests') }}
-
-),
+{{ opsmetrics.requests_in_scope(cutoff) }},
 
 slo_targets as (
 
     select * from {{ ref('slo_targets') }}
-
-),
-
-{%- if cutoff %}
-
-reloaded_dates as (
-
-    {{ opsmetrics.reloaded_request_dates(cutoff) }}
-
-),
-{%- endif %}
-
-requests_in_scope as (
-
-    select * from requests
-    {%- if cutoff %}
-    where request_date in (select reloaded_dates.request_date from reloaded_dates)
-    {%- endif %}
 
 ),
 

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=opsmetrics.incremental_strategy(),
-        unique_key='slo_date',
-        partition_by=opsmetrics.incremental_partition_by('slo_date'),
-        on_schema_change='fail',
-    )
-}}
+{{ config(opsmetrics.days_rebuilt_config('slo_date')) }}
 
 {% set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
 -- depends_on: {{ ref('base_platform__api_requests') }}

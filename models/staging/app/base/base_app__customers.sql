@@ -54,9 +54,7 @@ validated as (
                 or country_code is null or segment is null or acquisition_channel is null
                 or signed_up_at_text is null
                 then 'null_required_field'
-            when _loaded_at is null then 'missing_loaded_at'
-            when signed_up_at is null then 'unparseable_timestamp'
-            when {{ opsmetrics.is_after_load('signed_up_at') }} then 'future_timestamp'
+            {{ opsmetrics.load_and_time_rules('signed_up_at') }}
             when segment not in ('smb', 'mid_market', 'enterprise') then 'invalid_value'
             when length(country_code) <> 2 then 'invalid_value'
         end as quarantine_reason

@@ -56,9 +56,7 @@ validated as (
                 user_id is null or customer_id is null or email_hash is null
                 or created_at_text is null
                 then 'null_required_field'
-            when _loaded_at is null then 'missing_loaded_at'
-            when created_at is null then 'unparseable_timestamp'
-            when {{ opsmetrics.is_after_load('created_at') }} then 'future_timestamp'
+            {{ opsmetrics.load_and_time_rules('created_at') }}
             when
                 customer_id not in (select customers.customer_id from customers)
                 then {{ opsmetrics.foreign_key_reason(

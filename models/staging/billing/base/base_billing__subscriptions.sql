@@ -68,18 +68,7 @@ deduplicated as (
 
 ),
 
-with_fx_rate as (
-
-    select
-        deduplicated.*,
-        fx_rates.rate_to_reporting
-    from deduplicated
-    left join fx_rates
-        on {{ opsmetrics.fx_rate_join(
-            'fx_rates', 'deduplicated.currency', 'cast(deduplicated.valid_from as date)'
-        ) }}
-
-),
+{{ opsmetrics.with_fx_rate('deduplicated', 'cast(deduplicated.valid_from as date)') }},
 
 {# A cancellation ends a subscription: it needs no price, so its quantity, unit
     amount, discount and currency may be missing (when given, they are checked). #}
@@ -99,22 +88,10 @@ validated as (
                     )
                 )
                 then 'null_required_field'
-            when _loaded_at is null then 'missing_loaded_at'
-            when
-                {{ opsmetrics.is_non_finite('unit_amount') }}
-                or {{ opsmetrics.is_non_finite('discount_percent') }}
-                or {{ opsmetrics.is_non_finite('quantity') }}
-                then 'non_finite_number'
-            when valid_from is null then 'unparseable_timestamp'
-            when {{ opsmetrics.is_after_load('valid_from') }} then 'future_timestamp'
-            when
-                currency not in (select currencies.currency from currencies)
-                or currency not in (select fx_rates.currency from fx_rates)
-                then 'unknown_currency'
-            when
-                unit_amount < 0
-                or unit_amount * rate_to_reporting > {{ var('max_plausible_amount') }}
-                then 'invalid_amount'
+            {{ opsmetrics.load_and_time_rules(
+                'valid_from', ['unit_amount', 'discount_percent', 'quantity']
+            ) }}
+            {{ opsmetrics.money_rules('unit_amount') }}
             when quantity <= 0 or discount_percent < 0 or discount_percent > 100
                 then 'out_of_range_value'
             when quantity > {{ var('max_plausible_quantity') }} then 'implausible_value'

@@ -60,18 +60,7 @@ deduplicated as (
 
 ),
 
-with_fx_rate as (
-
-    select
-        deduplicated.*,
-        fx_rates.rate_to_reporting
-    from deduplicated
-    left join fx_rates
-        on {{ opsmetrics.fx_rate_join(
-            'fx_rates', 'deduplicated.currency', 'cast(deduplicated.created_at as date)'
-        ) }}
-
-),
+{{ opsmetrics.with_fx_rate('deduplicated', 'cast(deduplicated.created_at as date)') }},
 
 validated as (
 
@@ -83,18 +72,8 @@ validated as (
                 or status is null or currency is null or amount is null
                 or created_at_text is null
                 then 'null_required_field'
-            when _loaded_at is null then 'missing_loaded_at'
-            when {{ opsmetrics.is_non_finite('amount') }} then 'non_finite_number'
-            when created_at is null then 'unparseable_timestamp'
-            when {{ opsmetrics.is_after_load('created_at') }} then 'future_timestamp'
-            when
-                currency not in (select currencies.currency from currencies)
-                or currency not in (select fx_rates.currency from fx_rates)
-                then 'unknown_currency'
-            when
-                amount < 0
-                or amount * rate_to_reporting > {{ var('max_plausible_amount') }}
-                then 'invalid_amount'
+            {{ opsmetrics.load_and_time_rules('created_at', ['amount']) }}
+            {{ opsmetrics.money_rules('amount') }}
             when
                 transaction_type not in ('charge', 'refund')
                 or status not in ('succeeded', 'failed', 'pending')

@@ -56,18 +56,7 @@ deduplicated as (
 
 ),
 
-with_fx_rate as (
-
-    select
-        deduplicated.*,
-        fx_rates.rate_to_reporting
-    from deduplicated
-    left join fx_rates
-        on {{ opsmetrics.fx_rate_join(
-            'fx_rates', 'deduplicated.currency', 'deduplicated.cost_date'
-        ) }}
-
-),
+{{ opsmetrics.with_fx_rate('deduplicated', 'deduplicated.cost_date') }},
 
 validated as (
 
@@ -78,18 +67,8 @@ validated as (
                 category is null or channel is null or currency is null or amount is null
                 or cost_date_text is null
                 then 'null_required_field'
-            when _loaded_at is null then 'missing_loaded_at'
-            when {{ opsmetrics.is_non_finite('amount') }} then 'non_finite_number'
-            when cost_date is null then 'unparseable_timestamp'
-            when {{ opsmetrics.is_after_load('cost_date') }} then 'future_timestamp'
-            when
-                currency not in (select currencies.currency from currencies)
-                or currency not in (select fx_rates.currency from fx_rates)
-                then 'unknown_currency'
-            when
-                amount < 0
-                or amount * rate_to_reporting > {{ var('max_plausible_amount') }}
-                then 'invalid_amount'
+            {{ opsmetrics.load_and_time_rules('cost_date', ['amount']) }}
+            {{ opsmetrics.money_rules('amount') }}
             when
                 category not in ('marketing', 'sales')
                 or channel not in (select channels.acquisition_channel from channels)

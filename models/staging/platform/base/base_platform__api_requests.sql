@@ -1,42 +1,19 @@
-{#- Spark's Parquet tables cannot delete a key's earlier versions: there this model is
-    rebuilt in full on every run (docs/warehouses.md, Spark). #}
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        incremental_strategy=opsmetrics.incremental_strategy(),
-        unique_key='version_key',
-        on_schema_change='fail',
-    )
-}}
+{{ config(opsmetrics.versions_replaced_config()) }}
 
 {%- set cutoff = opsmetrics.incremental_load_cutoff('_loaded_at') %}
 
 {#- One pass over raw: typing, the row rules, the duplicate rank and the quarantine
     split happen here and nowhere else. An incremental run re-reads every version of each
-    request with a version loaded since the cutoff (staging_window), so the rank over
+    request with a version loaded since the cutoff (source_by_reloaded_keys), so the rank over
     them is the rank over the whole raw table and replaces their rows by version_key.
     The quarantine rules are row-level, so ranking after them gives the same rows as
     ranking first: the latest copy is kept and judged, an older good copy never replaces
     a bad latest one. The raw row's JSON is built only for rows that break a rule. -#}
 with
 
-{%- if cutoff %}
-
-reloaded_keys as (
-
-    select distinct nullif(trim(request_id), '') as record_key
-    from {{ source('platform', 'api_requests') }}
-    where _loaded_at >= {{ cutoff }} or _loaded_at is null
-
-),
-{%- endif %}
-
-source as (
-
-    select * from {{ source('platform', 'api_requests') }}
-    where {{ opsmetrics.staging_window("nullif(trim(request_id), '')", cutoff) }}
-
-),
+{{ opsmetrics.source_by_reloaded_keys(
+    source('platform', 'api_requests'), "nullif(trim(request_id), '')", cutoff
+) }},
 
 typed as (
 
@@ -67,10 +44,7 @@ validated as (
                 or http_method is null or status_code is null or response_time_ms is null
                 or requested_at_text is null
                 then 'null_required_field'
-            when _loaded_at is null then 'missing_loaded_at'
-            when {{ opsmetrics.is_non_finite('response_time_ms') }} then 'non_finite_number'
-            when requested_at is null then 'unparseable_timestamp'
-            when {{ opsmetrics.is_after_load('requested_at') }} then 'future_timestamp'
+            {{ opsmetrics.load_and_time_rules('requested_at', ['response_time_ms']) }}
             when response_time_ms < 0 or status_code < 100 or status_code > 599
                 then 'out_of_range_value'
             when response_time_ms > {{ var('max_plausible_latency_ms') }}

@@ -1,13 +1,4 @@
-{#- Spark's Parquet tables cannot delete a key's earlier versions: there this model is
-    rebuilt in full on every run (docs/warehouses.md, Spark). #}
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        incremental_strategy=opsmetrics.incremental_strategy(),
-        unique_key='version_key',
-        on_schema_change='fail',
-    )
-}}
+{{ config(opsmetrics.versions_replaced_config()) }}
 
 {%- set cutoff = opsmetrics.incremental_load_cutoff('_loaded_at') %}
 
@@ -16,23 +7,9 @@
     cutoff, as base_platform__api_requests does for requests. -#}
 with
 
-{%- if cutoff %}
-
-reloaded_keys as (
-
-    select distinct nullif(trim(check_id), '') as record_key
-    from {{ source('platform', 'health_checks') }}
-    where _loaded_at >= {{ cutoff }} or _loaded_at is null
-
-),
-{%- endif %}
-
-source as (
-
-    select * from {{ source('platform', 'health_checks') }}
-    where {{ opsmetrics.staging_window("nullif(trim(check_id), '')", cutoff) }}
-
-),
+{{ opsmetrics.source_by_reloaded_keys(
+    source('platform', 'health_checks'), "nullif(trim(check_id), '')", cutoff
+) }},
 
 typed as (
 
@@ -59,10 +36,7 @@ validated as (
                 check_id is null or service is null or is_up is null
                 or response_time_ms is null or checked_at_text is null
                 then 'null_required_field'
-            when _loaded_at is null then 'missing_loaded_at'
-            when {{ opsmetrics.is_non_finite('response_time_ms') }} then 'non_finite_number'
-            when checked_at is null then 'unparseable_timestamp'
-            when {{ opsmetrics.is_after_load('checked_at') }} then 'future_timestamp'
+            {{ opsmetrics.load_and_time_rules('checked_at', ['response_time_ms']) }}
             when response_time_ms < 0 then 'out_of_range_value'
             when response_time_ms > {{ var('max_plausible_latency_ms') }}
                 then 'implausible_value'

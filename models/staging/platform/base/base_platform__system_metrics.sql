@@ -1,13 +1,4 @@
-{#- Spark's Parquet tables cannot delete a key's earlier versions: there this model is
-    rebuilt in full on every run (docs/warehouses.md, Spark). #}
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        incremental_strategy=opsmetrics.incremental_strategy(),
-        unique_key='version_key',
-        on_schema_change='fail',
-    )
-}}
+{{ config(opsmetrics.versions_replaced_config()) }}
 
 {%- set cutoff = opsmetrics.incremental_load_cutoff('_loaded_at') %}
 
@@ -99,10 +90,7 @@ validated as (
                 host is null or service is null or metric_name is null
                 or metric_value is null or sampled_at_text is null
                 then 'null_required_field'
-            when _loaded_at is null then 'missing_loaded_at'
-            when {{ opsmetrics.is_non_finite('metric_value') }} then 'non_finite_number'
-            when sampled_at is null then 'unparseable_timestamp'
-            when {{ opsmetrics.is_after_load('sampled_at') }} then 'future_timestamp'
+            {{ opsmetrics.load_and_time_rules('sampled_at', ['metric_value']) }}
             when
                 metric_name not in (
                     'cpu_utilization', 'memory_utilization', 'queue_depth', 'active_connections'

@@ -1,16 +1,12 @@
-{#- Spark's Parquet tables cannot delete a key's earlier versions: there this model is
-    rebuilt in full on every run (docs/warehouses.md, Spark). #}
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        incremental_strategy=opsmetrics.incremental_strategy(),
-        unique_key='version_key',
-        on_schema_change='fail',
-    )
-}}
+{{ config(opsmetrics.versions_replaced_config()) }}
 
 {%- set cutoff = opsmetrics.incremental_load_cutoff('_loaded_at') %}
-{%- set foreign_key_reasons = "quarantine_reason in ('orphan_foreign_key', 'parent_quarantined')" %}
+{%- set kept_foreign_key_rows -%}
+    select record_key from {{ this }}
+    where
+        duplicate_rank = 1
+        and quarantine_reason in ('orphan_foreign_key', 'parent_quarantined')
+{%- endset %}
 
 {#- One pass over raw (typing, row rules, duplicate rank, quarantine split); an
     incremental run re-reads every version of each event with a version loaded since the
@@ -18,26 +14,10 @@
     event quarantined for its user: the user may have arrived (or become valid) since. -#}
 with
 
-{%- if cutoff %}
-
-reloaded_keys as (
-
-    select nullif(trim(event_id), '') as record_key
-    from {{ source('product', 'events') }}
-    where _loaded_at >= {{ cutoff }} or _loaded_at is null
-    union
-    select record_key from {{ this }}
-    where duplicate_rank = 1 and {{ foreign_key_reasons }}
-
-),
-{%- endif %}
-
-source as (
-
-    select * from {{ source('product', 'events') }}
-    where {{ opsmetrics.staging_window("nullif(trim(event_id), '')", cutoff) }}
-
-),
+{{ opsmetrics.source_by_reloaded_keys(
+    source('product', 'events'), "nullif(trim(event_id), '')", cutoff,
+    also_reloaded=kept_foreign_key_rows,
+) }},
 
 users as (
 

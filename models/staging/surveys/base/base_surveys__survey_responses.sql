@@ -87,10 +87,7 @@ validated as (
                 response_id is null or survey_type is null or customer_id is null
                 or score is null or submitted_at_text is null
                 then 'null_required_field'
-            when _loaded_at is null then 'missing_loaded_at'
-            when {{ opsmetrics.is_non_finite('score') }} then 'non_finite_number'
-            when submitted_at is null then 'unparseable_timestamp'
-            when {{ opsmetrics.is_after_load('submitted_at') }} then 'future_timestamp'
+            {{ opsmetrics.load_and_time_rules('submitted_at', ['score']) }}
             when survey_type not in ('nps', 'csat') then 'invalid_value'
             when
                 (survey_type = 'nps' and (score < 0 or score > 10))

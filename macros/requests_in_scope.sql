@@ -1,0 +1,29 @@
+{#- The CTE `requests_in_scope` of a mart rebuilding whole days from fct_api_requests:
+    on an incremental run (a `cutoff`) the requests of every date holding a version of a
+    request with a version loaded since the cutoff (reloaded_request_dates), all of them
+    on a full build. The calling model declares its dependency on
+    base_platform__api_requests with a depends_on comment. -#}
+{% macro requests_in_scope(cutoff) -%}
+requests as (
+
+    select * from {{ ref('fct_api_requests') }}
+
+),
+{%- if cutoff %}
+
+reloaded_dates as (
+
+    {{ opsmetrics.reloaded_request_dates(cutoff) }}
+
+),
+{%- endif %}
+
+requests_in_scope as (
+
+    select * from requests
+    {%- if cutoff %}
+    where request_date in (select reloaded_dates.request_date from reloaded_dates)
+    {%- endif %}
+
+)
+{%- endmacro %}
