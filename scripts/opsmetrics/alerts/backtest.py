@@ -39,7 +39,7 @@ from opsmetrics.alerts.evaluate import Context, Prepared, judge_at, period_offse
 from opsmetrics.alerts.rules import Anomaly, Correlation, ForecastBreach, Rule, Threshold
 from opsmetrics.alerts.source import read_series
 from opsmetrics.alerts.warehouse import Warehouse
-from opsmetrics.settings import child_environment, project_dir
+from opsmetrics.settings import child_environment, project_dir, scoped_environment
 
 
 @dataclass(frozen=True)
@@ -330,14 +330,14 @@ def build_bench_warehouse(
     """Generate `scale` data next to `warehouse` (or take the generated folder `data`,
     read only), load it there, `dbt build --full-refresh` and export the metric tables
     (each in a child process). Returns the data folder (with its manifest)."""
-    from opsmetrics.bench import _duckdb_path, _generate_child, _run_dbt_child
+    from opsmetrics.bench import _generate_child, _run_dbt_child
     from opsmetrics.dbt_invoke import FULL_BUILD_ARGS
     from opsmetrics.load import load_duckdb
 
     if data is None:
         data = warehouse.with_suffix("").with_name(warehouse.stem + "_data")
         _generate_child(scale, seed, end, data)
-    with _duckdb_path(warehouse):
+    with scoped_environment({"OPSMETRICS_DUCKDB_PATH": str(warehouse)}):
         load_duckdb(data, replace=True)
     _run_dbt_child(FULL_BUILD_ARGS, warehouse)
     subprocess.run(
@@ -362,7 +362,7 @@ def bench_alerts(
     from opsmetrics.alerts.evaluate import load_context
     from opsmetrics.alerts.rules import load_rules
     from opsmetrics.alerts.warehouse import Warehouse
-    from opsmetrics.bench import _duckdb_path, _result, record
+    from opsmetrics.bench import _result, record
 
     warehouse = bench_warehouse(scale)
     end = end_date or datetime.now(UTC).date()
@@ -376,7 +376,10 @@ def bench_alerts(
         raise ValueError("--no-build needs --manifest (the generated data's manifest.json)")
     manifest = json.loads(manifest_path.read_text())
     started = time.perf_counter()
-    with _duckdb_path(warehouse), Warehouse("duckdb", read_only=True) as connection:
+    with (
+        scoped_environment({"OPSMETRICS_DUCKDB_PATH": str(warehouse)}),
+        Warehouse("duckdb", read_only=True) as connection,
+    ):
         context, _ = load_context(connection, None)
         scores = backtest(context, load_rules(), manifest)
     seconds = round(time.perf_counter() - started, 1)
