@@ -14,6 +14,7 @@ from conftest import saved_query_columns
 from opsmetrics.bi import PUBLISHED_DATABASE, bundle_dir, bundle_zip
 from opsmetrics.dashboards.audiences import REGISTRY
 
+
 def load(folder: str) -> dict[str, dict]:
     return {
         path.name: yaml.safe_load(path.read_text())
