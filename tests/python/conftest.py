@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import psycopg2
 import pytest
+import yaml
 from aiosmtpd.controller import Controller
 from psycopg2 import sql
 
@@ -736,3 +737,20 @@ def outages_from_checks(checks: pd.DataFrame) -> pd.DataFrame:
             )
             i = j + 1
     return pd.DataFrame(outages, columns=["service", "started_at", "minutes", "delay_minutes"])
+
+
+GROUP_BY = re.compile(r"^(TimeDimension|Dimension|Entity)\('([a-z0-9_]+)'(?:, '([a-z]+)')?\)$")
+
+
+def saved_query_columns() -> dict[str, set[str]]:
+    """Saved query → the columns of its exported table (group-by names, then metrics)."""
+    document = yaml.safe_load((PROJECT_DIR / "metrics" / "saved_queries.yml").read_text())
+    columns = {}
+    for query in document["saved_queries"]:
+        params = query["query_params"]
+        names = set(params["metrics"])
+        for item in params["group_by"]:
+            kind, name, grain = GROUP_BY.match(item).groups()
+            names.add(f"{name}__{grain}" if kind == "TimeDimension" else name)
+        columns[query["name"]] = names
+    return columns

@@ -29,10 +29,10 @@ MAD_SCALE = 0.6745
 and Hoaglin's modified z-score)."""
 MEAN_AD_SCALE = 0.7979
 """√(2/π): the mean absolute deviation's consistency constant, used when the MAD is 0."""
-PERIODS_PER_WEEK = {"5m": 12 * 24 * 7, "1h": 24 * 7, "1d": 7}
-PERIODS_PER_YEAR = {"5m": 12 * 24 * 364, "1h": 24 * 364, "1d": 364, "30d": 12}
+PERIODS_PER_WEEK = {"5m": 12 * 24 * 7, "1h": 24 * 7, "1d": 7, "1w": 1}
+PERIODS_PER_YEAR = {"5m": 12 * 24 * 364, "1h": 24 * 364, "1d": 364, "1w": 52, "30d": 12}
 """A year back on the same weekday (52 weeks) for sub-monthly grains; 12 months for 30d."""
-FREQ = {"5m": "5min", "1h": "h", "1d": "D", "30d": "MS"}
+FREQ = {"5m": "5min", "1h": "h", "1d": "D", "1w": "W-MON", "30d": "MS"}
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,12 @@ from opsmetrics.alerts.source import Catalogue, SourceError, read_series
 from opsmetrics.alerts.store import Finding
 from opsmetrics.alerts.warehouse import Warehouse
 
-STEP = {"5m": pd.Timedelta(minutes=5), "1h": pd.Timedelta(hours=1), "1d": pd.Timedelta(days=1)}
+STEP = {
+    "5m": pd.Timedelta(minutes=5),
+    "1h": pd.Timedelta(hours=1),
+    "1d": pd.Timedelta(days=1),
+    "1w": pd.Timedelta(weeks=1),
+}
 FORECAST_SEVERITY = {"critical": "high", "warning": "medium"}
 """A projected breach is not an outage yet: one step below the crossed level."""
 
@@ -44,6 +49,8 @@ def latest_complete(grain: str, as_of: pd.Timestamp) -> pd.Timestamp:
     if grain == "30d":
         return as_of.to_period("M").to_timestamp() - pd.DateOffset(months=1)
     step = STEP[grain]
+    if grain == "1w":  # ISO weeks start on Monday (a floor to 7 days would give Thursdays)
+        return as_of.normalize() - pd.Timedelta(days=as_of.weekday()) - step
     return as_of.floor(step) - step
 
 

@@ -17,14 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from opsmetrics.alerts import AlertConfigError, alerts_dir
 from opsmetrics.alerts.config import load_yaml, register_union_tags, validate
 
-GRAINS = ("5m", "1h", "1d", "30d")
-"""Evaluation grains: 5-minute and hourly buckets, days, and calendar months ("30d")."""
-GRAIN_SECONDS = {"5m": 300, "1h": 3600, "1d": 86400, "30d": 30 * 86400}
+GRAINS = ("5m", "1h", "1d", "1w", "30d")
+"""Evaluation grains: 5-minute and hourly buckets, days, ISO weeks (Monday to Sunday, "1w")
+and calendar months ("30d")."""
+GRAIN_SECONDS = {"5m": 300, "1h": 3600, "1d": 86400, "1w": 7 * 86400, "30d": 30 * 86400}
 SEVERITIES = ("critical", "high", "medium", "info")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 Comparison = Literal[">", ">=", "<", "<="]
-Grain = Literal["5m", "1h", "1d", "30d"]
+Grain = Literal["5m", "1h", "1d", "1w", "30d"]
 Severity = Literal["critical", "high", "medium", "info"]
 
 

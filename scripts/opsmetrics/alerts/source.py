@@ -17,7 +17,8 @@ from opsmetrics.alerts.rules import Rule, Source
 from opsmetrics.alerts.warehouse import Warehouse
 from opsmetrics.semantic import MetricTable
 
-TIME_COLUMNS = {"1d": "metric_time__day", "30d": "metric_time__month"}
+TIME_COLUMNS = {"1d": "metric_time__day", "1w": "metric_time__week", "30d": "metric_time__month"}
+"""The metric tables' time column of each grain they hold, finest first."""
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,15 @@ class Catalogue:
 
     def natural(self, metric: str) -> tuple[str, str | None] | None:
         """(grain, slice name) a registry rule uses for `metric`: a total before a slice,
-        a day before a month; None when no metric table holds it."""
+        a finer grain before a coarser one (day, week, month); None when no metric table
+        holds it."""
+        grains = {column: grain for grain, column in TIME_COLUMNS.items()}
+        finest = list(TIME_COLUMNS.values())
         options = []
         for table, time, dimensions in self.entries:
-            if metric in table.metrics and len(dimensions) <= 1:
-                grain = "1d" if time == "metric_time__day" else "30d"
+            if metric in table.metrics and len(dimensions) <= 1 and time in grains:
                 sliced = slice_name(dimensions[0]) if dimensions else None
-                options.append((sliced is not None, grain != "1d", grain, sliced))
+                options.append((sliced is not None, finest.index(time), grains[time], sliced))
         if not options:
             return None
         _, _, grain, sliced = min(options)

@@ -6,12 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import saved_query_columns
 
 from opsmetrics import PROJECT_DIR
 from opsmetrics.alerts import AlertConfigError
 from opsmetrics.alerts.policies import load_policies, parse_duration
 from opsmetrics.alerts.rules import Threshold, load_rules, with_registry_rules
-from opsmetrics.semantic import kpi_registry, load_manifest
+from opsmetrics.alerts.source import Catalogue
+from opsmetrics.semantic import kpi_registry, load_manifest, metric_tables
 
 RULES_DIR = PROJECT_DIR / "alerts" / "rules"
 
@@ -42,6 +44,7 @@ def test_the_seed_examples_are_shipped() -> None:
     rules = {rule.id: rule for rule in load_rules(RULES_DIR)}
     error = rules["error_rate_5min_critical"]
     assert (error.grain, error.severity, error.condition.value) == ("5m", "critical", 5)
+    assert error.condition.for_periods == 2  # "for 5 minutes": two 5-minute buckets in a row
     churn = rules["customer_churn_high"]
     assert (churn.metric, churn.grain, churn.severity) == ("logo_churn_rate", "30d", "medium")
     revenue = rules["revenue_drop_day_over_day"]
@@ -52,13 +55,31 @@ def test_the_seed_examples_are_shipped() -> None:
     assert (failures.metric, failures.grain, failures.severity) == ("revenue", "1d", "high")
 
 
-def test_every_strategic_and_operational_kpi_has_a_rule(manifest: dict) -> None:
-    """Explicit rules plus the implicit registry thresholds cover the registry."""
+class ExportedColumns:
+    """Stands in for a warehouse whose metric tables were exported: each saved query's
+    table has its group-by columns and metrics (as `opsmetrics export-metrics` writes)."""
+
+    def __init__(self) -> None:
+        self.tables = saved_query_columns()
+
+    def columns(self, schema: str, table: str) -> list[str]:
+        return sorted(self.tables.get(table, set())) if schema == "metrics" else []
+
+
+def test_every_strategic_and_operational_kpi_has_a_rule_on_an_exported_table(
+    manifest: dict,
+) -> None:
+    """Explicit rules plus the implicit registry thresholds cover the registry, and each
+    KPI's registry rule has a metric table at a grain alerts read (the weekly feature
+    adoption rate is only defined per ISO week: `1w`)."""
     registry = kpi_registry(manifest)
-    grains = {kpi.name: ("30d", None) for kpi in registry}
-    rules = with_registry_rules(load_rules(RULES_DIR), grains)
-    covered = {rule.metric for rule in rules}
+    catalogue = Catalogue(ExportedColumns(), metric_tables(manifest))  # type: ignore[arg-type]
     wanted = {kpi.name for kpi in registry if kpi.meta["tier"] in ("strategic", "operational")}
+    grains = {kpi.name: catalogue.natural(kpi.name) for kpi in registry}
+    assert sorted(metric for metric in wanted if grains[metric] is None) == []
+    assert grains["feature_adoption_rate_weekly"] == ("1w", None)
+    rules = with_registry_rules(load_rules(RULES_DIR), {m: g for m, g in grains.items() if g})
+    covered = {rule.metric for rule in rules}
     assert wanted <= covered
     registry_rules = [r for r in rules if r.id.startswith("registry_threshold__")]
     assert all(isinstance(r.condition, Threshold) for r in registry_rules)

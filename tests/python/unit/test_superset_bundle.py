@@ -5,17 +5,14 @@ of the bundle and columns it has, and everything points at the one published dat
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import saved_query_columns
 
-from opsmetrics import PROJECT_DIR
 from opsmetrics.bi import PUBLISHED_DATABASE, bundle_dir, bundle_zip
 from opsmetrics.dashboards.audiences import REGISTRY
-
-GROUP_BY = re.compile(r"^(TimeDimension|Dimension|Entity)\('([a-z0-9_]+)'(?:, '([a-z]+)')?\)$")
 
 
 def load(folder: str) -> dict[str, dict]:
@@ -23,20 +20,6 @@ def load(folder: str) -> dict[str, dict]:
         path.name: yaml.safe_load(path.read_text())
         for path in sorted((bundle_dir() / folder).rglob("*.yaml"))
     }
-
-
-def saved_query_columns() -> dict[str, set[str]]:
-    """Saved query → the columns of its exported table (group-by names, then metrics)."""
-    document = yaml.safe_load((PROJECT_DIR / "metrics" / "saved_queries.yml").read_text())
-    columns = {}
-    for query in document["saved_queries"]:
-        params = query["query_params"]
-        names = set(params["metrics"])
-        for item in params["group_by"]:
-            kind, name, grain = GROUP_BY.match(item).groups()
-            names.add(f"{name}__{grain}" if kind == "TimeDimension" else name)
-        columns[query["name"]] = names
-    return columns
 
 
 def test_each_dataset_has_exactly_the_columns_of_its_saved_query() -> None:
