@@ -359,7 +359,7 @@ def forecast_command(
 @bench_app.command("forecast")
 def bench_forecast_command(
     scale: Scale = "medium",
-    origins: Annotated[int, typer.Option(help="Rolling origins (cut-off dates).")] = 4,
+    origins: Annotated[int, typer.Option(help="Rolling origins (cut-off dates).")] = 12,
 ) -> None:
     """Rolling-origin backtest of every forecast series (MAPE, MASE, interval coverage, ETS
     vs seasonal naive), the churn score's time-split backtest, and the time of one full

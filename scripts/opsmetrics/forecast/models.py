@@ -5,11 +5,12 @@ Both models come from statsmodels: ETS (`ETSModel`, additive error, additive tre
 additive weekly seasonality for daily series) and the seasonal-naive baseline, written as
 the seasonal random walk SARIMA(0,0,0)(0,1,0)_m, whose prediction intervals statsmodels
 derives from the innovation variance (sigma * sqrt(k + 1), k the whole seasons ahead).
-`forecast` fits ETS once, on the series minus its last `window` points, runs it with those
-parameters through the whole series, and from the filtered states takes the forecasts it
-would have made from every earlier day (rolling origins, `Fit.errors`): their last `window`
-origins choose the model (mean MASE), all of them calibrate the chosen model's intervals per
-horizon step (split conformal on locally scaled errors, `calibrate`).
+`forecast` fits ETS on the first half of the series, runs it with those parameters through
+the whole series, and from the filtered states takes the forecasts it would have made from
+every earlier day (rolling origins, `Fit.errors`): the origins of the second half, out of
+sample for the parameters, choose the model (mean MASE over the last `window`) and calibrate
+the chosen model's intervals per horizon step (split conformal on locally scaled errors,
+`calibrate`); the forecast written comes from ETS refitted on the whole series.
 """
 
 from __future__ import annotations
@@ -321,8 +322,10 @@ def local_scale(one_step: np.ndarray, window: int) -> np.ndarray:
     return scale
 
 
-def calibrate(fit: Fit, window: int) -> tuple[Prediction, int]:
-    """The fit's forecast with conformal intervals per horizon step.
+def calibrate(prediction: Prediction, fit: Fit, window: int, first: int) -> tuple[Prediction, int]:
+    """`prediction` with conformal intervals per horizon step, from the errors of `fit` (the
+    same model run through the series with parameters fitted on its first `first` points)
+    at the origins from `first` on: errors out of sample for the parameters.
 
     Score of an origin o at step h: |error| / s(o), s(o) the mean absolute one-step error
     of the `window` origins before o (`local_scale`: errors grow with a growing series or
@@ -333,10 +336,9 @@ def calibrate(fit: Fit, window: int) -> tuple[Prediction, int]:
     narrow it (the wider of the two); with none, the half-width grows from the step before
     as the model's own does. Never narrower than at an earlier step. No one-step error in
     the last `window` origins (or none measured): the model's own intervals (0 steps)."""
-    prediction = fit.prediction
     one_step = fit.errors[:, 0]
     scale = local_scale(one_step, window)
-    usable = scale > 0
+    usable = (scale > 0) & (fit.origins >= first)
     current = float(np.mean(np.abs(one_step[-window:]))) if len(one_step) > window else 0.0
     if current <= 0 or not usable.any():
         return prediction, 0
@@ -359,33 +361,39 @@ def calibrate(fit: Fit, window: int) -> tuple[Prediction, int]:
 
 
 def forecast(y: np.ndarray, horizon: int, period: int, window: int) -> Forecast:
-    """Forecast `horizon` steps after `y` with each model fitted once (ETS's parameters on
-    all but the last `window` points, at most half the series), choose the model with the
-    lower mean MASE over the last `window` origins (errors at every step those origins
-    observed; ETS must beat the baseline: ties and failures give the baseline), and
-    calibrate the chosen model's intervals on its rolling-origin errors (`calibrate`)."""
+    """Forecast `horizon` steps after `y`. Each model is first run through the series with
+    its parameters fitted on the first half only (split conformal's split: the errors from
+    every origin of the second half are out of sample); those errors choose the model (lower
+    mean MASE over the last `window` origins, at most half the series; ETS must beat the
+    baseline: ties and failures give the baseline) and calibrate the chosen model's
+    intervals (`calibrate`). The forecast itself comes from parameters fitted on the whole
+    series (the baseline has none)."""
     window = min(window, len(y) // 2)
-    train = len(y) - window
-    fits: dict[str, Fit] = {}
+    split = len(y) // 2
+    measured: dict[str, Fit] = {}
+    final: dict[str, Fit] = {}
     for model in MODELS:
         try:
-            fits[model] = fit(model, y, horizon, period, train)
+            measured[model] = fit(model, y, horizon, period, split)
+            # The baseline has no parameters: its measuring run is its forecast.
+            final[model] = fit(model, y, horizon, period) if model == ETS else measured[model]
         except ModelError:
-            continue
-    if SEASONAL_NAIVE not in fits:
+            measured.pop(model, None)
+    if SEASONAL_NAIVE not in measured:
         raise ModelError("no model could forecast this series")
-    scale = mase_scale(y[:train], period)
+    chosen_from = len(y) - window
+    scale = mase_scale(y[:chosen_from], period)
     mean = {}
     for model in MODELS:
-        if model not in fits:
+        if model not in measured:
             mean[model] = float("nan")
             continue
-        errors = fits[model].errors[fits[model].origins >= train]
+        errors = measured[model].errors[measured[model].origins >= chosen_from]
         errors = errors[np.isfinite(errors)]
         mean[model] = mase(errors, np.zeros_like(errors), scale) if len(errors) else float("nan")
     ets_score, naive_score = mean[ETS], mean[SEASONAL_NAIVE]
     better = np.isfinite(ets_score) and (not np.isfinite(naive_score) or ets_score < naive_score)
-    chosen = ETS if better and ETS in fits else SEASONAL_NAIVE
-    prediction, steps = calibrate(fits[chosen], window)
-    raw = {model: result.prediction for model, result in fits.items()}
+    chosen = ETS if better and ETS in measured else SEASONAL_NAIVE
+    prediction, steps = calibrate(final[chosen].prediction, measured[chosen], window, split)
+    raw = {model: result.prediction for model, result in final.items()}
     return Forecast(Choice(chosen, mean, steps), prediction, raw)

@@ -61,9 +61,9 @@ class SeriesSpec:
 
     @property
     def window(self) -> int:
-        """Rolling origins that choose the model (and points ETS's parameters are not fitted
-        on), and the one-step errors that set the scale of the intervals: 12 weeks for daily
-        series, 18 months for monthly ones (at most half the series, `models.forecast`)."""
+        """Rolling origins that choose the model, and the one-step errors that set the scale
+        of the intervals: 12 weeks for daily series, 18 months for monthly ones (at most half
+        the series, `models.forecast`)."""
         return 84 if self.grain == DAY else 18
 
 

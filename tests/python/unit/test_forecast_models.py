@@ -269,7 +269,8 @@ def test_calibration_takes_each_step_quantile_and_follows_the_model_beyond_the_d
     horizon, origins, window = 40, 40, 5
     size = np.r_[1.0, np.linspace(2.0, 3.0, horizon - 1)]
     own = np.sqrt(np.arange(1, horizon + 1))
-    calibrated, steps = models.calibrate(_fit_with_errors(size, origins, own), window)
+    fit = _fit_with_errors(size, origins, own)
+    calibrated, steps = models.calibrate(fit.prediction, fit, window, 0)
     # Step j (0-based) has origins - window - j scores: at least 19 up to j = 16, none
     # from j = 35.
     assert steps == origins - window - models.MIN_CALIBRATION + 1 == 17
@@ -282,12 +283,51 @@ def test_calibration_takes_each_step_quantile_and_follows_the_model_beyond_the_d
     assert (calibrated.half_width(80) <= half + 1e-12).all()
 
 
+def test_calibration_scores_only_the_origins_from_first_on() -> None:
+    """Errors before `first` (in sample for the parameters) do not set the band: ten times
+    larger there, the half-widths are still the later errors' size; the band is put around
+    the prediction given (the refitted model's), not the measuring fit's."""
+    horizon, origins, window, first = 10, 200, 5, 100
+    size = np.r_[1.0, np.full(horizon - 1, 2.0)]
+    own = np.full(horizon, 50.0)
+    fit = _fit_with_errors(size, origins, own)
+    inflated = fit.errors.copy()
+    inflated[:first, 1:] *= 10
+    fit = models.Fit(fit.prediction, fit.origins, inflated)
+    shifted = models.Prediction("x", *(np.full(horizon, 7.0) for _ in range(5)))
+    calibrated, steps = models.calibrate(shifted, fit, window, first)
+    assert steps == horizon
+    assert np.allclose(calibrated.half_width(95), size)
+    assert np.allclose(calibrated.point, 7.0)
+    pooled, _ = models.calibrate(shifted, fit, window, 0)
+    assert (pooled.half_width(95)[1:] > 5 * size[1:]).all()
+
+
+def test_calibrated_bands_match_a_known_noise() -> None:
+    """Trend, weekly pattern and white noise of known sd 2: at step 1 the calibrated
+    half-widths are the noise's own quantiles (1.28 and 1.96 sd) up to the estimation error
+    of level and trend, and the bands cover the next 30 days about as promised."""
+    sd, widths, inside = 2.0, {80: [], 95: []}, {80: [], 95: []}
+    for seed in range(100, 104):
+        t = np.arange(430)
+        y = 100 + 0.2 * t + WEEKLY[t % 7] + np.random.default_rng(seed).normal(0, sd, 430)
+        result = models.forecast(y[:400], 30, 7, 84)
+        for level in widths:
+            widths[level].append(result.prediction.half_width(level)[0])
+            inside[level].append(models.coverage(y[400:], result.prediction, level))
+    for level, z in ((80, 1.2816), (95, 1.96)):
+        assert 0.95 <= np.mean(widths[level]) / (z * sd) <= 1.2
+    assert 72 <= np.mean(inside[80]) <= 92
+    assert 90 <= np.mean(inside[95]) <= 100
+
+
 def test_too_few_calibration_scores_only_widen_the_model_s_own_intervals() -> None:
     own = np.full(3, 5.0)
-    calibrated, steps = models.calibrate(_fit_with_errors(np.ones(3), 20, own), 5)
+    narrow = _fit_with_errors(np.ones(3), 20, own)
+    calibrated, steps = models.calibrate(narrow.prediction, narrow, 5, 0)
     assert steps == 0 and np.allclose(calibrated.half_width(95), own)
     wide = _fit_with_errors(np.full(3, 9.0), 20, own)
-    calibrated, steps = models.calibrate(wide, 5)
+    calibrated, steps = models.calibrate(wide.prediction, wide, 5, 0)
     # Step 1's errors are the one-step errors (±1, score 1): the model's own 5 stays.
     assert steps == 0 and np.allclose(calibrated.half_width(95), [5.0, 9.0, 9.0])
     months = 10 + np.cumsum(np.random.default_rng(2).normal(1, 0.5, 20))
