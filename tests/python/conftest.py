@@ -167,21 +167,11 @@ def execute_on(path: Path, *statements: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def published_snapshot(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A published snapshot of the tiny warehouse: its metric tables exported
-    (`opsmetrics export-metrics`, in a subprocess), then the file copied, as the publish
-    step leaves it. Readers open copies of it; the tiny warehouse stays as built."""
-    run_dbt(["parse"])  # MetricFlow's semantic manifest must name this warehouse
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "opsmetrics"), "export-metrics"],
-        cwd=PROJECT_DIR,
-        env=tiny_warehouse_environment(tiny_warehouse),
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, f"export-metrics failed:\n{result.stdout}{result.stderr}"
+def published_snapshot(tiny_metric_tables: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A published snapshot of the tiny warehouse with its metric tables: the file copied,
+    as the publish step leaves it. Readers open copies of it."""
     path = tmp_path_factory.mktemp("published") / "opsmetrics_published.duckdb"
-    shutil.copyfile(tiny_warehouse, path)
+    shutil.copyfile(tiny_metric_tables, path)
     return path
 
 
@@ -500,11 +490,13 @@ def hold_duckdb() -> Callable[..., Any]:
 
 @pytest.fixture(scope="session")
 def tiny_metric_tables(tiny_warehouse: Path) -> Path:
-    """The tiny warehouse with its metric tables (`export-metrics`): what gets published."""
-    from opsmetrics.semantic import export_metrics
-
+    """The tiny warehouse with its metric tables, exported once for the session by
+    `opsmetrics export-metrics` in a subprocess (what the demo and publish run)."""
     use_warehouse(tiny_warehouse)
-    export_metrics()
+    run_dbt(["parse"])  # MetricFlow's semantic manifest must name this warehouse
+    run_on_warehouse(
+        [str(Path(sys.executable).parent / "opsmetrics"), "export-metrics"], tiny_warehouse
+    )
     return tiny_warehouse
 
 

@@ -23,7 +23,7 @@ from conftest import Mailbox, execute_on, fetch_rows, use_warehouse
 from typer.testing import CliRunner
 
 from opsmetrics.cli import app
-from opsmetrics.dbt_invoke import release_duckdb, run_dbt
+from opsmetrics.dbt_invoke import run_dbt
 from opsmetrics.demo import evaluate_alerts
 from opsmetrics.semantic import export_metrics
 
@@ -38,22 +38,11 @@ def _back_to_the_tiny_warehouse(tiny_warehouse: Path) -> Iterator[None]:
     use_warehouse(tiny_warehouse)
 
 
-@pytest.fixture(scope="module")
-def exported_warehouse(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the tiny warehouse with `export-metrics` run on it."""
-    path = tmp_path_factory.mktemp("alerts") / "exported.duckdb"
-    shutil.copy(tiny_warehouse, path)
-    use_warehouse(path)
-    export_metrics()
-    release_duckdb()  # MetricFlow ran through dbt's adapter, which keeps the file open
-    execute_on(path, "checkpoint")
-    return path
-
-
 @pytest.fixture
-def warehouse_copy(exported_warehouse: Path, tmp_path: Path) -> Iterator[Path]:
+def warehouse_copy(tiny_metric_tables: Path, tmp_path: Path) -> Iterator[Path]:
+    """A copy of the tiny warehouse with its metric tables, pointed at for the test."""
     path = tmp_path / "warehouse.duckdb"
-    shutil.copy(exported_warehouse, path)
+    shutil.copy(tiny_metric_tables, path)
     use_warehouse(path)
     yield path
 

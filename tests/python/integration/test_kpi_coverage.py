@@ -40,20 +40,21 @@ QUERIES = {
 
 
 @pytest.fixture(scope="module")
-def semantic(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def semantic(tiny_metric_tables: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The `mf query` answers the tests need, on the tiny warehouse with its metric tables
+    exported (the session's one export)."""
     run_dbt(["parse"])
     out = tmp_path_factory.mktemp("mf16")
     results = {}
     for name, (metrics, group_by) in QUERIES.items():
         csv = out / f"{name}.csv"
         command = [str(BIN / "mf"), "query", "--metrics", metrics, "--group-by", group_by]
-        run_on_warehouse([*command, "--csv", str(csv)], tiny_warehouse)
+        run_on_warehouse([*command, "--csv", str(csv)], tiny_metric_tables)
         frame = pd.read_csv(csv)
         for column in frame.columns:
             if column.startswith("metric_time__"):
                 frame[column] = pd.to_datetime(frame[column])
         results[name] = frame
-    run_on_warehouse([str(BIN / "opsmetrics"), "export-metrics"], tiny_warehouse)
     return results
 
 

@@ -57,21 +57,21 @@ QUERIES = {
 
 
 @pytest.fixture(scope="module")
-def semantic(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Every MetricFlow answer the tests need, then the metric tables exported: all the
-    subprocesses run here, before any test opens the warehouse."""
+def semantic(tiny_metric_tables: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Every MetricFlow answer the tests need, on the tiny warehouse with its metric tables
+    exported (the session's one export): all the subprocesses run here, before any test
+    opens the warehouse."""
     run_dbt(["parse"])  # the semantic manifest must name this warehouse's relations
     out = tmp_path_factory.mktemp("mf")
     results = {}
     for name, args in QUERIES.items():
         csv = out / f"{name}.csv"
-        run_on_warehouse([str(BIN / "mf"), "query", *args, "--csv", str(csv)], tiny_warehouse)
+        run_on_warehouse([str(BIN / "mf"), "query", *args, "--csv", str(csv)], tiny_metric_tables)
         frame = pd.read_csv(csv)
         for column in ("metric_time__day", "metric_time__month"):
             if column in frame:
                 frame[column] = pd.to_datetime(frame[column])
         results[name] = frame
-    run_on_warehouse([str(BIN / "opsmetrics"), "export-metrics"], tiny_warehouse)
     return results
 
 
