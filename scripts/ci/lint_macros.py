@@ -35,10 +35,10 @@ EXCLUDED_RULES = ("layout.indent", "layout.end_of_file")
 # lacks `within group`).
 DIALECTS = {"duckdb": "duckdb", "postgres": "postgres", "spark": "sparksql", "default": "postgres"}
 MACRO_OPENING = re.compile(
-    r"\{%(?P<left>[-+]?)\s*(?P<kind>macro|test)\s+(?P<name>\w+)\s*\(.*?\)\s*[-+]?%\}", re.S
+    r"\{%[-+]?\s*(?P<kind>macro|test)\s+(?P<name>\w+)\s*\(.*?\)\s*[-+]?%\}", re.S
 )
 MACRO_CLOSING = re.compile(r"\{%(?P<left>[-+]?)\s*end(?:macro|test)\s*[-+]?%\}")
-SET_OPENING = re.compile(r"\{%(?P<left>[-+]?)\s*set\s+(?P<name>\w+)\s*[-+]?%\}")
+SET_OPENING = re.compile(r"\{%[-+]?\s*set\s+(?P<name>\w+)\s*[-+]?%\}")
 SET_CLOSING = re.compile(r"\{%(?P<left>[-+]?)\s*endset\s*[-+]?%\}")
 TEMPLATE_CODE = re.compile(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", re.S)
 CTE_NAME = re.compile(r"^(\w+) as \($", re.M)
