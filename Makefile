@@ -46,11 +46,12 @@ docs: $(STAMP) ## Generate dbt docs (lineage, KPI formulas) into target/
 docs-serve: docs ## Serve dbt docs on http://localhost:8080
 	$(BIN)/dbt docs serve --port 8080
 
-lint: $(STAMP) ## sqlfluff (dbt templater) + ruff lint and format check + yamllint
+lint: $(STAMP) ## sqlfluff (dbt templater; macros' own SQL) + ruff lint and format check + yamllint
 	$(BIN)/ruff check scripts tests
 	$(BIN)/ruff format --check scripts tests
 	$(BIN)/yamllint --strict .
 	OPSMETRICS_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff lint models metrics macros analyses tests/dbt
+	$(BIN)/python scripts/ci/lint_macros.py macros tests/dbt/generic
 
 format: $(STAMP) ## Fix what ruff and sqlfluff can fix
 	$(BIN)/ruff format scripts tests

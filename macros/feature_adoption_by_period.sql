@@ -69,7 +69,8 @@ adoption_computed as (
         feature_name,
         active_customers,
         adopting_customers,
-        cast(adopting_customers as {{ opsmetrics.type_double() }}) / active_customers as feature_adoption_rate,
+        cast(adopting_customers as {{ opsmetrics.type_double() }})
+        / active_customers as feature_adoption_rate,
         period_start_date
     from feature_periods_counted
 

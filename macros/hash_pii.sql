@@ -5,6 +5,8 @@
 {% macro hash_pii(column) -%}
     case
         when {{ column }} is not null
-            then {{ dbt.hash(dbt.concat([opsmetrics.pii_salt_value(), "lower(trim(" ~ column ~ "))"])) }}
+            then {{ dbt.hash(dbt.concat(
+                [opsmetrics.pii_salt_value(), "lower(trim(" ~ column ~ "))"]
+            )) }}
     end
 {%- endmacro %}

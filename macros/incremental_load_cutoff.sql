@@ -8,7 +8,9 @@
     {%- endif -%}
     {%- set query -%}
         select cast(
-            {{ dbt.dateadd('day', -1 * var('ops_lookback_days'), 'max(' ~ high_water_column ~ ')') }}
+            {{ dbt.dateadd(
+                'day', -1 * var('ops_lookback_days'), 'max(' ~ high_water_column ~ ')'
+            ) }}
             as {{ dbt.type_string() }}
         ) from {{ this }}
     {%- endset -%}

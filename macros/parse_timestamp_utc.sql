@@ -14,7 +14,9 @@
 
 {% macro duckdb__parse_timestamp_utc(column) -%}
     case
-        when regexp_matches(trim(cast({{ column }} as varchar)), '{{ opsmetrics.iso_8601_pattern() }}')
+        when regexp_matches(
+            trim(cast({{ column }} as varchar)), '{{ opsmetrics.iso_8601_pattern() }}'
+        )
             then cast(
                 try_cast(trim(cast({{ column }} as varchar)) as timestamptz) at time zone 'UTC'
                 as timestamp

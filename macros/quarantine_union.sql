@@ -3,7 +3,11 @@
 {% macro quarantine_union(tables) -%}
     {%- for source_table, base_model in tables %}
     select
-        {{ dbt.hash(dbt.concat(["'" ~ source_table ~ "'", "raw_record", "coalesce(cast(_loaded_at as " ~ dbt.type_string() ~ "), '')"])) }}
+        {{ dbt.hash(dbt.concat([
+            "'" ~ source_table ~ "'",
+            "raw_record",
+            "coalesce(cast(_loaded_at as " ~ dbt.type_string() ~ "), '')",
+        ])) }}
             as quarantined_row_id,
         '{{ source_table }}' as source_table,
         record_key,

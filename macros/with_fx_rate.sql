@@ -11,7 +11,7 @@ with_fx_rate as (
     from {{ relation }}
     left join fx_rates
         on
-            fx_rates.currency = {{ relation }}.currency
+            {{ relation }}.currency = fx_rates.currency
             and {{ date_expression }} >= fx_rates.valid_from_date
             and (fx_rates.valid_to_date is null or {{ date_expression }} < fx_rates.valid_to_date)
 
