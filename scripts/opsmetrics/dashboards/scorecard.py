@@ -194,6 +194,15 @@ def period_end(period: pd.Timestamp, grain: str) -> datetime:
     return (pd.Timestamp(period) + step).to_pydatetime().replace(tzinfo=UTC)
 
 
+def latest_complete_period(
+    periods: list[pd.Timestamp], grain: str, now: datetime
+) -> tuple[pd.Timestamp, bool]:
+    """The last of `periods` that had ended by `now`, and True; the last period and False
+    when none had (a month only days old would compare a few days with a whole month)."""
+    ended = [period for period in periods if period_end(period, grain) <= now]
+    return (ended[-1], True) if ended else (periods[-1], False)
+
+
 def is_stale(
     latest_period: pd.Timestamp, grain: str, freshness: timedelta | None, now: datetime
 ) -> bool:

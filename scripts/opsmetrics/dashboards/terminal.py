@@ -3,6 +3,8 @@ dashboards are."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from rich.console import Console
 from rich.table import Table
 
@@ -23,8 +25,9 @@ def show_demo_scorecard(console: Console) -> None:
 
 
 def print_kpi_scorecard(console: Console, source: Source) -> None:
-    """Value, target and status of every executive KPI for the latest month of `source`,
-    then how to open the dashboards."""
+    """Value, target and status of every executive KPI for the latest month of `source`
+    that has ended (the month in progress only when none has), then how to open the
+    dashboards."""
     audience = REGISTRY["executive"]
     frame = reader.metric_table(source, audience.card_table, source.tables())
     periods = (
@@ -34,8 +37,10 @@ def print_kpi_scorecard(console: Console, source: Source) -> None:
         console.print(f"no executive KPIs in {source.describe()} yet")
         return
     kpis = scorecard.kpis_by_name(load_manifest())
-    cards = scorecard.cards(frame, audience.cards, kpis, audience.grain, periods[-1])
-    table = Table(title=f"Executive KPIs, {periods[-1]:%Y-%m} ({source.describe()})")
+    period, ended = scorecard.latest_complete_period(periods, audience.grain, datetime.now(UTC))
+    cards = scorecard.cards(frame, audience.cards, kpis, audience.grain, period)
+    month = f"{period:%Y-%m}" if ended else f"{period:%Y-%m} to date"
+    table = Table(title=f"Executive KPIs, {month} ({source.describe()})")
     for column in ("KPI", "value", "target", "status", "vs previous month"):
         table.add_column(column, justify="left" if column in ("KPI", "status") else "right")
     for card in cards:
@@ -52,5 +57,5 @@ def print_kpi_scorecard(console: Console, source: Source) -> None:
         "Dashboards: `make dashboards` (or `opsmetrics dashboards --port 8501`), then open "
         "http://127.0.0.1:8501 — they read the published snapshot "
         f"{published_duckdb_path()}. Report: `opsmetrics report --audience "
-        f"executive --period {periods[-1]:%Y-%m} --format pdf`."
+        f"executive --period {period:%Y-%m} --format pdf`."
     )

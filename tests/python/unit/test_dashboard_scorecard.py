@@ -102,6 +102,19 @@ def test_the_latest_period_is_the_last_with_a_headline_value() -> None:
     assert scorecard.periods_with_data(empty, "metric_time__month", "uptime") == []
 
 
+def test_the_scorecard_month_is_the_last_that_has_ended() -> None:
+    months = list(pd.date_range("2026-10-01", "2026-12-01", freq="MS"))
+    now = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
+    assert scorecard.latest_complete_period(months, "month", now) == (months[1], True)
+    at_month_end = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+    assert scorecard.latest_complete_period(months[:2], "month", at_month_end) == (
+        months[1],
+        True,
+    )
+    early = datetime(2026, 10, 15, tzinfo=UTC)
+    assert scorecard.latest_complete_period(months, "month", early) == (months[-1], False)
+
+
 def test_biggest_movers_rank_by_relative_change() -> None:
     kpis = {"uptime": UPTIME, "errors": ERRORS}
     frame = pd.DataFrame(
