@@ -230,17 +230,20 @@ ALERT_AND_FORECAST_ROWS = (
         metric varchar, slice_name varchar, slice_value varchar, run_at timestamp,
         trained_until date, forecast_date date, horizon_day integer, point double,
         lower_80 double, upper_80 double, lower_95 double, upper_95 double,
-        model varchar, status varchar
+        model varchar, status varchar, grain varchar
     );
     insert into forecasts.metric_forecasts
     select metric, 'total', 'all', timestamp '2025-07-01 05:00', date '2025-06-30',
         date '2025-06-30' + horizon::integer, horizon::integer, base + horizon * step,
         base + horizon * step - 2 * spread, base + horizon * step + 2 * spread,
         base + horizon * step - 3 * spread, base + horizon * step + 3 * spread,
-        'ets', 'ok'
+        'ets', 'ok', 'day'
     from (values ('mrr', 42000.0, 100.0, 500.0), ('error_rate', 0.4, 0.0, 0.05))
         as inputs(metric, base, step, spread),
-        range(1, 31) as horizons(horizon);
+        range(1, 93) as horizons(horizon)
+    -- as `opsmetrics forecast` writes them: month-end MRR, 30 days of the others
+    where case metric when 'mrr' then last_day(date '2025-06-30' + horizon::integer)
+        = date '2025-06-30' + horizon::integer else horizon <= 30 end;
     """,
 )
 
