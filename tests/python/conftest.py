@@ -218,10 +218,10 @@ ALERT_AND_FORECAST_ROWS = (
          'MRR below its critical floor <b>now</b>', '2025-06-30 06:00', '2025-06-30 07:00',
          null),
         ('f2', 'p95_slo', 'threshold', 'latency_p95_ms', 'service', 'search', 'day',
-         '2025-06-30', '2025-07-01', 612.5, 300, null, null, 'warning', 'firing',
+         '2025-06-30', '2025-07-01', 612.5, 300, null, null, 'high', 'firing',
          'search p95 above 500 ms', '2025-06-30 06:00', '2025-06-30 07:00', null),
         ('f3', 'nps_floor', 'threshold', 'nps', 'total', 'all', 'month', '2025-05-01',
-         '2025-06-01', 25, 40, null, null, 'warning', 'resolved', 'NPS recovered',
+         '2025-06-01', 25, 40, null, null, 'medium', 'resolved', 'NPS recovered',
          '2025-05-31 06:00', '2025-06-01 06:00', '2025-06-01 06:00');
     """,
     """

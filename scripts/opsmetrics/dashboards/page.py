@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from opsmetrics.alerts.rules import SEVERITIES
 from opsmetrics.dashboards import reader, scorecard, vega
 from opsmetrics.dashboards.audiences import REGISTRY, STATUS_GRID_METRICS, Audience
 from opsmetrics.dashboards.data import DataUnavailable, Source
@@ -478,10 +479,9 @@ def _alerts(page: Page) -> None:
     if alerts.empty:
         st.success("No alert is firing on this page's metrics.")
         return
-    severities = ("critical", "warning", "info")
-    known = alerts["severity"].where(alerts["severity"].isin(severities), "other")
+    known = alerts["severity"].where(alerts["severity"].isin(SEVERITIES), "other")
     counts = known.value_counts()
-    shown = [severity for severity in (*severities, "other") if severity in counts]
+    shown = [severity for severity in (*SEVERITIES, "other") if severity in counts]
     for column, severity in zip(st.columns(len(shown)), shown, strict=True):
         column.metric(f"Firing: {severity}", int(counts[severity]))
     st.dataframe(alerts, hide_index=True)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pandas as pd
 
+from opsmetrics.alerts.rules import SEVERITIES
 from opsmetrics.dashboards.data import Source
 
 FORECASTS = "forecasts.metric_forecasts"
@@ -87,14 +88,14 @@ def firing_alerts(
     if ALERTS not in available:
         return None
     placeholders = ", ".join("?" for _ in metrics)
+    rank = " ".join(f"when '{name}' then {i}" for i, name in enumerate(SEVERITIES))
     return source.query(
         f"""
         select severity, metric, slice_name, slice_value, observed_value, message,
             first_seen_at, last_seen_at
         from {ALERTS}
         where state = 'firing' and metric in ({placeholders})
-        order by case severity when 'critical' then 0 when 'warning' then 1 else 2 end,
-            last_seen_at desc
+        order by case severity {rank} else {len(SEVERITIES)} end, last_seen_at desc
         """,
         list(metrics),
     )

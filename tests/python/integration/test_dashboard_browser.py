@@ -83,7 +83,7 @@ def test_every_page_loads_with_charts_numbers_and_no_error(
     assert page.get_by_text("Page not found").count() == 0
     assert page.get_by_text(f"{audience.title} dashboard").count() >= 1
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_a_script_in_a_company_name_is_shown_as_text_and_never_runs(

@@ -213,7 +213,7 @@ def test_alerts_and_forecasts_show_once_they_are_published(
 
     operational = run_page("operational", snapshot, monkeypatch)
     firing = {m.label: m.value for m in operational.metric if m.label.startswith("Firing")}
-    assert firing == {"Firing: warning": "1"}
+    assert firing == {"Firing: high": "1"}  # the alert engine's severities
     # The daily error-rate forecast is drawn on the 30-day chart, not on the monthly one.
     error_rate = [
         data for data, spec in charts_of(operational) if spec.get("title") == "Error rate %"
