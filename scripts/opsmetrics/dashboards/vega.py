@@ -53,7 +53,12 @@ def trend(
             "mark": {"type": "line", "point": True, "tooltip": True},
             "encoding": {
                 "x": {"field": "date", "type": "temporal", "title": None},
-                "y": {"field": "value", "type": "quantitative", "title": str(kpi.meta["unit"])},
+                "y": {
+                    "field": "value",
+                    "type": "quantitative",
+                    "title": str(kpi.meta["unit"]),
+                    "scale": {"zero": False},
+                },
                 "color": {
                     "field": "series",
                     "type": "nominal",

@@ -83,7 +83,12 @@ def test_every_page_loads_with_charts_numbers_and_no_error(
     assert page.get_by_text("Page not found").count() == 0
     assert page.get_by_text(f"{audience.title} dashboard").count() >= 1
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    # The whole page: Streamlit scrolls inside stMain, so the window grows to its height.
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": max(height, 1000)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
 
 
 def test_a_script_in_a_company_name_is_shown_as_text_and_never_runs(
