@@ -118,10 +118,9 @@ def bars(frame: pd.DataFrame, category: str, metric: str, title: str) -> Chart:
 
 
 def gauges(dials: list[tuple[float, Kpi, str | None]]) -> Chart:
-    """Dials side by side in one chart (DIALS_PER_ROW a row), one per (value, KPI, title): a
-    half ring of the
-    KPI's critical, warning and ok bands, the value as an inner arc and a number, the
-    target as a tick."""
+    """Dials side by side in one chart (DIALS_PER_ROW a row), one per (value, KPI, title):
+    a half ring of the KPI's critical, warning and ok bands, the value as an inner arc and
+    a number, the target as a tick."""
     rows, views = [], []
     for position, (value, kpi, title) in enumerate(dials):
         low, high, bands = gauge_bands(value, kpi)
