@@ -17,7 +17,6 @@ from opsmetrics.semantic import Kpi
 TARGET_COLOUR = "#2e7d32"
 ACTUAL, FORECAST = "actual", "forecast"
 Chart = tuple[pd.DataFrame, dict[str, Any]]
-DIALS_PER_ROW = 4
 ONE_ROW = {"values": [{}]}
 """A layer's own data for a mark drawn once (target rule, label, number), not per row."""
 
@@ -118,7 +117,7 @@ def bars(frame: pd.DataFrame, category: str, metric: str, title: str) -> Chart:
 
 
 def gauges(dials: list[tuple[float, Kpi, str | None]]) -> Chart:
-    """Dials side by side in one chart (DIALS_PER_ROW a row), one per (value, KPI, title):
+    """Dials side by side in one chart, one per (value, KPI, title):
     a half ring of the KPI's critical, warning and ok bands, the value as an inner arc and
     a number, the target as a tick."""
     rows, views = [], []
@@ -134,7 +133,7 @@ def gauges(dials: list[tuple[float, Kpi, str | None]]) -> Chart:
         rows.append({"dial": dial, "part": "target", "start": target - tick, "end": target + tick})
         suffix = " %" if kpi.meta["unit"] == "percent" else ""
         views.append(_dial(dial, low, high, f"{value:,.2f}{suffix}", title or kpi.label))
-    return pd.DataFrame(rows), {"concat": views, "columns": DIALS_PER_ROW, "spacing": 30}
+    return pd.DataFrame(rows), {"hconcat": views, "spacing": 30}
 
 
 def _dial(dial: str, low: float, high: float, number: str, title: str) -> dict[str, Any]:

@@ -171,11 +171,11 @@ def test_gauge_bands_follow_the_direction_and_stay_within_percent_bounds() -> No
 
 def test_several_dials_are_one_chart_side_by_side() -> None:
     data, spec = vega.gauges([(99.7, UPTIME, "all"), (0.7, ERRORS, "<b>api</b>")])
-    assert [view["title"]["text"] for view in spec["concat"]] == ["all", "<b>api</b>"]
+    assert [view["title"]["text"] for view in spec["hconcat"]] == ["all", "<b>api</b>"]
     first = data[data["dial"] == "dial 0"].set_index("part")
     assert list(first.index) == ["critical", "warning", "ok", "value", "target"]
     assert (first.loc["value", "start"], first.loc["value", "end"]) == (first["start"].min(), 99.7)
-    numbers = [view["layer"][-1]["encoding"]["text"]["value"] for view in spec["concat"]]
+    numbers = [view["layer"][-1]["encoding"]["text"]["value"] for view in spec["hconcat"]]
     assert numbers == ["99.70 %", "0.70 %"]
 
 
