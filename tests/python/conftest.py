@@ -209,10 +209,10 @@ ALERT_AND_FORECAST_ROWS = (
          'MRR below its critical floor <b>now</b>', '2025-06-30 06:00', '2025-06-30 07:00',
          null),
         ('f2', 'p95_slo', 'threshold', 'latency_p95_ms', 'service', 'search', 'day',
-         '2025-06-30', '2025-07-01', 612.5, 300, null, null, 'warning', 'firing',
+         '2025-06-30', '2025-07-01', 612.5, 300, null, null, 'high', 'firing',
          'search p95 above 500 ms', '2025-06-30 06:00', '2025-06-30 07:00', null),
         ('f3', 'nps_floor', 'threshold', 'nps', 'total', 'all', 'month', '2025-05-01',
-         '2025-06-01', 25, 40, null, null, 'warning', 'resolved', 'NPS recovered',
+         '2025-06-01', 25, 40, null, null, 'medium', 'resolved', 'NPS recovered',
          '2025-05-31 06:00', '2025-06-01 06:00', '2025-06-01 06:00');
     """,
     """
@@ -221,17 +221,20 @@ ALERT_AND_FORECAST_ROWS = (
         metric varchar, slice_name varchar, slice_value varchar, run_at timestamp,
         trained_until date, forecast_date date, horizon_day integer, point double,
         lower_80 double, upper_80 double, lower_95 double, upper_95 double,
-        model varchar, status varchar
+        model varchar, status varchar, grain varchar
     );
     insert into forecasts.metric_forecasts
     select metric, 'total', 'all', timestamp '2025-07-01 05:00', date '2025-06-30',
         date '2025-06-30' + horizon::integer, horizon::integer, base + horizon * step,
         base + horizon * step - 2 * spread, base + horizon * step + 2 * spread,
         base + horizon * step - 3 * spread, base + horizon * step + 3 * spread,
-        'ets', 'ok'
+        'ets', 'ok', 'day'
     from (values ('mrr', 42000.0, 100.0, 500.0), ('error_rate', 0.4, 0.0, 0.05))
         as inputs(metric, base, step, spread),
-        range(1, 31) as horizons(horizon);
+        range(1, 93) as horizons(horizon)
+    -- as `opsmetrics forecast` writes them: month-end MRR, 30 days of the others
+    where case metric when 'mrr' then last_day(date '2025-06-30' + horizon::integer)
+        = date '2025-06-30' + horizon::integer else horizon <= 30 end;
     """,
 )
 

@@ -20,15 +20,15 @@ from opsmetrics.dashboards.serve import running_app
 LAST_SECTION = "Firing alerts"
 STARTING_PAGE, STARTING_TITLE = "", "opsmetrics dashboards"
 # Drawn: the page's title and last section are shown, its cards have values, and every
-# plotly chart on it (at least `charts`) has drawn its SVG.
+# Vega-Lite chart on it (at least `charts`) has drawn its marks.
 DRAWN = """([title, section, charts]) => {
     const has = (tag, text) =>
         [...document.querySelectorAll(tag)].some(node => node.innerText.includes(text));
-    const figures = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+    const figures = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
     return has("h1", title) && has("h3", section)
         && document.querySelectorAll('[data-testid="stMetricValue"]').length > 0
         && figures.length >= charts
-        && figures.every(figure => figure.querySelector(".main-svg") !== null);
+        && figures.every(figure => figure.querySelector(".marks") !== null);
 }"""
 
 
@@ -112,7 +112,7 @@ def dashboards_section(result: dict) -> str:
         f"Run {result['date']}: `opsmetrics bench dashboards` serves the app on the "
         "published snapshot of the built warehouse and loads each page in Debian's "
         "chromium through Playwright, until the page is drawn: its title and last section "
-        "shown, its cards' values and every plotly chart's SVG. Cold: the first load of "
+        "shown, its cards' values and every chart's marks. Cold: the first load of "
         f"the page after the server started. Reload: {result['repeats']} loads of the page's "
         "URL as a new document (reads cached for the page's refresh interval; the app's "
         f"JavaScript starts again). Navigation: {result['repeats']} clicks on the page's "

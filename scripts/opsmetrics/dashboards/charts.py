@@ -1,10 +1,8 @@
-"""Plotly figures for the pages and the reports: trends with target and forecast band,
-gauges with threshold bands. Labels taken from the data are escaped (plotly reads a
-subset of HTML in text); values are numbers."""
+"""Plotly trends for the reports (target line, forecast band; plotly's JavaScript is
+inlined so a report opens offline), and the gauge bands and colours the pages' Vega-Lite
+charts (`vega.py`) share."""
 
 from __future__ import annotations
-
-import html
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -13,11 +11,6 @@ from opsmetrics.semantic import Kpi
 
 BAND_COLOURS = {"ok": "#c8e6c9", "warning": "#ffe0b2", "critical": "#ffcdd2"}
 LINE_COLOUR = "#1f4e79"
-
-
-def safe_label(value: object) -> str:
-    """Text from the data, as plotly must receive it to show it literally."""
-    return html.escape(str(value))
 
 
 def trend(
@@ -85,8 +78,9 @@ def trend(
     )
 
 
-def gauge_range(value: float, kpi: Kpi) -> tuple[float, float]:
-    """The dial's span: the thresholds, the target and the value with some margin."""
+def gauge_bands(value: float, kpi: Kpi) -> tuple[float, float, list[tuple[float, float, str]]]:
+    """A dial's span (the thresholds, the target and the value with some margin) and its
+    (start, end, band) critical, warning and ok bands, in the KPI's direction."""
     points = [
         value,
         float(kpi.meta["target"]),
@@ -96,64 +90,13 @@ def gauge_range(value: float, kpi: Kpi) -> tuple[float, float]:
     low, high = min(points), max(points)
     margin = (high - low) * 0.25 or 1.0
     if kpi.meta["unit"] == "percent":
-        return max(low - margin, 0.0 if low >= 0 else low - margin), min(high + margin, 100.0)
-    return low - margin, high + margin
-
-
-def gauges(dials: list[tuple[float, Kpi, str | None]]) -> go.Figure:
-    """Dials side by side in one figure, one per (value, KPI, title): each with the
-    critical, warning and ok bands of its KPI and its target. One figure, not one per
-    dial: the browser's cost is mostly per figure (issue 20, docs/benchmarks.md)."""
-    width = 1 / max(len(dials), 1)
-    indicators = []
-    for position, (value, kpi, title) in enumerate(dials):
-        low, high = gauge_range(value, kpi)
-        warning = float(kpi.meta["warning_threshold"])
-        critical = float(kpi.meta["critical_threshold"])
-        if kpi.meta["direction"] == "higher_is_better":
-            bands = [(low, critical, "critical"), (critical, warning, "warning")]
-            bands.append((warning, high, "ok"))
-        else:
-            bands = [(low, warning, "ok"), (warning, critical, "warning")]
-            bands.append((critical, high, "critical"))
-        domain = [position * width + 0.02, (position + 1) * width - 0.02]
-        indicators.append(
-            go.Indicator(
-                mode="gauge+number",
-                value=value,
-                domain={"x": domain, "y": [0, 1]},
-                title={"text": safe_label(title or kpi.label), "font": {"size": 13}},
-                number={"suffix": " %" if kpi.meta["unit"] == "percent" else ""},
-                gauge={
-                    "axis": {"range": [low, high]},
-                    "bar": {"color": LINE_COLOUR},
-                    "steps": [
-                        {"range": [start, end], "color": BAND_COLOURS[band]}
-                        for start, end, band in bands
-                    ],
-                    "threshold": {
-                        "line": {"color": "#2e7d32", "width": 3},
-                        "value": float(kpi.meta["target"]),
-                    },
-                },
-            )
-        )
-    layout = {"height": 230, "margin": {"l": 20, "r": 20, "t": 50, "b": 10}}
-    return go.Figure(data=indicators, layout=layout)
-
-
-def bars(frame: pd.DataFrame, category: str, metric: str, title: str) -> go.Figure:
-    """One bar per category value (breakdowns), with escaped category labels."""
-    bar = go.Bar(
-        x=[safe_label(value) for value in frame[category]],
-        y=frame[metric].astype(float),
-        marker_color=LINE_COLOUR,
-    )
-    layout = {
-        "title": {"text": safe_label(title)},
-        "height": 300,
-        "margin": {"l": 40, "r": 20, "t": 50, "b": 60},
-        "xaxis": {"automargin": False},
-        "yaxis": {"automargin": False},
-    }
-    return go.Figure(data=[bar], layout=layout)
+        low, high = max(low - margin, 0.0 if low >= 0 else low - margin), min(high + margin, 100.0)
+    else:
+        low, high = low - margin, high + margin
+    warning = float(kpi.meta["warning_threshold"])
+    critical = float(kpi.meta["critical_threshold"])
+    if kpi.meta["direction"] == "higher_is_better":
+        bands = [(low, critical, "critical"), (critical, warning, "warning"), (warning, high, "ok")]
+    else:
+        bands = [(low, warning, "ok"), (warning, critical, "warning"), (critical, high, "critical")]
+    return low, high, bands

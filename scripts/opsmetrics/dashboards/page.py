@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from opsmetrics.dashboards import charts, reader, scorecard
+from opsmetrics.alerts.rules import SEVERITIES
+from opsmetrics.dashboards import reader, scorecard, vega
 from opsmetrics.dashboards.audiences import REGISTRY, STATUS_GRID_METRICS, Audience
 from opsmetrics.dashboards.data import DataUnavailable, Source
 from opsmetrics.semantic import Kpi, load_manifest
@@ -231,13 +232,12 @@ def _cards(audience: Audience, all_cards: list[scorecard.Card]) -> None:
                     help=f"metric {card.metric}",
                 )
                 colour = scorecard.STATUS_COLOURS[card.status]
-                st.markdown(
-                    f":{colour}-badge[{scorecard.STATUS_LABELS[card.status]}] "
-                    f"target {card.target_text}"
-                )
+                line = f":{colour}-badge[{scorecard.STATUS_LABELS[card.status]}] "
+                line += f"target {card.target_text}"
                 last_year = card.change_text(card.last_year)
                 if last_year is not None:
-                    st.caption(f"{last_year} vs same period last year")
+                    line += f" · :gray[{last_year} vs same period last year]"
+                st.markdown(line)
                 if card.metric in audience.breakdowns:
                     st.button(
                         "Breakdown",
@@ -274,23 +274,18 @@ def _breakdown(page: Page, metric: str) -> None:
             for values in rows[list(breakdown.dimensions)].itertuples(index=False)
         ]
         chart_rows = pd.DataFrame({"category": categories, metric: rows[metric]})
-        st.plotly_chart(
-            charts.bars(
-                chart_rows, "category", metric, f"{label} by {' and '.join(breakdown.dimensions)}"
-            ),
-            key=f"breakdown_{metric}",
-        )
+        title = f"{label} by {' and '.join(breakdown.dimensions)}"
+        _chart(vega.bars(chart_rows, "category", metric, title), f"breakdown_{metric}")
         st.dataframe(rows, hide_index=True)
 
 
 def _trends(page: Page, frame: pd.DataFrame) -> None:
     audience = page.audience
-    forecasts = _cached(target(), "forecasts", audience.trends, page.bucket)
+    trends = tuple(dict.fromkeys((*audience.trends, *audience.monthly_trends)))
+    forecasts = _cached(target(), "forecasts", trends, page.bucket)
     span = "13 months, monthly" if audience.grain == "month" else "30 days, daily"
     st.subheader(f"Trends ({span} by default)")
     _trend_row(page, page.in_range(frame), audience.time_column, audience.trends, forecasts)
-    if forecasts.empty:
-        st.caption("No forecast band: forecasts.metric_forecasts is not in the published data.")
     if audience.monthly_table is None:
         return
     st.subheader("Trends (13 months, monthly)")
@@ -300,7 +295,7 @@ def _trends(page: Page, frame: pd.DataFrame) -> None:
         return
     end = page.end_month()
     months = monthly[monthly["metric_time__month"].between(end - pd.DateOffset(months=12), end)]
-    _trend_row(page, months, "metric_time__month", audience.monthly_trends, None)
+    _trend_row(page, months, "metric_time__month", audience.monthly_trends, forecasts)
 
 
 def _trend_row(
@@ -308,21 +303,28 @@ def _trend_row(
     frame: pd.DataFrame,
     time_column: str,
     metrics: tuple[str, ...],
-    forecasts: pd.DataFrame | None,
+    forecasts: pd.DataFrame,
 ) -> None:
-    """One trend chart per metric, side by side, with its forecast band where one exists."""
+    """One trend chart per metric, side by side, with its forecast band where a forecast
+    of the chart's grain exists; a caption says why the others have none."""
     grain = time_column.rsplit("__", 1)[-1]
+    unforecast = []
     for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
-        metric_forecast = (
-            forecasts[forecasts["metric"] == metric]
-            if forecasts is not None and len(forecasts)
-            else None
-        )
+        metric_forecast = reader.forecast_at_grain(forecasts, metric, grain)
+        if metric_forecast is None:
+            unforecast.append(page.kpis[metric].label)
         with column:
-            st.plotly_chart(
-                charts.trend(frame, time_column, page.kpis[metric], metric_forecast),
-                key=f"trend_{grain}_{metric}",
-            )
+            chart = vega.trend(frame, time_column, page.kpis[metric], metric_forecast)
+            _chart(chart, f"trend_{grain}_{metric}")
+    available = _available(Source.for_target(target()), page.bucket)
+    note = reader.missing_forecast_note(unforecast, grain, available)
+    if note is not None:
+        st.caption(note)
+
+
+def _chart(chart: vega.Chart, key: str, width: str = "stretch") -> None:
+    data, spec = chart
+    st.vega_lite_chart(data, spec, width=width, key=key)
 
 
 def _not_published(table: str) -> None:
@@ -339,7 +341,7 @@ def _gauges(page: Page, values: list[tuple[str, str, float | None]]) -> None:
         if title not in missing
     ]
     if dials:
-        st.plotly_chart(charts.gauges(dials), key=f"gauges_{values[0][0]}")
+        _chart(vega.gauges(dials), f"gauges_{values[0][0]}", width="content")
     for title in missing:
         st.info(f"{title}: no value for this period.")
 
@@ -377,15 +379,13 @@ def _product(page: Page) -> None:
     else:
         rows = page.filtered(page.in_range(adoption, "metric_time__month"))
         latest = rows[rows["metric_time__month"] == rows["metric_time__month"].max()]
-        st.plotly_chart(
-            charts.bars(
-                latest.sort_values("feature_adoption_rate", ascending=False),
-                "feature_month__feature",
-                "feature_adoption_rate",
-                "Feature adoption rate, latest month",
-            ),
-            key="feature_adoption",
+        chart = vega.bars(
+            latest.sort_values("feature_adoption_rate", ascending=False),
+            "feature_month__feature",
+            "feature_adoption_rate",
+            "Feature adoption rate, latest month",
         )
+        _chart(chart, "feature_adoption")
     growth = page.table("growth_monthly")
     st.subheader("Activation by acquisition channel")
     if growth is None:
@@ -420,7 +420,7 @@ def _month_bars(page: Page, table: str, category: str, metric: str, title: str) 
         _not_published(table)
         return
     rows = page.filtered(frame[frame["metric_time__month"] == page.end])
-    st.plotly_chart(charts.bars(rows, category, metric, title), key=f"{table}_{metric}")
+    _chart(vega.bars(rows, category, metric, title), f"{table}_{metric}")
 
 
 def _operational(page: Page) -> None:
@@ -479,10 +479,9 @@ def _alerts(page: Page) -> None:
     if alerts.empty:
         st.success("No alert is firing on this page's metrics.")
         return
-    severities = ("critical", "warning", "info")
-    known = alerts["severity"].where(alerts["severity"].isin(severities), "other")
+    known = alerts["severity"].where(alerts["severity"].isin(SEVERITIES), "other")
     counts = known.value_counts()
-    shown = [severity for severity in (*severities, "other") if severity in counts]
+    shown = [severity for severity in (*SEVERITIES, "other") if severity in counts]
     for column, severity in zip(st.columns(len(shown)), shown, strict=True):
         column.metric(f"Firing: {severity}", int(counts[severity]))
     st.dataframe(alerts, hide_index=True)

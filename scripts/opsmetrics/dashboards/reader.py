@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pandas as pd
 
+from opsmetrics.alerts.rules import SEVERITIES
 from opsmetrics.dashboards.data import Source
 
 FORECASTS = "forecasts.metric_forecasts"
@@ -34,7 +35,7 @@ def forecasts(source: Source, metrics: tuple[str, ...], available: set[str]) -> 
     placeholders = ", ".join("?" for _ in metrics)
     frame = source.query(
         f"""
-        select metric, forecast_date, point, lower_80, upper_80, lower_95, upper_95
+        select metric, grain, forecast_date, point, lower_80, upper_80, lower_95, upper_95
         from {FORECASTS} as forecast
         where slice_name = 'total' and status = 'ok' and metric in ({placeholders})
             and run_at = (
@@ -50,6 +51,35 @@ def forecasts(source: Source, metrics: tuple[str, ...], available: set[str]) -> 
     return frame
 
 
+def forecast_at_grain(forecasts: pd.DataFrame, metric: str, grain: str) -> pd.DataFrame | None:
+    """`metric`'s forecast rows a chart of `grain` can draw: a forecast of that grain; on a
+    monthly chart also a daily forecast written for month ends only (a balance such as
+    MRR, whose month value is its month's last day), drawn at its month. None otherwise."""
+    rows = forecasts[forecasts["metric"] == metric] if len(forecasts) else forecasts
+    if rows.empty:
+        return None
+    if (rows["grain"] == grain).all():
+        return rows
+    dates = rows["forecast_date"]
+    if grain == "month" and dates.dt.is_month_end.all():
+        return rows.assign(forecast_date=dates.dt.to_period("M").dt.to_timestamp())
+    return None
+
+
+def missing_forecast_note(labels: list[str], grain: str, available: set[str]) -> str | None:
+    """Why trend charts have no forecast band: the table is not published, or it holds no
+    successful forecast of these metrics (`labels`) at the chart's grain; None when every
+    chart has one."""
+    if FORECASTS not in available:
+        return f"No forecast band: {FORECASTS} is not in the published data."
+    if not labels:
+        return None
+    return (
+        f"No forecast band for {', '.join(labels)}: {FORECASTS} holds no successful forecast "
+        f"of their total at {grain} grain."
+    )
+
+
 def firing_alerts(
     source: Source, metrics: tuple[str, ...], available: set[str]
 ) -> pd.DataFrame | None:
@@ -58,14 +88,14 @@ def firing_alerts(
     if ALERTS not in available:
         return None
     placeholders = ", ".join("?" for _ in metrics)
+    rank = " ".join(f"when '{name}' then {i}" for i, name in enumerate(SEVERITIES))
     return source.query(
         f"""
         select severity, metric, slice_name, slice_value, observed_value, message,
             first_seen_at, last_seen_at
         from {ALERTS}
         where state = 'firing' and metric in ({placeholders})
-        order by case severity when 'critical' then 0 when 'warning' then 1 else 2 end,
-            last_seen_at desc
+        order by case severity {rank} else {len(SEVERITIES)} end, last_seen_at desc
         """,
         list(metrics),
     )

@@ -37,6 +37,7 @@ class ReportData:
     monthly: pd.DataFrame | None
     """A daily audience's 13 months of its monthly table (None: no monthly trend)."""
     forecasts: pd.DataFrame
+    forecasts_published: bool
     alerts: pd.DataFrame | None
     kpis: dict[str, Kpi]
 
@@ -87,7 +88,10 @@ def collect(audience_name: str, period: str, target: str = "duckdb") -> ReportDa
         cards=scorecard.cards(frame, audience.cards, kpis, audience.grain, when),
         history=history,
         monthly=monthly,
-        forecasts=reader.forecasts(source, audience.trends, available),
+        forecasts=reader.forecasts(
+            source, tuple(dict.fromkeys((*audience.trends, *audience.monthly_trends))), available
+        ),
+        forecasts_published=reader.FORECASTS in available,
         alerts=reader.firing_alerts(source, audience.alert_metrics(), available),
         kpis=kpis,
     )
@@ -145,9 +149,14 @@ def _alerts(alerts: pd.DataFrame | None) -> str:
     return f"<table><tr>{header}</tr>{body}</table>"
 
 
+def _trend_rows(data: ReportData) -> list[tuple[pd.DataFrame, str, tuple[str, ...]]]:
+    rows = [(data.history, data.audience.time_column, data.audience.trends)]
+    if data.monthly is not None:
+        rows.append((data.monthly, "metric_time__month", data.audience.monthly_trends))
+    return rows
+
+
 def _forecast_summary(data: ReportData) -> str:
-    if data.forecasts.empty:
-        return "<p>No forecast yet (forecasts.metric_forecasts is not in the published data).</p>"
     items = []
     for metric, rows in data.forecasts.groupby("metric"):
         last = rows.sort_values("forecast_date").iloc[-1]
@@ -159,21 +168,28 @@ def _forecast_summary(data: ReportData) -> str:
             f"{_text(scorecard.format_value(last['lower_80'], unit))} to "
             f"{_text(scorecard.format_value(last['upper_80'], unit))})</li>"
         )
-    return "<ul>" + "".join(items) + "</ul>"
+    available = {reader.FORECASTS} if data.forecasts_published else set()
+    notes = []
+    for _, time_column, metrics in _trend_rows(data):
+        grain = time_column.rsplit("__", 1)[-1]
+        labels = [
+            data.kpis[metric].label
+            for metric in metrics
+            if reader.forecast_at_grain(data.forecasts, metric, grain) is None
+        ]
+        note = reader.missing_forecast_note(labels, grain, available)
+        if note is not None and note not in notes:
+            notes.append(note)
+    summary = "<ul>" + "".join(items) + "</ul>" if items else ""
+    return summary + "".join(f"<p>{_text(note)}</p>" for note in notes)
 
 
 def _charts(data: ReportData) -> str:
-    rows = [(data.history, data.audience.time_column, data.audience.trends, data.forecasts)]
-    if data.monthly is not None:
-        rows.append((data.monthly, "metric_time__month", data.audience.monthly_trends, None))
     figures = []
-    for frame, time_column, metrics, forecasts in rows:
+    for frame, time_column, metrics in _trend_rows(data):
+        grain = time_column.rsplit("__", 1)[-1]
         for metric in metrics:
-            forecast = (
-                forecasts[forecasts["metric"] == metric]
-                if forecasts is not None and len(forecasts)
-                else None
-            )
+            forecast = reader.forecast_at_grain(data.forecasts, metric, grain)
             figure = charts.trend(frame, time_column, data.kpis[metric], forecast)
             figures.append(
                 plotly.io.to_html(

@@ -20,6 +20,7 @@ from opsmetrics.dashboards.serve import running_app
 
 SCREENSHOTS = PROJECT_DIR / "target" / "dashboard-screenshots"
 MARKER = "__opsmetricsInjected"
+CHART = '[data-testid="stVegaLiteChart"]'
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def page(dashboards_url: str) -> Iterator[Page]:
 def load(page: Page, url: str) -> None:
     page.goto(url)
     page.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
-    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+    page.wait_for_selector(f"{CHART} .marks", timeout=60_000)
     page.wait_for_load_state("networkidle")
 
 
@@ -77,12 +78,17 @@ def test_every_page_loads_with_charts_numbers_and_no_error(
     unit = str(kpis_by_name(load_manifest())[headline].meta["unit"])
     values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     assert format_value(value, unit) in values
-    assert page.locator(".js-plotly-plot").count() >= len(audience.trends)
+    assert page.locator(CHART).count() >= audience.trend_chart_count()
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.get_by_text("Page not found").count() == 0
     assert page.get_by_text(f"{audience.title} dashboard").count() >= 1
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # The whole page: Streamlit scrolls inside stMain, so the window grows to its height.
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": max(height, 1000)})
+    page.wait_for_timeout(500)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
 
 
 def test_a_script_in_a_company_name_is_shown_as_text_and_never_runs(

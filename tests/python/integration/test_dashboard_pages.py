@@ -4,17 +4,16 @@ drill-down narrow the rows, missing or empty data is a message, never a tracebac
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
 from conftest import ALERT_AND_FORECAST_ROWS, tiny_warehouse_environment
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 import opsmetrics.dashboards
@@ -176,12 +175,22 @@ def test_the_stale_data_warning_and_the_data_as_of_stamp(
     assert any(w.value.startswith("Stale data: the latest day ended") for w in app.warning)
 
 
+def charts_of(app: AppTest) -> list[tuple[pd.DataFrame, dict]]:
+    """(data, Vega-Lite spec) of every chart on the page, in page order."""
+    return [
+        (convert_arrow_bytes_to_pandas_df(chart.proto.data.data), json.loads(chart.proto.spec))
+        for chart in app.get("vega_lite_chart")
+    ]
+
+
 def test_alerts_and_forecasts_show_once_they_are_published(
     snapshot_copy, published_snapshot: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     without = run_page("executive", published_snapshot, monkeypatch)
     assert any(i.value.startswith("No alerts evaluated yet") for i in without.info)
-    assert any(c.value.startswith("No forecast band") for c in without.caption)
+    assert "No forecast band: forecasts.metric_forecasts is not in the published data." in [
+        c.value for c in without.caption
+    ]
 
     snapshot = snapshot_copy(*ALERT_AND_FORECAST_ROWS)
     app = run_page("executive", snapshot, monkeypatch)
@@ -189,22 +198,27 @@ def test_alerts_and_forecasts_show_once_they_are_published(
     assert firing == {"Firing: critical": "1"}  # the resolved NPS alert is not shown
     alerts = app.dataframe[0].value
     assert list(alerts["message"]) == ["MRR below its critical floor <b>now</b>"]
-    assert not any(c.value.startswith("No forecast band") for c in app.caption)
-    mrr_chart = json.loads(app.get("plotly_chart")[0].proto.spec)
-    names = [trace.get("name") for trace in mrr_chart["data"]]
-    assert names == ["actual", "95 % band", "80 % band", "forecast"]
+    # The month-end MRR forecast is drawn at its months; revenue has no forecast here.
+    (mrr, spec), (revenue, _) = charts_of(app)[:2]
+    forecast = mrr[mrr["series"] == "forecast"]
+    assert [f"{d:%Y-%m-%d}" for d in forecast["date"]] == ["2025-07-01", "2025-08-01", "2025-09-01"]
+    assert forecast["lower_95"].notna().all() and forecast["upper_80"].notna().all()
+    assert [layer["mark"]["type"] for layer in spec["layer"][:2]] == ["area", "area"]
+    assert set(revenue["series"]) == {"actual"}
+    notes = [c.value for c in app.caption if c.value.startswith("No forecast band")]
+    assert notes == [
+        "No forecast band for Revenue, Logo churn rate %: forecasts.metric_forecasts holds no "
+        "successful forecast of their total at month grain."
+    ]
 
     operational = run_page("operational", snapshot, monkeypatch)
     firing = {m.label: m.value for m in operational.metric if m.label.startswith("Firing")}
-    assert firing == {"Firing: warning": "1"}
-
-
-def trace_values(trace: dict, axis: str) -> list:
-    """A plotly trace's x or y values from its JSON (numbers may come base64-encoded)."""
-    values = trace[axis]
-    if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
-    return list(values)
+    assert firing == {"Firing: high": "1"}  # the alert engine's severities
+    # The daily error-rate forecast is drawn on the 30-day chart, not on the monthly one.
+    error_rate = [
+        data for data, spec in charts_of(operational) if spec.get("title") == "Error rate %"
+    ]
+    assert [len(data[data["series"] == "forecast"]) for data in error_rate] == [30, 0]
 
 
 @pytest.mark.parametrize("name", [n for n, a in REGISTRY.items() if a.monthly_table])
@@ -220,16 +234,16 @@ def test_daily_pages_draw_13_months_of_the_monthly_table_after_the_30_days(
             "where metric_time__month between date '2024-06-01' and date '2025-06-01' "
             "order by metric_time__month"
         ).df()
-    charts = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    charts = charts_of(app)
     daily = charts[: len(audience.trends)]
     monthly = charts[len(audience.trends) : audience.trend_chart_count()]
-    assert all(len(trace_values(c["data"][0], "x")) == 30 for c in daily)
+    assert all(len(data) == 30 for data, _ in daily)
     assert len(monthly) == len(audience.monthly_trends)
-    for metric, chart in zip(audience.monthly_trends, monthly, strict=True):
-        actual = chart["data"][0]
-        months = [str(x)[:10] for x in trace_values(actual, "x")]
-        assert months == [f"{m:%Y-%m-%d}" for m in expected["metric_time__month"]], metric
-        assert trace_values(actual, "y") == pytest.approx(
+    for metric, (data, _) in zip(audience.monthly_trends, monthly, strict=True):
+        assert [f"{m:%Y-%m-%d}" for m in data["date"]] == [
+            f"{m:%Y-%m-%d}" for m in expected["metric_time__month"]
+        ], metric
+        assert data["value"].tolist() == pytest.approx(
             expected[metric].astype(float).tolist(), nan_ok=True
         ), metric
 

@@ -46,8 +46,12 @@ def test_the_html_report_holds_the_kpis_alerts_and_forecast(snapshot: Path, tmp_
     assert "<h2>Biggest movers</h2>\n<ol>" in text
     assert "MRR below its critical floor &lt;b&gt;now&lt;/b&gt;" in text
     assert "NPS recovered" not in text  # resolved
-    # horizon 30: 42000 + 30 * 100, ± 2 * 500 (rows of ALERT_AND_FORECAST_ROWS)
-    assert "MRR on 2025-07-30: $45,000 (80 %: $44,000 to $46,000)" in text
+    # the last month end, horizon 92: 42000 + 92 * 100, ± 2 * 500 (ALERT_AND_FORECAST_ROWS)
+    assert "MRR on 2025-09-30: $51,200 (80 %: $50,200 to $52,200)" in text
+    assert (
+        "No forecast band for Revenue, Logo churn rate %: forecasts.metric_forecasts holds no "
+        "successful forecast of their total at month grain." in text
+    )
 
 
 def test_the_html_report_opens_and_draws_its_charts_without_network(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from opsmetrics.dashboards import charts, scorecard
+from opsmetrics.dashboards import charts, scorecard, vega
 from opsmetrics.dashboards.audiences import REGISTRY
 from opsmetrics.dashboards.report import ReportError, parse_period, write_report
 from opsmetrics.dashboards.serve import app_environment, check_options, streamlit_command
@@ -172,34 +172,52 @@ def test_freshness_is_the_strictest_source_upstream_of_the_saved_query() -> None
 
 
 def test_gauge_bands_follow_the_direction_and_stay_within_percent_bounds() -> None:
-    figure = charts.gauges([(99.7, UPTIME, None)])
-    gauge = figure.data[0].gauge
-    low, high = gauge.axis.range
+    low, high, bands = charts.gauge_bands(99.7, UPTIME)
     assert 0 <= low < 99.0 and high == 100.0
-    assert [step.color for step in gauge.steps] == [
-        charts.BAND_COLOURS["critical"],
-        charts.BAND_COLOURS["warning"],
-        charts.BAND_COLOURS["ok"],
+    assert bands == [(low, 99.0, "critical"), (99.0, 99.5, "warning"), (99.5, high, "ok")]
+    assert [band for _, _, band in charts.gauge_bands(0.7, ERRORS)[2]] == [
+        "ok",
+        "warning",
+        "critical",
     ]
-    assert gauge.steps[0].range[1] == 99.0 and gauge.steps[1].range[1] == 99.5
-    lower = charts.gauges([(0.7, ERRORS, None)]).data[0].gauge
-    assert lower.steps[0].color == charts.BAND_COLOURS["ok"]
 
 
-def test_several_dials_are_one_figure_side_by_side() -> None:
-    figure = charts.gauges([(99.7, UPTIME, "all"), (0.7, ERRORS, "<b>api</b>")])
-    assert len(figure.data) == 2
-    (left, right) = (dial.domain.x for dial in figure.data)
-    assert 0 <= left[0] < left[1] <= right[0] < right[1] <= 1
-    assert figure.data[1].title.text == "&lt;b&gt;api&lt;/b&gt;"
+def test_several_dials_are_one_chart_side_by_side() -> None:
+    data, spec = vega.gauges([(99.7, UPTIME, "all"), (0.7, ERRORS, "<b>api</b>")])
+    assert [view["title"]["text"] for view in spec["hconcat"]] == ["all", "<b>api</b>"]
+    first = data[data["dial"] == "dial 0"].set_index("part")
+    assert list(first.index) == ["critical", "warning", "ok", "value", "target"]
+    assert (first.loc["value", "start"], first.loc["value", "end"]) == (first["start"].min(), 99.7)
+    numbers = [view["layer"][-1]["encoding"]["text"]["value"] for view in spec["hconcat"]]
+    assert numbers == ["99.70 %", "0.70 %"]
 
 
-def test_labels_from_the_data_reach_plotly_escaped() -> None:
+def test_trend_draws_the_target_and_the_forecast_bands() -> None:
+    days = pd.date_range("2025-06-01", periods=3)
+    frame = pd.DataFrame({"metric_time__day": days, "uptime": [99.8, 99.6, 99.9]})
+    forecast = pd.DataFrame(
+        {
+            "forecast_date": pd.date_range("2025-06-04", periods=2),
+            **{column: [99.7, 99.7] for column in ("point", "lower_80", "upper_80")},
+            **{column: [99.7, 99.7] for column in ("lower_95", "upper_95")},
+        }
+    )
+    data, spec = vega.trend(frame, "metric_time__day", UPTIME, forecast)
+    assert list(data["series"]) == ["actual"] * 3 + ["forecast"] * 2
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["area", "area", "line", "rule", "text"]
+    assert spec["layer"][3]["encoding"]["y"]["datum"] == 99.9
+    data, spec = vega.trend(frame, "metric_time__day", UPTIME)
+    assert set(data["series"]) == {"actual"} and "area" not in str(spec)
+
+
+def test_labels_from_the_data_reach_vega_as_text() -> None:
+    """Vega draws text, never HTML: a name with markup is passed unchanged, as data."""
     name = "<script>window.x = 1</script> & Co"
-    assert charts.safe_label(name) == "&lt;script&gt;window.x = 1&lt;/script&gt; &amp; Co"
     frame = pd.DataFrame({"endpoint": [name], "requests": [3.0]})
-    figure = charts.bars(frame, "endpoint", "requests", f"requests by {name}")
-    assert "<script>" not in figure.data[0].x[0] and "<script>" not in figure.layout.title.text
+    data, spec = vega.bars(frame, "endpoint", "requests", f"requests by {name}")
+    assert list(data["category"]) == [name]
+    assert spec["encoding"]["x"]["field"] == "category"
 
 
 def test_every_audience_refreshes_at_its_interval() -> None:
