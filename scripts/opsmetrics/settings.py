@@ -241,7 +241,9 @@ def duckdb_spill_settings(warehouse: Path) -> dict[str, str]:
     the disk."""
     return {
         "temp_directory": str(duckdb_temp_directory(warehouse)),
-        "max_temp_directory_size": str(duckdb_profile()["settings"]["max_temp_directory_size"]),
+        "max_temp_directory_size": str(
+            duckdb_profile()["config_options"]["max_temp_directory_size"]
+        ),
     }
 
 

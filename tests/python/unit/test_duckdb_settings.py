@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from opsmetrics.settings import (
@@ -24,11 +25,35 @@ def test_the_profile_spills_beside_the_warehouse_file_as_the_loader_does(
     monkeypatch.delenv("OPSMETRICS_DUCKDB_MAX_TEMP_SIZE", raising=False)
     monkeypatch.setenv("OPSMETRICS_DUCKDB_PATH", "/w/opsmetrics.duckdb")
 
-    settings = duckdb_profile()["settings"]
+    settings = duckdb_profile()["config_options"]
 
     assert settings["temp_directory"] == str(duckdb_temp_directory(Path("/w/opsmetrics.duckdb")))
     assert settings["temp_directory"] == "/w/opsmetrics.duckdb.tmp"
     assert settings["max_temp_directory_size"] == "10GB"
+
+
+def test_a_new_cursor_after_a_spill_takes_the_profile_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt-duckdb opens the file with `config_options` once and runs `SET` for each of
+    `settings` on every new cursor: after DuckDB has spilled, that must still work (DuckDB
+    refuses to set temp_directory again once it has been used)."""
+    warehouse = tmp_path / "w.duckdb"
+    monkeypatch.setenv("OPSMETRICS_DUCKDB_PATH", str(warehouse))
+    monkeypatch.delenv("OPSMETRICS_DUCKDB_TEMP_DIR", raising=False)
+    profile = duckdb_profile()
+    with duckdb.connect(str(warehouse), config=profile["config_options"]) as connection:
+        connection.execute("set memory_limit = '32MB'")
+        connection.execute(
+            "create table t as select range as n, md5(range::varchar) as h "
+            "from range(400000) order by h"
+        )
+        spilled = warehouse.with_name(warehouse.name + ".tmp")
+        assert spilled.is_dir()
+        cursor = connection.cursor()
+        for key, value in profile["settings"].items():
+            cursor.execute(f"set {key} = '{value}'")
+        assert cursor.execute("select count(*) from t").fetchone() == (400000,)
 
 
 def test_spill_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
