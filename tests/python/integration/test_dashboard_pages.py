@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import ALERT_AND_FORECAST_ROWS, tiny_warehouse_environment
+from conftest import ALERT_AND_FORECAST_ROWS, tiny_warehouse_environment, use_warehouse
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
@@ -20,6 +20,7 @@ import opsmetrics.dashboards
 from opsmetrics import PROJECT_DIR
 from opsmetrics.dashboards.audiences import REGISTRY
 from opsmetrics.dashboards.scorecard import STATUS_COLOURS, format_value, kpis_by_name
+from opsmetrics.dbt_invoke import run_dbt
 from opsmetrics.semantic import load_manifest
 
 PAGES = Path(opsmetrics.dashboards.__file__).parent / "audience_pages"
@@ -32,6 +33,8 @@ def mf_answers(
 ) -> dict[str, pd.DataFrame]:
     """`mf query --saved-query` of every page's card table, on the tiny warehouse the
     snapshot was copied from."""
+    use_warehouse(tiny_warehouse)
+    run_dbt(["parse"])  # the semantic manifest must name this warehouse's relations
     out = tmp_path_factory.mktemp("mf_pages")
     answers = {}
     for audience in REGISTRY.values():
