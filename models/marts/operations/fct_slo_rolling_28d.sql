@@ -93,16 +93,7 @@ window_counts as (
 
 window_latencies as (
 
-    select
-        window_days.service,
-        window_days.slo_date,
-        {{ opsmetrics.percentile_cont('requests.response_time_ms', 0.95) }} as p95_latency_ms
-    from window_days
-    inner join requests
-        on
-            window_days.service = requests.service
-            and window_days.request_date = requests.request_date
-    group by window_days.service, window_days.slo_date
+    {{ opsmetrics.rolling_p95_latency(cutoff) }}
 
 ),
 
