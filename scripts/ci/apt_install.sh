@@ -12,6 +12,9 @@ fi
 as_root() {
     if [[ "$(id -u)" -eq 0 ]]; then "$@"; else sudo "$@"; fi
 }
+# One apt at a time: .ci/run installs Chromium, PostgreSQL and Java from two processes.
+exec 9> "${TMPDIR:-/tmp}/opsmetrics-apt.lock"
+flock 9
 echo "apt_install: installing Debian's $*" >&2
 as_root apt-get update -qq
 as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

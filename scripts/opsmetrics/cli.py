@@ -503,16 +503,22 @@ def build(
     full_refresh: Annotated[
         bool, typer.Option(help="Rebuild incremental marts from scratch (a new data set).")
     ] = False,
+    select: Annotated[
+        str | None,
+        typer.Option(help="dbt node selection, e.g. 'marts' or '+fct_mrr_monthly' (default: all)."),
+    ] = None,
     target: Target = "duckdb",
 ) -> None:
     """`dbt build` in-process; fails at once, in one line, if the warehouse is held."""
     from opsmetrics.dbt_invoke import DbtError, run_dbt, summarise
 
+    args = ["build", *(["--full-refresh"] if full_refresh else [])]
+    args += ["--select", *select.split()] if select else []
     with _lock_conflicts_in_one_line("build"):
         try:
-            summary = summarise(
-                run_dbt(["build", *(["--full-refresh"] if full_refresh else [])], target)
-            )
+            summary = summarise(run_dbt(args, target))
+            if select and summary.total == 0:
+                raise DbtError(f"--select {select!r} matches no model, seed, snapshot or test")
         except DbtError as error:
             console.print(f"[red]build failed:[/red] {error}", soft_wrap=True, highlight=False)
             raise typer.Exit(1) from error

@@ -73,6 +73,10 @@ class DbtSummary:
     errored: int
     skipped: int
 
+    @property
+    def total(self) -> int:
+        return self.passed + self.warned + self.failed + self.errored + self.skipped
+
 
 def release_duckdb() -> None:
     """Close the DuckDB database dbt-duckdb keeps open between in-process invocations.
