@@ -126,13 +126,14 @@ test-docs: $(STAMP) ## dbt docs in Debian's chromium: a mart page and the lineag
 
 PORT ?= 8501
 AUDIENCE ?= executive
-PERIOD ?= $(shell date -u +%Y-%m)
+# Empty: the last month ended by the data's as-of stamp (what the dashboards show).
+PERIOD ?=
 FORMAT ?= html
 dashboards: $(STAMP) ## Serve the dashboards on http://127.0.0.1:PORT (TARGET; reads the published snapshot)
 	$(BIN)/opsmetrics dashboards --port $(PORT) --target $(TARGET)
 
-report: $(STAMP) ## KPI report of AUDIENCE for PERIOD (YYYY-MM) as FORMAT (html|pdf) under reports/
-	$(BIN)/opsmetrics report --audience $(AUDIENCE) --period $(PERIOD) --format $(FORMAT) --target $(TARGET)
+report: $(STAMP) ## KPI report of AUDIENCE for PERIOD (YYYY-MM, default the last ended) as FORMAT (html|pdf) under reports/
+	$(BIN)/opsmetrics report --audience $(AUDIENCE) $(if $(PERIOD),--period $(PERIOD)) --format $(FORMAT) --target $(TARGET)
 
 clean: ## Remove the warehouse, generated data and dbt artefacts
 	rm -rf warehouse data target logs

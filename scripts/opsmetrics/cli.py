@@ -689,7 +689,13 @@ def bench_dashboards_command(
 @app.command()
 def report(
     audience: Annotated[str, typer.Option(help="executive | product | growth | operational")],
-    period: Annotated[str, typer.Option(help="The month, YYYY-MM.")],
+    period: Annotated[
+        str | None,
+        typer.Option(
+            help="The month, YYYY-MM (default: the last month ended by the data's as-of "
+            "stamp, as the dashboards show)."
+        ),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="html | pdf")] = "html",
     out: Annotated[
         Path | None,
@@ -721,7 +727,7 @@ def report(
 
     try:
         data = collect(audience, period, target)
-        path = write(data, out or default_path(audience, period, fmt), fmt)
+        path = write(data, out or default_path(data, fmt), fmt)
     except (ReportError, DataUnavailable, ValueError) as error:
         console.print(f"[red]report failed:[/red] {error}")
         raise typer.Exit(2) from error

@@ -24,6 +24,7 @@ from opsmetrics.semantic import Kpi, load_manifest
 
 ALL = "All"
 CARDS_PER_ROW = 4
+DIALS_PER_ROW = 3
 
 
 def _bucket(audience: Audience) -> int:
@@ -45,6 +46,8 @@ def _read(source: Source, kind: str, arguments: tuple, bucket: int) -> Any:
         return reader.forecasts(source, arguments, available)
     if kind == "alerts":
         return reader.firing_alerts(source, arguments, available)
+    if kind == "as_of":
+        return reader.data_as_of(source, available)
     month, segment, plan = arguments
     return reader.largest_customers(source, month, available, segment, plan)
 
@@ -101,9 +104,12 @@ def render(name: str) -> None:
     if not periods:
         st.info(f"metrics.{audience.card_table} has no value of {audience.cards[0]} yet.")
         return
-    start, end = _date_filter(audience, periods)
+    as_of = _cached(target(), "as_of", (), bucket)
+    shown = scorecard.reporting_period(periods, audience.grain, as_of)
+    assert shown is not None  # periods is not empty
+    start, end = _date_filter(audience, periods, shown.period)
     choices = _dimension_filters(audience, tables)
-    _freshness_stamp(audience, periods[-1])
+    _freshness_stamp(audience, as_of, shown)
     body = st.fragment(_body, run_every=audience.refresh_seconds)
     body(Page(audience, kpis, tables, start, end, choices, bucket))
 
@@ -150,14 +156,20 @@ class Page:
         return self.end.to_period("M").to_timestamp()
 
 
-def _date_filter(audience: Audience, periods: list[pd.Timestamp]) -> tuple[Any, Any]:
+def _date_filter(
+    audience: Audience, periods: list[pd.Timestamp], default_end: pd.Timestamp
+) -> tuple[Any, Any]:
+    """The sidebar's period range: every period with data, by default the span (30 days
+    or 13 months) that ends on the reporting period (the last one ended by the data's
+    as-of stamp); a later period in progress can be chosen."""
     span = 13 if audience.grain == "month" else 30
     labels = [_period_label(period, audience.grain) for period in periods]
     if len(labels) == 1:
         return periods[0], periods[0]
-    first = labels[max(0, len(labels) - span)]
+    last = periods.index(default_end)
+    first = labels[max(0, last + 1 - span)]
     chosen = st.sidebar.select_slider(
-        "Period range", options=labels, value=(first, labels[-1]), key="period_range"
+        "Period range", options=labels, value=(first, labels[last]), key="period_range"
     )
     by_label = dict(zip(labels, periods, strict=True))
     return by_label[chosen[0]], by_label[chosen[1]]
@@ -187,18 +199,24 @@ def _period_label(period: pd.Timestamp, grain: str) -> str:
     return period.strftime("%Y-%m" if grain == "month" else "%Y-%m-%d")
 
 
-def _freshness_stamp(audience: Audience, latest: pd.Timestamp) -> None:
+def _freshness_stamp(
+    audience: Audience, as_of: datetime | None, shown: scorecard.ReportingPeriod
+) -> None:
+    """The data's as-of stamp, the period shown, and a warning when the stamp is older
+    than the freshness of the page's sources."""
     limit = _freshness(audience.card_table)
-    stamp = f"Data as of {_period_label(latest, audience.grain)} ({audience.grain}, "
-    stamp += f"from metrics.{audience.card_table}) · refreshes {audience.refresh_label}"
-    st.caption(stamp)
+    stamp = "Data as of " + (f"{as_of:%Y-%m-%d %H:%M} UTC" if as_of else "an unknown time")
+    label = _period_label(shown.period, audience.grain)
+    ended = f"the last {audience.grain} ended" if shown.ended else f"the {audience.grain} to date"
+    stamp += f" · showing {label} ({ended}, from metrics.{audience.card_table})"
+    st.caption(f"{stamp} · refreshes {audience.refresh_label}")
     now = datetime.now(UTC)
-    if scorecard.is_stale(latest, audience.grain, limit, now):
-        ended = scorecard.period_end(latest, audience.grain)
-        hours = (now - ended).total_seconds() / 3600
+    if as_of is not None and scorecard.is_stale(as_of, limit, now):
+        assert limit is not None
+        hours = (now - as_of).total_seconds() / 3600
         st.warning(
-            f"Stale data: the latest {audience.grain} ended {hours:,.0f} h ago, longer than "
-            f"the {limit.total_seconds() / 3600:,.0f} h freshness of its sources."
+            f"Stale data: the newest load is {hours:,.0f} h old, older than the "
+            f"{limit.total_seconds() / 3600:,.0f} h freshness of its sources."
         )
 
 
@@ -332,16 +350,19 @@ def _not_published(table: str) -> None:
 
 
 def _gauges(page: Page, values: list[tuple[str, str, float | None]]) -> None:
-    """One figure of dials, one per (metric, title, value); a missing value is said, not
-    drawn."""
+    """One dial per (metric, title, value), DIALS_PER_ROW to a row of columns, each as wide
+    as its column at most; a missing value is said, not drawn."""
     missing = [title for _, title, value in values if value is None or pd.isna(value)]
     dials = [
-        (float(value), page.kpis[metric], title)
-        for metric, title, value in values
-        if title not in missing
+        (metric, float(value), title) for metric, title, value in values if title not in missing
     ]
-    if dials:
-        _chart(vega.gauges(dials), f"gauges_{values[0][0]}", width="content")
+    for row_start in range(0, len(dials), DIALS_PER_ROW):
+        row = dials[row_start : row_start + DIALS_PER_ROW]
+        for position, (column, (metric, value, title)) in enumerate(
+            zip(st.columns(DIALS_PER_ROW), row, strict=False), start=row_start
+        ):
+            with column:
+                _chart(vega.dial(value, page.kpis[metric], title), f"dial_{metric}_{position}")
     for title in missing:
         st.info(f"{title}: no value for this period.")
 

@@ -3,6 +3,7 @@ the largest customers. A missing table is None, never an exception."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pandas as pd
@@ -12,6 +13,41 @@ from opsmetrics.dashboards.data import Source
 
 FORECASTS = "forecasts.metric_forecasts"
 ALERTS = "alerts.alert_events"
+PUBLISH_METADATA = "published.snapshot_metadata"
+
+
+def data_as_of(source: Source, available: set[str]) -> datetime | None:
+    """The data's as-of stamp (UTC): the `data_as_of` the publish step wrote (the newest
+    raw delivery the build read). A source without publish metadata (Postgres, a warehouse
+    file) is measured the same way, live: the newest `_loaded_at` in staging. None when
+    neither exists (an empty warehouse)."""
+    if PUBLISH_METADATA in available:
+        value = source.query(f"select max(data_as_of) as as_of from {PUBLISH_METADATA}")
+        if pd.notna(value["as_of"].iloc[0]):
+            return _utc(value["as_of"].iloc[0])
+    # Base tables only: a view's loads are its base table's, read again through its logic.
+    tables = source.query(
+        "select distinct columns.table_name from information_schema.columns as columns "
+        "inner join information_schema.tables as tables "
+        "on columns.table_schema = tables.table_schema "
+        "and columns.table_name = tables.table_name "
+        "where columns.table_schema = 'staging' and columns.column_name = '_loaded_at' "
+        "and tables.table_type = 'BASE TABLE' order by columns.table_name"
+    )
+    if tables.empty:
+        return None
+    union = " union all ".join(
+        'select max(_loaded_at) as loaded_at from staging."{}"'.format(name.replace('"', '""'))
+        for name in tables["table_name"]
+    )
+    value = source.query(f"select max(loaded_at) as as_of from ({union}) as loads")["as_of"]
+    return None if pd.isna(value.iloc[0]) else _utc(value.iloc[0])
+
+
+def _utc(value: object) -> datetime:
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
+    return stamp.to_pydatetime()
 
 
 def metric_table(source: Source, table: str, available: set[str]) -> pd.DataFrame | None:

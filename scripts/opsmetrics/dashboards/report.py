@@ -1,6 +1,6 @@
-"""Scheduled KPI reports: one self-contained HTML file per audience and month (plotly's
-JavaScript inlined, no network needed to open it), or a PDF printed from it by Debian's
-headless Chromium through Playwright."""
+"""Scheduled KPI reports: one self-contained HTML file per audience and month (the pages'
+Vega-Lite charts inlined as SVG: no script, no network needed to open it), or a PDF
+printed from it by Debian's headless Chromium through Playwright."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-import plotly.io
-import plotly.offline
 
-from opsmetrics.dashboards import charts, reader, scorecard
+from opsmetrics.dashboards import reader, scorecard, vega
 from opsmetrics.dashboards.audiences import REGISTRY, Audience
 from opsmetrics.dashboards.data import Source
 from opsmetrics.semantic import Kpi, load_manifest
@@ -40,6 +38,8 @@ class ReportData:
     forecasts_published: bool
     alerts: pd.DataFrame | None
     kpis: dict[str, Kpi]
+    ended: bool = True
+    """False: the period had not ended by the data's as-of stamp (a report to date)."""
 
 
 def parse_period(period: str) -> pd.Timestamp:
@@ -49,14 +49,16 @@ def parse_period(period: str) -> pd.Timestamp:
     return pd.Timestamp(f"{period}-01")
 
 
-def collect(audience_name: str, period: str, target: str = "duckdb") -> ReportData:
-    """Everything a report shows, read from the published metric tables."""
+def collect(audience_name: str, period: str | None = None, target: str = "duckdb") -> ReportData:
+    """Everything a report shows, read from the published metric tables. `period` (a
+    month, YYYY-MM) defaults to the reporting month: the last ended by the data's as-of
+    stamp, the rule the pages and the demo's scorecard follow."""
     if audience_name not in REGISTRY:
         raise ReportError(
             f"unknown audience {audience_name!r}: choose one of {', '.join(REGISTRY)}"
         )
     audience = REGISTRY[audience_name]
-    month = parse_period(period)
+    chosen = None if period is None else parse_period(period)
     source = Source.for_target(target)
     available = source.tables()
     frame = reader.metric_table(source, audience.card_table, available)
@@ -66,13 +68,22 @@ def collect(audience_name: str, period: str, target: str = "duckdb") -> ReportDa
             "run `opsmetrics export-metrics` and `opsmetrics publish`"
         )
     time_column = audience.time_column
-    with_value = frame[frame[audience.cards[0]].notna()]
-    in_month = with_value[with_value[time_column].dt.to_period("M") == month.to_period("M")]
-    if in_month.empty:
+    periods = scorecard.periods_with_data(frame, time_column, audience.cards[0])
+    as_of = reader.data_as_of(source, available)
+    if chosen is None:
+        shown = scorecard.reporting_period(scorecard.months_of(periods), "month", as_of)
+        if shown is None:
+            raise ReportError(f"no data in metrics.{audience.card_table}: it is empty")
+        chosen = shown.period
+    month = chosen
+    in_month = [when for when in periods if when.to_period("M") == month.to_period("M")]
+    if not in_month:
         latest = frame[time_column].max()
         ends = "it is empty" if pd.isna(latest) else f"its data ends {latest:%Y-%m-%d}"
-        raise ReportError(f"no data for {period} in metrics.{audience.card_table} ({ends})")
-    when = in_month[time_column].max()
+        raise ReportError(f"no data for {month:%Y-%m} in metrics.{audience.card_table} ({ends})")
+    shown = scorecard.reporting_period(in_month, audience.grain, as_of)
+    assert shown is not None  # in_month is not empty
+    when = shown.period
     kpis = scorecard.kpis_by_name(load_manifest())
     span = pd.DateOffset(months=12) if audience.grain == "month" else pd.Timedelta(days=29)
     history = frame[frame[time_column].between(when - span, when)]
@@ -94,6 +105,7 @@ def collect(audience_name: str, period: str, target: str = "duckdb") -> ReportDa
         forecasts_published=reader.FORECASTS in available,
         alerts=reader.firing_alerts(source, audience.alert_metrics(), available),
         kpis=kpis,
+        ended=shown.ended,
     )
 
 
@@ -158,7 +170,9 @@ def _trend_rows(data: ReportData) -> list[tuple[pd.DataFrame, str, tuple[str, ..
 
 def _forecast_summary(data: ReportData) -> str:
     items = []
-    for metric, rows in data.forecasts.groupby("metric"):
+    # No forecast table published: an empty frame without columns.
+    forecasts = data.forecasts
+    for metric, rows in forecasts.groupby("metric") if "metric" in forecasts.columns else []:
         last = rows.sort_values("forecast_date").iloc[-1]
         kpi = data.kpis[str(metric)]
         unit = str(kpi.meta["unit"])
@@ -185,30 +199,26 @@ def _forecast_summary(data: ReportData) -> str:
 
 
 def _charts(data: ReportData) -> str:
+    """Every trend chart, the same Vega-Lite spec the page draws, as inline SVG."""
     figures = []
     for frame, time_column, metrics in _trend_rows(data):
         grain = time_column.rsplit("__", 1)[-1]
         for metric in metrics:
             forecast = reader.forecast_at_grain(data.forecasts, metric, grain)
-            figure = charts.trend(frame, time_column, data.kpis[metric], forecast)
-            figures.append(
-                plotly.io.to_html(
-                    figure,
-                    full_html=False,
-                    include_plotlyjs=False,
-                    config={"staticPlot": True},
-                    default_width="100%",
-                )
-            )
+            chart = vega.trend(frame, time_column, data.kpis[metric], forecast)
+            figures.append(vega.svg(chart, width=CHART_WIDTH))
     return "\n".join(f'<div class="chart">{figure}</div>' for figure in figures)
 
 
+CHART_WIDTH = 620
+"""px: two charts' worth of an A4 page's printable width, one chart per line."""
 STYLE = """
 body { font-family: sans-serif; margin: 2em; color: #212121; }
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { border: 1px solid #bdbdbd; padding: 4px 8px; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.chart { page-break-inside: avoid; }
+.chart { page-break-inside: avoid; margin: 1em 0; }
+.chart svg { max-width: 100%; height: auto; }
 """
 
 
@@ -242,11 +252,12 @@ def _period_text(data: ReportData) -> str:
 
 
 def title(data: ReportData) -> str:
-    return f"{data.audience.title} KPI report, {_period_text(data)}"
+    to_date = "" if data.ended else " (to date)"
+    return f"{data.audience.title} KPI report, {_period_text(data)}{to_date}"
 
 
 def render_html(data: ReportData, generated_at: datetime | None = None) -> str:
-    """The report as one HTML document with plotly's JavaScript inlined."""
+    """The report as one HTML document, its charts inline SVG (no script)."""
     audience = data.audience
     generated = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     period = _period_text(data)
@@ -254,7 +265,6 @@ def render_html(data: ReportData, generated_at: datetime | None = None) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{_text(heading)}</title>
 <style>{STYLE}</style>
-<script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>
 </head><body>
 <h1>{_text(heading)}</h1>
 <p>Data of {_text(period)} from metrics.{_text(audience.card_table)} (the semantic layer's
@@ -288,8 +298,6 @@ def write_pdf(html_text: str, out: Path) -> None:
         with chromium() as browser:
             page = browser.new_page()
             page.set_content(html_text, wait_until="load")
-            if "plotly-graph-div" in html_text:
-                page.wait_for_selector(".main-svg", timeout=30_000)
             page.pdf(path=str(out), format="A4", print_background=True)
     except NoChromiumError as error:
         raise ReportError(str(error)) from error
@@ -315,18 +323,23 @@ def write(data: ReportData, out: Path, fmt: str = "html") -> Path:
     return out
 
 
-def default_path(audience: str, period: str, fmt: str) -> Path:
-    return Path("reports") / f"{audience}-{period}.{fmt}"
+def default_path(data: ReportData, fmt: str) -> Path:
+    """reports/AUDIENCE-YYYY-MM.FORMAT, by the report's month."""
+    return Path("reports") / f"{data.audience.name}-{data.period:%Y-%m}.{fmt}"
 
 
 def write_report(
-    audience: str, period: str, out: Path | None = None, fmt: str = "html", target: str = "duckdb"
+    audience: str,
+    period: str | None = None,
+    out: Path | None = None,
+    fmt: str = "html",
+    target: str = "duckdb",
 ) -> Path:
-    """Write the report of `audience` for month `period`; returns the file written. Bad
-    options are refused before any data is read."""
+    """Write the report of `audience` for month `period` (by default the reporting month);
+    returns the file written. Bad options are refused before any data is read."""
     check_format(fmt)
     data = collect(audience, period, target)
-    return write(data, out or default_path(audience, period, fmt), fmt)
+    return write(data, out or default_path(data, fmt), fmt)
 
 
 class EmailError(Exception):

@@ -194,22 +194,45 @@ def period_end(period: pd.Timestamp, grain: str) -> datetime:
     return (pd.Timestamp(period) + step).to_pydatetime().replace(tzinfo=UTC)
 
 
-def latest_complete_period(
-    periods: list[pd.Timestamp], grain: str, now: datetime
-) -> tuple[pd.Timestamp, bool]:
-    """The last of `periods` that had ended by `now`, and True; the last period and False
-    when none had (a month only days old would compare a few days with a whole month)."""
-    ended = [period for period in periods if period_end(period, grain) <= now]
-    return (ended[-1], True) if ended else (periods[-1], False)
+@dataclass(frozen=True)
+class ReportingPeriod:
+    """The period a page, a report and the demo's scorecard show by default."""
+
+    period: pd.Timestamp
+    ended: bool
+    """False when no period had ended by the as-of stamp (or it is unknown): the last
+    period is shown, to date."""
 
 
-def is_stale(
-    latest_period: pd.Timestamp, grain: str, freshness: timedelta | None, now: datetime
-) -> bool:
-    """True when the data's latest period ended longer ago than the freshness allows."""
+def reporting_period(
+    periods: list[pd.Timestamp], grain: str, as_of: datetime | None
+) -> ReportingPeriod | None:
+    """The one rule for the latest period shown: the last of `periods` that had ended by
+    the data's as-of stamp `as_of` (the newest load the data holds, not the wall clock),
+    so a month only days old is not compared with a whole month. When none had ended, or
+    the stamp is unknown, the last period, marked not ended; None for no periods."""
+    if not periods:
+        return None
+    ordered = sorted(periods)
+    if as_of is not None:
+        stamp = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+        ended = [period for period in ordered if period_end(period, grain) <= stamp]
+        if ended:
+            return ReportingPeriod(ended[-1], True)
+    return ReportingPeriod(ordered[-1], False)
+
+
+def months_of(periods: list[pd.Timestamp]) -> list[pd.Timestamp]:
+    """The months (first days) that `periods` fall in, in order."""
+    return sorted({pd.Timestamp(period).to_period("M").to_timestamp() for period in periods})
+
+
+def is_stale(as_of: datetime, freshness: timedelta | None, now: datetime) -> bool:
+    """True when the data's as-of stamp is older than the freshness allows."""
     if freshness is None:
         return False
-    return now - period_end(latest_period, grain) > freshness
+    stamp = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+    return now - stamp > freshness
 
 
 def _source_freshness(source: dict[str, Any]) -> timedelta | None:

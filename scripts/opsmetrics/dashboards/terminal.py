@@ -3,8 +3,6 @@ dashboards are."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from rich.console import Console
 from rich.table import Table
 
@@ -25,11 +23,12 @@ def show_demo_scorecard(console: Console) -> None:
 
 
 def print_kpi_scorecard(console: Console, source: Source) -> None:
-    """Value, target and status of every executive KPI for the latest month of `source`
-    that has ended (the month in progress only when none has), then how to open the
-    dashboards."""
+    """Value, target and status of every executive KPI for the reporting month of
+    `source` (the last ended by the data's as-of stamp, as the pages and reports show;
+    the month in progress only when none has), then how to open the dashboards."""
     audience = REGISTRY["executive"]
-    frame = reader.metric_table(source, audience.card_table, source.tables())
+    available = source.tables()
+    frame = reader.metric_table(source, audience.card_table, available)
     periods = (
         [] if frame is None else scorecard.periods_with_data(frame, audience.time_column, "mrr")
     )
@@ -37,7 +36,11 @@ def print_kpi_scorecard(console: Console, source: Source) -> None:
         console.print(f"no executive KPIs in {source.describe()} yet")
         return
     kpis = scorecard.kpis_by_name(load_manifest())
-    period, ended = scorecard.latest_complete_period(periods, audience.grain, datetime.now(UTC))
+    shown = scorecard.reporting_period(
+        periods, audience.grain, reader.data_as_of(source, available)
+    )
+    assert shown is not None  # periods is not empty
+    period, ended = shown.period, shown.ended
     cards = scorecard.cards(frame, audience.cards, kpis, audience.grain, period)
     month = f"{period:%Y-%m}" if ended else f"{period:%Y-%m} to date"
     table = Table(title=f"Executive KPIs, {month} ({source.describe()})")
@@ -56,6 +59,6 @@ def print_kpi_scorecard(console: Console, source: Source) -> None:
     console.print(
         "Dashboards: `make dashboards` (or `opsmetrics dashboards --port 8501`), then open "
         "http://127.0.0.1:8501 — they read the published snapshot "
-        f"{published_duckdb_path()}. Report: `opsmetrics report --audience "
-        f"executive --period {period:%Y-%m} --format pdf`."
+        f"{published_duckdb_path()}. Report of this month: `opsmetrics report --audience "
+        "executive --format pdf`."
     )

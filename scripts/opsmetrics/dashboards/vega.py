@@ -1,8 +1,8 @@
-"""Vega-Lite charts for the pages (Streamlit's native `st.vega_lite_chart`): trends with
-target and forecast band, bars, gauges with threshold bands. Each function returns
-(data, spec). Vega draws text from the data as text (no HTML is read), so labels are
-passed as they are. The reports keep plotly (`charts.py`): its JavaScript can be inlined
-into a file that opens offline."""
+"""The Vega-Lite charts of the pages and the reports: trends with target and forecast
+band, bars, dials with threshold bands. Each function returns (data, spec); the pages
+draw them with Streamlit's `st.vega_lite_chart`, the reports as SVG rendered here in
+Python (`svg`, vl-convert: no JavaScript or network in the file). Vega draws text from the
+data as text (no HTML is read), so labels are passed as they are."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ from typing import Any
 
 import pandas as pd
 
-from opsmetrics.dashboards.charts import BAND_COLOURS, LINE_COLOUR, gauge_bands
 from opsmetrics.semantic import Kpi
 
+BAND_COLOURS = {"ok": "#c8e6c9", "warning": "#ffe0b2", "critical": "#ffcdd2"}
+LINE_COLOUR = "#1f4e79"
 TARGET_COLOUR = "#2e7d32"
+DIAL_WIDTH = 200
+"""A dial's width at full size; narrower columns shrink it (never wider than its column)."""
 ACTUAL, FORECAST = "actual", "forecast"
 Chart = tuple[pd.DataFrame, dict[str, Any]]
 ONE_ROW = {"values": [{}]}
@@ -116,27 +119,46 @@ def bars(frame: pd.DataFrame, category: str, metric: str, title: str) -> Chart:
     return rows, spec
 
 
-def gauges(dials: list[tuple[float, Kpi, str | None]]) -> Chart:
-    """Dials side by side in one chart, one per (value, KPI, title):
-    a half ring of the KPI's critical, warning and ok bands, the value as an inner arc and
-    a number, the target as a tick."""
-    rows, views = [], []
-    for position, (value, kpi, title) in enumerate(dials):
-        low, high, bands = gauge_bands(value, kpi)
-        dial = f"dial {position}"
-        target = float(kpi.meta["target"])
-        tick = (high - low) / 200
-        rows += [
-            {"dial": dial, "part": band, "start": start, "end": end} for start, end, band in bands
-        ]
-        rows.append({"dial": dial, "part": "value", "start": low, "end": value})
-        rows.append({"dial": dial, "part": "target", "start": target - tick, "end": target + tick})
-        suffix = " %" if kpi.meta["unit"] == "percent" else ""
-        views.append(_dial(dial, low, high, f"{value:,.2f}{suffix}", title or kpi.label))
-    return pd.DataFrame(rows), {"hconcat": views, "spacing": 30}
+def gauge_bands(value: float, kpi: Kpi) -> tuple[float, float, list[tuple[float, float, str]]]:
+    """A dial's span (the thresholds, the target and the value with some margin) and its
+    (start, end, band) critical, warning and ok bands, in the KPI's direction."""
+    points = [
+        value,
+        float(kpi.meta["target"]),
+        float(kpi.meta["warning_threshold"]),
+        float(kpi.meta["critical_threshold"]),
+    ]
+    low, high = min(points), max(points)
+    margin = (high - low) * 0.25 or 1.0
+    if kpi.meta["unit"] == "percent":
+        low, high = max(low - margin, 0.0 if low >= 0 else low - margin), min(high + margin, 100.0)
+    else:
+        low, high = low - margin, high + margin
+    warning = float(kpi.meta["warning_threshold"])
+    critical = float(kpi.meta["critical_threshold"])
+    if kpi.meta["direction"] == "higher_is_better":
+        bands = [(low, critical, "critical"), (critical, warning, "warning"), (warning, high, "ok")]
+    else:
+        bands = [(low, warning, "ok"), (warning, critical, "warning"), (critical, high, "critical")]
+    return low, high, bands
 
 
-def _dial(dial: str, low: float, high: float, number: str, title: str) -> dict[str, Any]:
+def dial(value: float, kpi: Kpi, title: str | None = None) -> Chart:
+    """One dial as its own chart: a half ring of the KPI's critical, warning and ok bands,
+    the value as an inner arc and a number, the target as a tick. It takes its
+    container's width up to DIAL_WIDTH (the ring shrinks with a narrower column), so the
+    page lays dials out in rows of columns and none is ever cut off."""
+    low, high, bands = gauge_bands(value, kpi)
+    target = float(kpi.meta["target"])
+    tick = (high - low) / 200
+    rows = [{"part": band, "start": start, "end": end} for start, end, band in bands]
+    rows.append({"part": "value", "start": low, "end": value})
+    rows.append({"part": "target", "start": target - tick, "end": target + tick})
+    suffix = " %" if kpi.meta["unit"] == "percent" else ""
+    return pd.DataFrame(rows), _dial(low, high, f"{value:,.2f}{suffix}", title or kpi.label)
+
+
+def _dial(low: float, high: float, number: str, title: str) -> dict[str, Any]:
     theta = {
         "field": "start",
         "type": "quantitative",
@@ -145,11 +167,19 @@ def _dial(dial: str, low: float, high: float, number: str, title: str) -> dict[s
     parts = ["critical", "warning", "ok", "value", "target"]
     colours = [BAND_COLOURS["critical"], BAND_COLOURS["warning"], BAND_COLOURS["ok"]]
     colours += [LINE_COLOUR, TARGET_COLOUR]
+    # Sizes scale with the view's width (the column's), at most the full-size dial.
+    scale = f"min(1, width / {DIAL_WIDTH})"
+    centre = {"x": {"expr": "width / 2"}, "y": 105}
 
     def arc(where: str, outer: int, inner: int) -> dict[str, Any]:
         return {
-            "transform": [{"filter": f"datum.dial == '{dial}' && ({where})"}],
-            "mark": {"type": "arc", "radius": outer, "radius2": inner, "x": 100, "y": 105},
+            "transform": [{"filter": where}],
+            "mark": {
+                "type": "arc",
+                "radius": {"expr": f"{outer} * {scale}"},
+                "radius2": {"expr": f"{inner} * {scale}"},
+                **centre,
+            },
             "encoding": {
                 "theta": theta,
                 "theta2": {"field": "end"},
@@ -162,11 +192,12 @@ def _dial(dial: str, low: float, high: float, number: str, title: str) -> dict[s
             },
         }
 
-    number_mark = {"type": "text", "x": 100, "y": 100, "fontSize": 20, "baseline": "bottom"}
+    number_mark = {"type": "text", **centre, "y": 100, "baseline": "bottom"}
+    number_mark["fontSize"] = {"expr": f"20 * {scale}"}
     return {
-        "title": {"text": title, "fontSize": 13},
-        "width": 200,
+        "title": {"text": title, "fontSize": 13, "limit": {"expr": "width"}},
         "height": 115,
+        "autosize": {"type": "fit-x", "contains": "padding"},
         "layer": [
             arc("datum.part != 'value' && datum.part != 'target'", 90, 70),
             arc("datum.part == 'value'", 64, 46),
@@ -174,3 +205,35 @@ def _dial(dial: str, low: float, high: float, number: str, title: str) -> dict[s
             {"data": ONE_ROW, "mark": number_mark, "encoding": {"text": {"value": number}}},
         ],
     }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON values: dates as ISO text (midnight as a plain date, which Vega reads
+    as UTC), missing values as null."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            midnight = (out[column].dropna() == out[column].dropna().dt.normalize()).all()
+            fmt = "%Y-%m-%d" if midnight else "%Y-%m-%dT%H:%M:%SZ"
+            out[column] = out[column].dt.strftime(fmt)
+    out = out.astype(object).where(out.notna(), None)
+    return out.to_dict("records")
+
+
+def inline(chart: Chart, width: int) -> dict[str, Any]:
+    """A chart as one self-contained Vega-Lite spec (its rows inlined) of `width` px."""
+    data, spec = chart
+    return {
+        "width": width,
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        **spec,
+        "data": {"values": _records(data)},
+    }
+
+
+def svg(chart: Chart, width: int = 640) -> str:
+    """A chart as an SVG document, rendered in-process by vl-convert with no data URL
+    allowed (nothing is fetched): what a report inlines."""
+    import vl_convert
+
+    return vl_convert.vegalite_to_svg(inline(chart, width), allowed_base_urls=[])

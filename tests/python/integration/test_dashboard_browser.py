@@ -1,6 +1,7 @@
 """The running dashboards in Debian's chromium (Playwright): every page loads with its
-charts and numbers and no error element; a company name with a <script> does not run.
-Screenshots go to target/dashboard-screenshots/ (ignored)."""
+charts and numbers and no error element, and nothing on it is wider than its column or
+the window; a company name with a <script> does not run. Screenshots go to
+target/dashboard-screenshots/ (ignored)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,42 @@ from playwright.sync_api import Page
 from opsmetrics import PROJECT_DIR
 from opsmetrics.browser import chromium
 from opsmetrics.dashboards.audiences import REGISTRY
+from opsmetrics.dashboards.bench import DRAWN, LAST_SECTION
 from opsmetrics.dashboards.scorecard import format_value
 from opsmetrics.dashboards.serve import running_app
 
 SCREENSHOTS = PROJECT_DIR / "target" / "dashboard-screenshots"
 MARKER = "__opsmetricsInjected"
 CHART = '[data-testid="stVegaLiteChart"]'
+# Every drawn element of the page's body whose box must stay inside the column (or the
+# main block) that holds it and inside the window: charts and what Vega drew in them,
+# tables, dataframes, cards.
+OVERFLOW = """() => {
+    const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+    const window_right = document.documentElement.clientWidth;
+    const selectors = [
+        '[data-testid="stVegaLiteChart"]', '[data-testid="stVegaLiteChart"] .marks',
+        '[data-testid="stElementContainer"]', '[data-testid="stDataFrame"]',
+        '[data-testid="stTable"]', '[data-testid="stMetric"]',
+    ];
+    const found = [];
+    for (const element of main.querySelectorAll(selectors.join(', '))) {
+        const box = element.getBoundingClientRect();
+        if (box.width === 0) continue;
+        const holder = element.parentElement.closest('[data-testid="stColumn"]') || main;
+        const bounds = holder.getBoundingClientRect();
+        const right = Math.min(bounds.right, window_right);
+        if (box.left < bounds.left - 1 || box.right > right + 1) {
+            const chart = element.closest('[data-testid="stVegaLiteChart"]');
+            const name = element.getAttribute('data-testid') || element.className.baseVal
+                || element.className;
+            found.push(`${name}${chart ? ' (chart)' : ''}: ${Math.round(box.left)}-`
+                + `${Math.round(box.right)} px outside ${Math.round(bounds.left)}-`
+                + `${Math.round(right)} px`);
+        }
+    }
+    return found;
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +120,24 @@ def test_every_page_loads_with_charts_numbers_and_no_error(
     page.wait_for_timeout(500)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+@pytest.mark.parametrize("width", [1400, 1000])
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_nothing_on_a_page_is_wider_than_its_column_or_the_window(
+    name: str, width: int, page: Page, dashboards_url: str
+) -> None:
+    audience = REGISTRY[name]
+    page.set_viewport_size({"width": width, "height": 1000})
+    try:
+        load(page, f"{dashboards_url}/{name}")
+        # Every chart down to the last section drawn, then sized to its container.
+        drawn = [f"{audience.title} dashboard", LAST_SECTION, audience.trend_chart_count()]
+        page.wait_for_function(DRAWN, arg=drawn, timeout=60_000)
+        page.wait_for_timeout(500)
+        assert page.evaluate(OVERFLOW) == []
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})
 
 
 def test_a_script_in_a_company_name_is_shown_as_text_and_never_runs(

@@ -7,19 +7,25 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 from conftest import ALERT_AND_FORECAST_ROWS, tiny_warehouse_environment, use_warehouse
+from rich.console import Console
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 import opsmetrics.dashboards
 from opsmetrics import PROJECT_DIR
 from opsmetrics.dashboards.audiences import REGISTRY
+from opsmetrics.dashboards.data import Source
+from opsmetrics.dashboards.reader import data_as_of
+from opsmetrics.dashboards.report import collect, write_report
 from opsmetrics.dashboards.scorecard import STATUS_COLOURS, format_value, kpis_by_name
+from opsmetrics.dashboards.terminal import print_kpi_scorecard
 from opsmetrics.dbt_invoke import run_dbt
 from opsmetrics.semantic import load_manifest
 
@@ -174,8 +180,9 @@ def test_the_stale_data_warning_and_the_data_as_of_stamp(
     published_snapshot: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = run_page("product", published_snapshot, monkeypatch)
-    assert any(c.value.startswith("Data as of 2025-06-30 (day") for c in app.caption)
-    assert any(w.value.startswith("Stale data: the latest day ended") for w in app.warning)
+    stamp = "Data as of 2025-07-01 00:00 UTC · showing 2025-06-30 (the last day ended, from "
+    assert any(c.value.startswith(stamp) for c in app.caption)
+    assert any(w.value.startswith("Stale data: the newest load is") for w in app.warning)
 
 
 def charts_of(app: AppTest) -> list[tuple[pd.DataFrame, dict]]:
@@ -274,3 +281,63 @@ def test_a_missing_snapshot_is_a_message(tmp_path: Path, monkeypatch: pytest.Mon
             f"no published snapshot at {tmp_path / 'nothing.duckdb'}: run `opsmetrics publish` "
             "after a build"
         ]
+
+
+AS_OF_MID_JUNE = (
+    "create schema published",
+    "create table published.snapshot_metadata (built_at timestamp, data_as_of timestamp)",
+    "insert into published.snapshot_metadata values ('2025-06-16 02:00', '2025-06-15 08:00')",
+)
+
+
+def test_the_pages_the_report_and_the_demo_scorecard_show_the_same_period(
+    snapshot_copy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One rule: the last period ended by the data's as-of stamp (the publish metadata's,
+    here mid-June), whatever the wall clock and although June has rows."""
+    snapshot = snapshot_copy(*AS_OF_MID_JUNE)
+    executive = run_page("executive", snapshot, monkeypatch)
+    assert "KPIs for 2025-05" in [s.value for s in executive.subheader]
+    stamp = next(c.value for c in executive.caption if c.value.startswith("Data as of"))
+    assert stamp.startswith("Data as of 2025-06-15 08:00 UTC · showing 2025-05 (the last month")
+    operational = run_page("operational", snapshot, monkeypatch)
+    assert "KPIs for 2025-06-14" in [s.value for s in operational.subheader]
+    # The range still reaches the days in progress: a person can choose them.
+    assert operational.sidebar.select_slider(key="period_range").options[-1] == "2025-06-30"
+
+    report = write_report("executive", out=tmp_path / "executive.html")
+    assert "<h1>Executive KPI report, 2025-05</h1>" in report.read_text()
+    june = write_report("executive", "2025-06", out=tmp_path / "june.html")
+    assert "<h1>Executive KPI report, 2025-06 (to date)</h1>" in june.read_text()
+    daily = collect("operational")
+    assert f"{daily.period:%Y-%m-%d}" == "2025-05-31"  # the month's last day: May ended
+    console = Console(record=True, width=120)
+    print_kpi_scorecard(console, Source("duckdb", snapshot))
+    assert "Executive KPIs, 2025-05 (" in console.export_text()
+
+
+def test_without_publish_metadata_the_as_of_stamp_is_the_newest_load_in_staging(
+    published_snapshot: Path, snapshot_copy
+) -> None:
+    source = Source("duckdb", published_snapshot)
+    # The tiny data ends on 2025-06-30: its last loads land at midnight after it.
+    assert data_as_of(source, source.tables()) == datetime(2025, 7, 1, tzinfo=UTC)
+    later = snapshot_copy(
+        "update staging.stg_app__users set _loaded_at = '2025-07-02 03:04' "
+        "where _loaded_at = (select max(_loaded_at) from staging.stg_app__users)"
+    )
+    assert data_as_of(Source("duckdb", later), source.tables()) == datetime(
+        2025, 7, 2, 3, 4, tzinfo=UTC
+    )
+    with_metadata = Source("duckdb", snapshot_copy(*AS_OF_MID_JUNE))
+    assert data_as_of(with_metadata, with_metadata.tables()) == datetime(2025, 6, 15, 8, tzinfo=UTC)
+
+
+def test_no_as_of_stamp_when_neither_metadata_nor_loads_exist(snapshot_copy) -> None:
+    empty = snapshot_copy(
+        *AS_OF_MID_JUNE,
+        "update published.snapshot_metadata set data_as_of = null",
+        "drop schema staging cascade",
+    )
+    source = Source("duckdb", empty)
+    assert data_as_of(source, source.tables()) is None

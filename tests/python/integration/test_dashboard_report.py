@@ -59,16 +59,25 @@ def test_the_html_report_opens_and_draws_its_charts_without_network(
 ) -> None:
     path = write_report("operational", "2025-06", out=tmp_path / "operational.html")
     text = path.read_text()
-    assert not re.search(r"<(script|img|iframe)[^>]*\ssrc=|<link\b", text)
+    assert not re.search(r"<(script|img|iframe|link|object|embed)\b|@import|url\(", text)
+    # No address but the SVG namespaces (names, never fetched).
+    addresses = set(re.findall(r"(?:https?:)?//[\w.-]+[^\s\"'<>)]*", text))
+    assert addresses <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
     requests: list[str] = []
     with chromium() as browser:
         page = browser.new_page()
         page.on("request", lambda request: requests.append(request.url))
         page.route("http*://**/*", lambda route: route.abort())
         page.goto(path.as_uri())
-        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
-        charts = page.locator(".js-plotly-plot").count()
-    assert charts == 6  # 30 days daily and 13 months monthly of error rate, p95, uptime
+        charts = page.locator(".chart > svg")
+        titles = [
+            charts.nth(i).locator(".role-title-text text").first.text_content()
+            for i in range(charts.count())
+        ]
+        lines = page.locator(".chart > svg .mark-line path").count()
+    # 30 days daily and 13 months monthly of error rate, p95, uptime: the pages' specs.
+    assert titles == ["Error rate %", "Latency p95 (ms)", "Uptime %"] * 2
+    assert lines >= 6
     assert [url for url in requests if not url.startswith("file:")] == []
 
 
@@ -86,6 +95,10 @@ def test_report_command_writes_the_file_or_exits_2_on_bad_input(snapshot: Path, 
         app, ["report", "--audience", "growth", "--period", "2025-06", "--out", str(out)]
     )
     assert ok.exit_code == 0 and out.exists(), ok.output
+    # Without --period: the last month ended by the data's as-of stamp (2025-07-01 00:00).
+    latest = runner.invoke(app, ["report", "--audience", "growth", "--out", str(out)])
+    assert latest.exit_code == 0, latest.output
+    assert "<h1>Growth KPI report, 2025-06</h1>" in out.read_text()
     cases = {
         ("--audience", "executive", "--period", "2026-11"): "no data for 2026-11",
         ("--audience", "board", "--period", "2025-06"): "unknown audience 'board'",
@@ -180,3 +193,13 @@ def test_the_demo_scorecard_prints_value_target_and_status_of_the_executive_kpis
     cells = [cell.strip() for cell in mrr_line.strip("│").split("│")]
     assert cells[:4] == ["MRR", format_value(mrr, "USD"), "$50,000", expected_status]
     assert "http://127.0.0.1:8501" in output and "make dashboards" in output
+
+
+def test_a_report_without_published_forecasts_or_alerts_says_so(
+    published_snapshot: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPSMETRICS_PUBLISHED_PATH", str(published_snapshot))
+    text = write_report("executive", "2025-06", out=tmp_path / "executive.html").read_text()
+    assert "No forecast band: forecasts.metric_forecasts is not in the published data." in text
+    assert "No alerts evaluated yet" in text
+    assert text.count('<div class="chart"><svg') == 3  # MRR, revenue, logo churn

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
 
-from opsmetrics.dashboards import charts, scorecard, vega
+from opsmetrics.dashboards import scorecard, vega
 from opsmetrics.dashboards.audiences import REGISTRY
 from opsmetrics.dashboards.report import ReportError, parse_period, write_report
 from opsmetrics.dashboards.serve import app_environment, check_options, streamlit_command
@@ -102,17 +103,50 @@ def test_the_latest_period_is_the_last_with_a_headline_value() -> None:
     assert scorecard.periods_with_data(empty, "metric_time__month", "uptime") == []
 
 
-def test_the_scorecard_month_is_the_last_that_has_ended() -> None:
-    months = list(pd.date_range("2026-10-01", "2026-12-01", freq="MS"))
-    now = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
-    assert scorecard.latest_complete_period(months, "month", now) == (months[1], True)
-    at_month_end = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
-    assert scorecard.latest_complete_period(months[:2], "month", at_month_end) == (
-        months[1],
-        True,
-    )
+MONTHS = list(pd.date_range("2026-10-01", "2026-12-01", freq="MS"))
+DAYS = list(pd.date_range("2026-11-28", "2026-12-01", freq="D"))
+
+
+def shown(periods: list, grain: str, as_of: datetime | None) -> tuple | None:
+    period = scorecard.reporting_period(periods, grain, as_of)
+    return None if period is None else (period.period, period.ended)
+
+
+def test_the_reporting_period_is_the_last_ended_by_the_as_of_stamp_at_a_month_boundary() -> None:
+    # A month has ended at midnight UTC after its last day, not a microsecond before.
+    first_instant = datetime(2026, 12, 1, tzinfo=UTC)
+    assert shown(MONTHS, "month", first_instant) == (MONTHS[1], True)  # November
+    last_instant = datetime(2026, 11, 30, 23, 59, 59, 999_999, tzinfo=UTC)
+    assert shown(MONTHS, "month", last_instant) == (MONTHS[0], True)  # October
+    # The stamp decides, not the wall clock: a stamp a year old still shows its month.
+    assert shown(MONTHS, "month", datetime(2026, 12, 2, 1, 30, tzinfo=UTC))[0] == MONTHS[1]
+    # A naive stamp (DuckDB's timestamp) is UTC.
+    assert shown(MONTHS, "month", datetime(2026, 12, 1)) == (MONTHS[1], True)
+
+
+def test_an_as_of_stamp_on_the_last_day_of_a_month_shows_the_month_before() -> None:
+    noon = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    assert shown(MONTHS, "month", noon) == (MONTHS[0], True)
+    # The same stamp at day grain: the day before it is the last whole day.
+    assert shown(DAYS, "day", noon) == (pd.Timestamp("2026-11-29"), True)
+    assert shown(DAYS, "day", datetime(2026, 12, 1, tzinfo=UTC)) == (DAYS[2], True)
+
+
+def test_with_no_ended_period_or_no_stamp_the_last_period_shows_to_date() -> None:
     early = datetime(2026, 10, 15, tzinfo=UTC)
-    assert scorecard.latest_complete_period(months, "month", early) == (months[-1], False)
+    assert shown(MONTHS, "month", early) == (MONTHS[-1], False)
+    assert shown(MONTHS, "month", None) == (MONTHS[-1], False)
+    assert shown(list(reversed(MONTHS)), "month", None) == (MONTHS[-1], False)  # any order
+
+
+def test_empty_data_has_no_reporting_period() -> None:
+    assert shown([], "month", datetime(2026, 12, 1, tzinfo=UTC)) is None
+    assert shown([], "day", None) is None
+    assert scorecard.months_of([]) == []
+
+
+def test_the_months_of_days_are_their_first_days_once_each() -> None:
+    assert scorecard.months_of(DAYS) == [pd.Timestamp("2026-11-01"), pd.Timestamp("2026-12-01")]
 
 
 def test_biggest_movers_rank_by_relative_change() -> None:
@@ -130,14 +164,13 @@ def test_biggest_movers_rank_by_relative_change() -> None:
     assert movers[0].relative_change() == pytest.approx(-0.5)
 
 
-def test_data_is_stale_when_its_last_period_ended_longer_ago_than_the_freshness() -> None:
-    day = pd.Timestamp("2025-06-30")
+def test_data_is_stale_when_its_as_of_stamp_is_older_than_the_freshness() -> None:
+    as_of = datetime(2025, 7, 1, tzinfo=UTC)
     limit = timedelta(hours=6)
-    assert not scorecard.is_stale(day, "day", limit, datetime(2025, 7, 1, 5, 59, tzinfo=UTC))
-    assert scorecard.is_stale(day, "day", limit, datetime(2025, 7, 1, 6, 1, tzinfo=UTC))
-    month = pd.Timestamp("2025-06-01")
-    assert not scorecard.is_stale(month, "month", limit, datetime(2025, 6, 20, tzinfo=UTC))
-    assert not scorecard.is_stale(day, "day", None, datetime(2030, 1, 1, tzinfo=UTC))
+    assert not scorecard.is_stale(as_of, limit, datetime(2025, 7, 1, 5, 59, tzinfo=UTC))
+    assert scorecard.is_stale(as_of, limit, datetime(2025, 7, 1, 6, 1, tzinfo=UTC))
+    assert scorecard.is_stale(datetime(2025, 7, 1), limit, datetime(2025, 7, 1, 6, 1, tzinfo=UTC))
+    assert not scorecard.is_stale(as_of, None, datetime(2030, 1, 1, tzinfo=UTC))
 
 
 def test_freshness_is_the_strictest_source_upstream_of_the_saved_query() -> None:
@@ -172,24 +205,38 @@ def test_freshness_is_the_strictest_source_upstream_of_the_saved_query() -> None
 
 
 def test_gauge_bands_follow_the_direction_and_stay_within_percent_bounds() -> None:
-    low, high, bands = charts.gauge_bands(99.7, UPTIME)
+    low, high, bands = vega.gauge_bands(99.7, UPTIME)
     assert 0 <= low < 99.0 and high == 100.0
     assert bands == [(low, 99.0, "critical"), (99.0, 99.5, "warning"), (99.5, high, "ok")]
-    assert [band for _, _, band in charts.gauge_bands(0.7, ERRORS)[2]] == [
+    assert [band for _, _, band in vega.gauge_bands(0.7, ERRORS)[2]] == [
         "ok",
         "warning",
         "critical",
     ]
 
 
-def test_several_dials_are_one_chart_side_by_side() -> None:
-    data, spec = vega.gauges([(99.7, UPTIME, "all"), (0.7, ERRORS, "<b>api</b>")])
-    assert [view["title"]["text"] for view in spec["hconcat"]] == ["all", "<b>api</b>"]
-    first = data[data["dial"] == "dial 0"].set_index("part")
-    assert list(first.index) == ["critical", "warning", "ok", "value", "target"]
-    assert (first.loc["value", "start"], first.loc["value", "end"]) == (first["start"].min(), 99.7)
-    numbers = [view["layer"][-1]["encoding"]["text"]["value"] for view in spec["hconcat"]]
-    assert numbers == ["99.70 %", "0.70 %"]
+def test_a_dial_is_one_chart_that_shrinks_with_its_column() -> None:
+    data, spec = vega.dial(99.7, UPTIME, "<b>api</b>")
+    assert spec["title"]["text"] == "<b>api</b>"
+    parts = data.set_index("part")
+    assert list(parts.index) == ["critical", "warning", "ok", "value", "target"]
+    assert (parts.loc["value", "start"], parts.loc["value", "end"]) == (data["start"].min(), 99.7)
+    assert spec["layer"][-1]["encoding"]["text"]["value"] == "99.70 %"
+    # No fixed width: the view is its column's width, the ring centred and scaled in it.
+    assert "width" not in spec and spec["autosize"]["type"] == "fit-x"
+    ring = spec["layer"][0]["mark"]
+    assert ring["x"] == {"expr": "width / 2"}
+    assert ring["radius"] == {"expr": f"90 * min(1, width / {vega.DIAL_WIDTH})"}
+    assert vega.dial(0.7, ERRORS)[1]["layer"][-1]["encoding"]["text"]["value"] == "0.70 %"
+
+
+def test_a_dial_drawn_narrower_than_full_size_stays_inside_its_width() -> None:
+    """vl-convert draws the same spec as the browser: at 150 px the ring fits in 150 px."""
+    svg = vega.svg(vega.dial(99.7, UPTIME, "Uptime % (all services)"), width=150)
+    width = float(re.search(r'<svg[^>]*\swidth="([\d.]+)"', svg).group(1))
+    assert width <= 150
+    full = vega.svg(vega.dial(99.7, UPTIME), width=400)
+    assert float(re.search(r'<svg[^>]*\swidth="([\d.]+)"', full).group(1)) <= 400
 
 
 def test_trend_draws_the_target_and_the_forecast_bands() -> None:
