@@ -288,12 +288,15 @@ def _coverage(row: dict, level: int) -> str:
 
 def load_note(load: list[float], cores: object) -> str:
     """What the load average says about the timing: other jobs ran only when the load
-    went above the machine's core count."""
-    if isinstance(cores, int) and max(load) > cores:
-        return f"above {cores} cores: other jobs were running"
-    if isinstance(cores, int):
-        return f"at most {cores} cores: the machine was not oversubscribed"
-    return "core count unknown"
+    went above the machine's core count (`cores`: a number, or its text as the bench's
+    machine description records it)."""
+    try:
+        count = int(str(cores))
+    except ValueError:
+        return "core count unknown"
+    if max(load) > count:
+        return f"above {count} cores: other jobs were running"
+    return f"at most {count} cores: the machine was not oversubscribed"
 
 
 def render_section(result: dict) -> str:

@@ -109,3 +109,5 @@ def test_load_note_blames_other_jobs_only_above_the_core_count() -> None:
     assert "other jobs were running" in load_note([3.5, 2.0], 2)
     assert "not oversubscribed" in load_note([1.2, 0.8], 2)
     assert "unknown" in load_note([1.2, 0.8], None)
+    # The bench's machine description records the core count as text.
+    assert "other jobs were running" in load_note([7.4, 6.9], "2")
