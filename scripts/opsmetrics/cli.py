@@ -361,9 +361,10 @@ def bench_forecast_command(
     scale: Scale = "medium",
     origins: Annotated[int, typer.Option(help="Rolling origins (cut-off dates).")] = 12,
 ) -> None:
-    """Rolling-origin backtest of every forecast series (MAPE, MASE, interval coverage, ETS
-    vs seasonal naive), the churn score's time-split backtest, and the time of one full
-    forecast run, on the warehouse (built at SCALE); records docs/benchmarks.md."""
+    """Rolling-origin backtest of every forecast series (MAPE, MASE, interval coverage ± 2
+    standard errors clustered by cut-off; ETS, damped ETS and seasonal naive), the churn
+    score's time-split backtest, and the time of one full forecast run, on the warehouse
+    (built at SCALE); records docs/benchmarks.md."""
     from opsmetrics.forecast.backtest import bench_forecast
     from opsmetrics.forecast.run import ForecastError
 

@@ -1,12 +1,15 @@
 """`opsmetrics bench forecast`: measured accuracy of the forecasts and of the churn score.
 
 Rolling origin: for each series and each of several cut-off dates (`origins_for`),
-both models are fitted on the data up to the cut-off and scored on the horizon after
+every model is fitted on the data up to the cut-off and scored on the horizon after
 it: MASE (scaled by the training data's seasonal-naive MAE), MAPE and the share of
-actuals inside the 80 % and 95 % intervals. `ets` and `seasonal_naive` are the models'
-own forecasts and intervals; "chosen" is what `opsmetrics forecast` would have written
-at that cut-off (`models.forecast`: the per-series choice by rolling-origin MASE, its
-intervals calibrated on rolling-origin errors, all inside the data before the cut-off).
+actuals inside the 80 % and 95 % intervals, with a standard error clustered by cut-off
+(`clustered_coverage`: the days of one cut-off's horizon are not independent). `ets`,
+`ets_damped` and `seasonal_naive` are the models' own forecasts and intervals; "chosen" is
+what `opsmetrics forecast` would have written at that cut-off (`models.forecast`: the
+per-series choice by rolling-origin accuracy per horizon step, its intervals calibrated on
+rolling-origin errors, all inside the data before the cut-off: the cut-offs scored here
+never calibrate or choose anything).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class Score:
     coverage_80: float
     coverage_95: float
     points: int
+    inside_80: int
+    inside_95: int
 
 
 def origins_for(spec: SeriesSpec, series: pd.Series, horizon: int, count: int) -> list[int]:
@@ -72,6 +77,7 @@ def score_slice(
             for model, prediction in {**result.raw, CHOSEN: result.prediction}.items()
         }
         for model, prediction in predictions.items():
+            inside = {level: _inside(test, prediction, level) for level in models.LEVELS}
             scores.append(
                 Score(
                     metric=spec.metric,
@@ -83,9 +89,41 @@ def score_slice(
                     coverage_80=models.coverage(test, prediction, 80),
                     coverage_95=models.coverage(test, prediction, 95),
                     points=len(test),
+                    inside_80=inside[80],
+                    inside_95=inside[95],
                 )
             )
     return scores
+
+
+def _inside(actual: np.ndarray, prediction: models.Prediction, level: int) -> int:
+    lower, upper = prediction.bounds(level)
+    n = len(actual)
+    return int(np.sum((actual >= lower[:n]) & (actual <= upper[:n])))
+
+
+def clustered_coverage(
+    inside: np.ndarray, points: np.ndarray, clusters: np.ndarray
+) -> tuple[float, float]:
+    """Pooled coverage (%) of `inside` actuals out of `points`, and its standard error (%)
+    with the observations clustered by `clusters` (one label per row; rows of one label
+    are one cluster). The days of one cut-off's horizon miss or hit together (one trend
+    break moves them all), so a binomial standard error over days would be far too small.
+    The ratio estimator's cluster-robust (sandwich) variance with the small-sample factor
+    G / (G - 1), G the number of clusters: sum over clusters of (inside_g - p * points_g)^2,
+    divided by the squared total of points. Nan standard error with one cluster."""
+    frame = pd.DataFrame({"inside": inside, "points": points, "cluster": clusters})
+    by_cluster = frame.groupby("cluster")[["inside", "points"]].sum()
+    total = by_cluster["points"].sum()
+    if not total:
+        return float("nan"), float("nan")
+    share = by_cluster["inside"].sum() / total
+    groups = len(by_cluster)
+    if groups < 2:
+        return float(share * 100), float("nan")
+    residual = by_cluster["inside"] - share * by_cluster["points"]
+    variance = groups / (groups - 1) * float((residual**2).sum()) / total**2
+    return float(share * 100), float(np.sqrt(variance) * 100)
 
 
 def backtest_series(target: str = "duckdb", count: int = 12) -> pd.DataFrame:
@@ -185,9 +223,12 @@ def bench_forecast(scale: str = "medium", origins: int = 12, doc: Path | None = 
         f"peak RSS {timing['peak_rss_mib']} MiB; the series alone "
         f"{series_timing['wall_seconds']} s"
     ]
-    for row in summary[summary["model"] != CHOSEN].itertuples():
+    naive = summary[summary["model"] == models.SEASONAL_NAIVE].set_index("series")["mase"]
+    for row in summary[summary["model"] == CHOSEN].to_dict(orient="records"):
         lines.append(
-            f"{row.series} {row.model}: MASE {row.mase:.2f}, 95 % coverage {row.coverage_95:.0f} %"
+            f"{row['series']}: MASE {_fmt(row['mase'])} (seasonal naive "
+            f"{_fmt(naive.get(row['series']))}), 80 % coverage {_coverage(row, 80)}, "
+            f"95 % coverage {_coverage(row, 95)}"
         )
     if months:
         lines.append(
@@ -204,30 +245,58 @@ def _per_slice(scores: pd.DataFrame) -> pd.DataFrame:
         index=["metric", "slice_value"], columns="model", values="mase", aggfunc="mean"
     )
     chosen = _pooled(scores[scores["model"] == CHOSEN], ["metric", "slice_value"])
-    columns = ["mape", "coverage_80", "coverage_95"]
+    columns = ["mape", "coverage_80", "coverage_80_se", "coverage_95", "coverage_95_se"]
     return table.join(chosen[columns].add_prefix("chosen_")).reset_index()
 
 
 def _pooled(scores: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Mean MASE and MAPE per group, coverage pooled over every scored point."""
-    frame = scores.assign(
-        inside_80=scores["coverage_80"] * scores["points"] / 100,
-        inside_95=scores["coverage_95"] * scores["points"] / 100,
+    """Mean MASE and MAPE per group, coverage pooled over every scored point with its
+    standard error clustered by cut-off date (`clustered_coverage`; the slices of a family
+    cut at the same date share its shocks, so they form one cluster)."""
+    pooled = scores.groupby(keys, sort=True).agg(
+        mase=("mase", "mean"), mape=("mape", "mean"), points=("points", "sum")
     )
-    pooled = frame.groupby(keys, sort=True).agg(
-        mase=("mase", "mean"),
-        mape=("mape", "mean"),
-        inside_80=("inside_80", "sum"),
-        inside_95=("inside_95", "sum"),
-        points=("points", "sum"),
-    )
-    pooled["coverage_80"] = pooled["inside_80"] / pooled["points"] * 100
-    pooled["coverage_95"] = pooled["inside_95"] / pooled["points"] * 100
-    return pooled.drop(columns=["inside_80", "inside_95"])
+    return pooled.join(scores.groupby(keys, sort=True)[_COVERAGE_INPUTS].apply(_coverages))
+
+
+_COVERAGE_INPUTS = ["inside_80", "inside_95", "points", "origin"]
+
+
+def _coverages(group: pd.DataFrame) -> pd.Series:
+    values = {}
+    for level in models.LEVELS:
+        share, error = clustered_coverage(
+            group[f"inside_{level}"].to_numpy(),
+            group["points"].to_numpy(),
+            group["origin"].to_numpy(),
+        )
+        values[f"coverage_{level}"], values[f"coverage_{level}_se"] = share, error
+    return pd.Series(values)
 
 
 def _fmt(value: float, digits: int = 2) -> str:
     return "n/a" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _coverage(row: dict, level: int) -> str:
+    """'share ± 2 SE' of a pooled coverage (the SE clustered by cut-off)."""
+    share, error = row.get(f"coverage_{level}"), row.get(f"coverage_{level}_se")
+    if error is None or not np.isfinite(error):
+        return _fmt(share, 1)
+    return f"{_fmt(share, 1)} ± {2 * error:.1f}"
+
+
+def load_note(load: list[float], cores: object) -> str:
+    """What the load average says about the timing: other jobs ran only when the load
+    went above the machine's core count (`cores`: a number, or its text as the bench's
+    machine description records it)."""
+    try:
+        count = int(str(cores))
+    except ValueError:
+        return "core count unknown"
+    if max(load) > count:
+        return f"above {count} cores: other jobs were running"
+    return f"at most {count} cores: the machine was not oversubscribed"
 
 
 def render_section(result: dict) -> str:
@@ -241,8 +310,8 @@ def render_section(result: dict) -> str:
         f"Run {result['date']}. One full `opsmetrics forecast` (every series, model choice, "
         f"both forecasting tables and the churn score) took **{timing['wall_seconds']} s** "
         f"wall time (Python start included), **{timing['peak_rss_mib']} MiB** peak RSS; the "
-        f"machine's 1-minute load average was {load[0]} before and {load[1]} after (above "
-        f"{result['machine'].get('cores (nproc)', 'the core count')}: other jobs were running). "
+        f"machine's 1-minute load average was {load[0]} before and {load[1]} after "
+        f"({load_note(load, result['machine'].get('cores (nproc)'))}). "
         f"The series alone (`--metric` every forecast metric, no churn score): "
         f"**{series['wall_seconds']} s**, load average {series['load_average'][0]} before and "
         f"{series['load_average'][1]} after.",
@@ -252,40 +321,48 @@ def render_section(result: dict) -> str:
         "one horizon apart for monthly ones). MASE: mean absolute error over the horizon "
         "divided by the training data's in-sample seasonal-naive MAE (lower is better, < 1 "
         "beats the baseline's in-sample error); MAPE over non-zero actuals; coverage: share "
-        "of actuals inside the interval, pooled over slices, cut-offs and horizon days. "
-        "`ets` and `seasonal_naive` are the models' own forecasts and intervals; `chosen` is "
-        "what `opsmetrics forecast` writes: ETS's parameters fitted on the first half of the "
-        "data before the cut-off, the per-series choice by mean MASE over the rolling "
-        "origins of the last 12 weeks (monthly: 18 months), its intervals calibrated per "
-        "horizon step on the rolling-origin errors of the second half (out of sample for the "
-        "parameters), the forecast from ETS refitted on all of it (docs/decisions.md, Issue "
-        "18 session 6). `all series` pools every point. A smooth single series (MRR total, "
-        "active customers) gives about one independent miss-or-cover outcome per cut-off, "
-        "so its coverage moves in steps of several points.",
+        "of actuals inside the interval, pooled over slices, cut-offs and horizon days, "
+        "± 2 standard errors clustered by cut-off date (the days of one cut-off's horizon, "
+        "and the slices cut on the same date, miss or hit together; a binomial error over "
+        "days would be several times smaller). `ets`, `ets_damped` and `seasonal_naive` "
+        "are the models' own forecasts and intervals; `chosen` is what `opsmetrics "
+        "forecast` writes: each ETS's parameters fitted on the first half of the data "
+        "before the cut-off, the per-series choice by the mean absolute error of each "
+        "horizon step over the rolling origins of the second half, averaged over the steps, "
+        "its intervals calibrated per horizon step on the same origins' errors (out of "
+        "sample for the parameters), the forecast from the chosen model refitted on all of "
+        "it (docs/decisions.md, Issue 18 sessions 6 and 8). Nothing is chosen or calibrated "
+        "on the cut-offs scored. `all series` pools every point.",
         "",
-        "| series | model | slices | MASE | MAPE % | 80 % coverage | 95 % coverage | points |",
+        "| series | model | slices | MASE | MAPE % | 80 % coverage ± 2 SE | "
+        "95 % coverage ± 2 SE | points |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["summary"]:
         lines.append(
             f"| {row['series']} | {row['model']} | {row['slices']} | {_fmt(row['mase'])} | "
-            f"{_fmt(row['mape'], 1)} | {_fmt(row['coverage_80'], 1)} | "
-            f"{_fmt(row['coverage_95'], 1)} | {row['points']} |"
+            f"{_fmt(row['mape'], 1)} | {_coverage(row, 80)} | "
+            f"{_coverage(row, 95)} | {row['points']} |"
         )
     lines += [
         "",
         "Per slice, mean MASE over the cut-offs, and the chosen forecast's MAPE and coverage:",
         "",
-        "| metric | slice | MASE ets | MASE seasonal_naive | MASE chosen | MAPE % chosen | "
-        "80 % coverage chosen | 95 % coverage chosen |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| metric | slice | MASE ets | MASE ets_damped | MASE seasonal_naive | MASE chosen | "
+        "MAPE % chosen | 80 % coverage chosen ± 2 SE | 95 % coverage chosen ± 2 SE |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["per_slice"]:
+        chosen = {
+            key.removeprefix("chosen_"): value
+            for key, value in row.items()
+            if key.startswith("chosen_")
+        }
         lines.append(
             f"| {row['metric']} | {row['slice_value']} | {_fmt(row.get(models.ETS))} | "
-            f"{_fmt(row.get(models.SEASONAL_NAIVE))} | {_fmt(row.get(CHOSEN))} | "
-            f"{_fmt(row.get('chosen_mape'), 1)} | {_fmt(row.get('chosen_coverage_80'), 1)} | "
-            f"{_fmt(row.get('chosen_coverage_95'), 1)} |"
+            f"{_fmt(row.get(models.ETS_DAMPED))} | {_fmt(row.get(models.SEASONAL_NAIVE))} | "
+            f"{_fmt(row.get(CHOSEN))} | {_fmt(row.get('chosen_mape'), 1)} | "
+            f"{_coverage(chosen, 80)} | {_coverage(chosen, 95)} |"
         )
     lines += [
         "",

@@ -1,16 +1,19 @@
-"""The two forecasting models, their accuracy measures, the choice between them and the
+"""The forecasting models, their accuracy measures, the choice between them and the
 calibration of their intervals.
 
-Both models come from statsmodels: ETS (`ETSModel`, additive error, additive trend,
-additive weekly seasonality for daily series) and the seasonal-naive baseline, written as
-the seasonal random walk SARIMA(0,0,0)(0,1,0)_m, whose prediction intervals statsmodels
-derives from the innovation variance (sigma * sqrt(k + 1), k the whole seasons ahead).
-`forecast` fits ETS on the first half of the series, runs it with those parameters through
-the whole series, and from the filtered states takes the forecasts it would have made from
-every earlier day (rolling origins, `Fit.errors`): the origins of the second half, out of
-sample for the parameters, choose the model (mean MASE over the last `window`) and calibrate
-the chosen model's intervals per horizon step (split conformal on locally scaled errors,
-`calibrate`); the forecast written comes from ETS refitted on the whole series.
+Every model comes from statsmodels: ETS (`ETSModel`, additive error, additive trend,
+additive weekly seasonality for daily series), the same with a damped trend (the trend's
+effect shrinks by a fitted factor phi per step ahead), and the seasonal-naive baseline,
+written as the seasonal random walk SARIMA(0,0,0)(0,1,0)_m, whose prediction intervals
+statsmodels derives from the innovation variance (sigma * sqrt(k + 1), k the whole seasons
+ahead). `forecast` fits each ETS on the first half of the series, runs it with those
+parameters through the whole series, and from the filtered states takes the forecasts it
+would have made from every earlier day (rolling origins, `Fit.errors`): the origins of the
+second half, out of sample for the parameters, choose the model (`horizon_mase`: the mean
+absolute error of each horizon step, averaged over the steps) and calibrate the chosen
+model's intervals per horizon step (split conformal on locally scaled errors,
+`calibrate`); the forecast written comes from the chosen model refitted on the whole
+series.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from statsmodels.tsa.statespace.sarimax import SARIMAX
 from threadpoolctl import threadpool_limits
 
 ETS = "ets"
+ETS_DAMPED = "ets_damped"
 SEASONAL_NAIVE = "seasonal_naive"
-MODELS = (ETS, SEASONAL_NAIVE)
+MODELS = (ETS, ETS_DAMPED, SEASONAL_NAIVE)
+"""The candidates, the baseline last (it wins ties)."""
 LEVELS = (80, 95)
 BOUNDS = ("lower_80", "upper_80", "lower_95", "upper_95")
 
@@ -147,8 +152,12 @@ def _from_frames(model: str, frames: dict[int, object]) -> Prediction:
     return prediction
 
 
-def _ets_model(y: np.ndarray, period: int | None, **initial: object) -> ETSModel:
-    """ETS(A,A,A) with seasonal period `period` (None: ETS(A,A,N)) on `y`; the initial
+def _ets_model(
+    y: np.ndarray, period: int | None, damped: bool = False, **initial: object
+) -> ETSModel:
+    """ETS(A,A,A) with seasonal period `period` (None: ETS(A,A,N)) on `y`, with `damped`
+    ETS(A,Ad,A) (the damping factor phi is estimated, statsmodels bounds it to 0.8-0.98);
+    the initial
     states are `initial` (known) when given, else statsmodels' heuristic (Hyndman et al.
     2008; 20x faster than estimating them), or estimated where the heuristic cannot run
     (it needs 10 observations and two seasons: the short monthly series). The endog is a
@@ -163,6 +172,7 @@ def _ets_model(y: np.ndarray, period: int | None, **initial: object) -> ETSModel
         pd.Series(np.asarray(y, dtype=float)),
         error="add",
         trend="add",
+        damped_trend=damped,
         seasonal="add" if period else None,
         seasonal_periods=period,
         initialization_method=method,
@@ -170,28 +180,33 @@ def _ets_model(y: np.ndarray, period: int | None, **initial: object) -> ETSModel
     )
 
 
-def fit_ets(y: np.ndarray, horizon: int, period: int, train: int | None = None) -> Fit:
-    """ETS fitted once, by maximum likelihood on the first `train` points (default all),
-    then run with those parameters and initial states through the whole series: the
-    forecast from its end with statsmodels' exact intervals (closed forms for additive
-    models), and the forecasts from every earlier origin, taken from the filtered states
-    (level + h * trend + the season's last seasonal state: the library's own forecast
-    function, checked against `get_prediction(dynamic=...)` in the unit tests)."""
+def fit_ets(
+    y: np.ndarray, horizon: int, period: int, train: int | None = None, damped: bool = False
+) -> Fit:
+    """ETS (`damped`: with a damped trend) fitted once, by maximum likelihood on the first
+    `train` points (default all), then run with those parameters and initial states
+    through the whole series: the forecast from its end with statsmodels' exact intervals
+    (closed forms for additive models), and the forecasts from every earlier origin, taken
+    from the filtered states (level + (phi + ... + phi^h) * trend, phi = 1 undamped, + the
+    season's last seasonal state: the library's own forecast function, checked against
+    `get_prediction(dynamic=...)` in the unit tests)."""
+    name = ETS_DAMPED if damped else ETS
     seasonal = period if period > 1 else None
     train = len(y) if train is None else train
     if _is_constant(y[:train]):
         if _is_constant(y):
-            return _flat(ETS, y, horizon)
+            return _flat(name, y, horizon)
         raise ModelError("ETS cannot be fitted on a constant training window")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fitted = _ets_model(y[:train], seasonal).fit(disp=False, maxiter=200)
+            fitted = _ets_model(y[:train], seasonal, damped).fit(disp=False, maxiter=200)
             initial = {"initial_level": fitted.initial_level, "initial_trend": fitted.initial_trend}
             if seasonal:
                 initial["initial_seasonal"] = fitted.initial_seasonal
-            model = _ets_model(y, seasonal, **initial)
-            smoothed = model.smooth(np.asarray(fitted.params)[: len(model.param_names)])
+            model = _ets_model(y, seasonal, damped, **initial)
+            params = np.asarray(fitted.params)[: len(model.param_names)]
+            smoothed = model.smooth(params)
             prediction = smoothed.get_prediction(start=len(y), end=len(y) + horizon - 1)
             frames = {level: prediction.summary_frame(alpha=1 - level / 100) for level in LEVELS}
         except (ValueError, np.linalg.LinAlgError) as error:
@@ -199,10 +214,12 @@ def fit_ets(y: np.ndarray, horizon: int, period: int, train: int | None = None) 
     states = np.asarray(smoothed.states, dtype=float)
     origins = np.arange(period, len(y))
     last, steps = origins[:, None] - 1, np.arange(1, horizon + 1)
-    paths = states[last, 0] + steps * states[last, 1]
+    phi = dict(zip(model.param_names, params, strict=True)).get("damping_trend", 1.0)
+    trend_weight = np.cumsum(float(phi) ** steps)
+    paths = states[last, 0] + trend_weight * states[last, 1]
     if seasonal:
         paths = paths + states[_seasonal_lag(last, steps, period), 2]
-    return Fit(_from_frames(ETS, frames), origins, _errors(y, origins, paths))
+    return Fit(_from_frames(name, frames), origins, _errors(y, origins, paths))
 
 
 def fit_seasonal_naive(y: np.ndarray, horizon: int, period: int) -> Fit:
@@ -238,10 +255,10 @@ def fit_seasonal_naive(y: np.ndarray, horizon: int, period: int) -> Fit:
 
 
 def fit(model: str, y: np.ndarray, horizon: int, period: int, train: int | None = None) -> Fit:
-    """Fit `model` (ETS or SEASONAL_NAIVE) on `y` and forecast `horizon` steps (`train`:
-    ETS's parameters are estimated on the first `train` points; the baseline has none)."""
-    if model == ETS:
-        return fit_ets(y, horizon, period, train)
+    """Fit `model` (one of MODELS) on `y` and forecast `horizon` steps (`train`: ETS's
+    parameters are estimated on the first `train` points; the baseline has none)."""
+    if model in (ETS, ETS_DAMPED):
+        return fit_ets(y, horizon, period, train, damped=model == ETS_DAMPED)
     return fit_seasonal_naive(y, horizon, period)
 
 
@@ -258,6 +275,21 @@ def mase(actual: np.ndarray, point: np.ndarray, scale: float) -> float:
     if not scale or not np.isfinite(scale):
         return float("nan")
     return float(np.mean(np.abs(actual - point)) / scale)
+
+
+def horizon_mase(fit: Fit, first: int, scale: float) -> float:
+    """The rolling-origin accuracy that chooses the model: the mean absolute error of each
+    horizon step over the origins from `first` on, averaged over the steps, divided by
+    `scale`. Every step weighs the same: pooling the errors instead would weigh the short
+    steps most (the last origins have only their first steps observed), and the choice
+    would follow one-step accuracy where the forecast is read weeks ahead. Nan when the
+    scale is 0 or unknown or no error was observed."""
+    errors = np.abs(fit.errors[fit.origins >= first])
+    observed = np.isfinite(errors).any(axis=0)
+    if not observed.any() or not scale or not np.isfinite(scale):
+        return float("nan")
+    per_step = np.nanmean(errors[:, observed], axis=0)
+    return float(np.mean(per_step) / scale)
 
 
 def mape(actual: np.ndarray, point: np.ndarray) -> float:
@@ -282,9 +314,10 @@ conformal 95 % quantile (k = ceil((n + 1) * 0.95)) would be the largest score or
 
 @dataclass(frozen=True)
 class Choice:
-    """The model chosen for a series, the mean rolling-origin MASE of both candidates over
-    the series' last `window` origins, and how many horizon steps of the chosen model's
-    intervals the rolling-origin errors calibrated (0: the model's own intervals)."""
+    """The model chosen for a series, every candidate's rolling-origin `horizon_mase` over
+    the origins of the series' second half (nan: the model failed), and how many horizon
+    steps of the chosen model's intervals the rolling-origin errors calibrated (0: the
+    model's own intervals)."""
 
     model: str
     mase: dict[str, float]
@@ -363,37 +396,41 @@ def calibrate(prediction: Prediction, fit: Fit, window: int, first: int) -> tupl
 def forecast(y: np.ndarray, horizon: int, period: int, window: int) -> Forecast:
     """Forecast `horizon` steps after `y`. Each model is first run through the series with
     its parameters fitted on the first half only (split conformal's split: the errors from
-    every origin of the second half are out of sample); those errors choose the model (lower
-    mean MASE over the last `window` origins, at most half the series; ETS must beat the
-    baseline: ties and failures give the baseline) and calibrate the chosen model's
-    intervals (`calibrate`). The forecast itself comes from parameters fitted on the whole
-    series (the baseline has none)."""
+    every origin of the second half are out of sample); those errors choose the model (the
+    lowest `horizon_mase` over the origins of the second half, scaled by the first half's
+    seasonal-naive error; an ETS model must beat the baseline: ties and failures give the
+    baseline) and calibrate the chosen model's intervals (`calibrate`, its local scale over
+    `window` origins, at most half the series). The forecast itself comes from the chosen
+    model's parameters fitted on the whole series (the baseline has none)."""
     window = min(window, len(y) // 2)
     split = len(y) // 2
     measured: dict[str, Fit] = {}
-    final: dict[str, Fit] = {}
     for model in MODELS:
         try:
             measured[model] = fit(model, y, horizon, period, split)
-            # The baseline has no parameters: its measuring run is its forecast.
-            final[model] = fit(model, y, horizon, period) if model == ETS else measured[model]
         except ModelError:
-            measured.pop(model, None)
+            continue
     if SEASONAL_NAIVE not in measured:
         raise ModelError("no model could forecast this series")
-    chosen_from = len(y) - window
-    scale = mase_scale(y[:chosen_from], period)
-    mean = {}
+    scale = mase_scale(y[:split], period)
+    score = {
+        model: horizon_mase(measured[model], split, scale) if model in measured else float("nan")
+        for model in MODELS
+    }
+    chosen = SEASONAL_NAIVE
     for model in MODELS:
-        if model not in measured:
-            mean[model] = float("nan")
-            continue
-        errors = measured[model].errors[measured[model].origins >= chosen_from]
-        errors = errors[np.isfinite(errors)]
-        mean[model] = mase(errors, np.zeros_like(errors), scale) if len(errors) else float("nan")
-    ets_score, naive_score = mean[ETS], mean[SEASONAL_NAIVE]
-    better = np.isfinite(ets_score) and (not np.isfinite(naive_score) or ets_score < naive_score)
-    chosen = ETS if better and ETS in measured else SEASONAL_NAIVE
+        if np.isfinite(score[model]) and (
+            not np.isfinite(score[chosen]) or score[model] < score[chosen]
+        ):
+            chosen = model
+    final: dict[str, Fit] = {SEASONAL_NAIVE: measured[SEASONAL_NAIVE]}
+    for model in measured.keys() - {SEASONAL_NAIVE}:
+        # The baseline has no parameters: its measuring run is its forecast.
+        try:
+            final[model] = fit(model, y, horizon, period)
+        except ModelError:
+            if model == chosen:
+                chosen = SEASONAL_NAIVE
     prediction, steps = calibrate(final[chosen].prediction, measured[chosen], window, split)
     raw = {model: result.prediction for model, result in final.items()}
-    return Forecast(Choice(chosen, mean, steps), prediction, raw)
+    return Forecast(Choice(chosen, score, steps), prediction, raw)

@@ -100,7 +100,7 @@ def effective_horizon(spec: SeriesSpec, horizon: int | None) -> int:
 def forecast_slice(
     spec: SeriesSpec, slice_value: str, rows: pd.DataFrame, as_of: date, horizon: int
 ) -> SeriesForecast:
-    """Fit both models to one slice, choose by mean MASE over its last rolling origins and
+    """Fit every model to one slice, choose by rolling-origin accuracy per horizon step and
     calibrate the chosen model's intervals on its rolling-origin errors (`models.forecast`)."""
     series = prepare(rows, spec, as_of)
     observed = observed_count(rows, as_of)
@@ -171,7 +171,7 @@ def _forecast_rows(result: SeriesForecast, as_of: date, run_at: datetime) -> lis
             "lower_95": prediction.lower_95[i],
             "upper_95": prediction.upper_95[i],
             "model": result.model,
-            "backtest_mase": result.choice.mase[models.ETS],
+            "backtest_mase": result.choice.mase[result.choice.model],
             "baseline_backtest_mase": result.choice.mase[models.SEASONAL_NAIVE],
         }
         for i, forecast_date in enumerate(result.dates)

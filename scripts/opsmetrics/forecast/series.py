@@ -61,9 +61,10 @@ class SeriesSpec:
 
     @property
     def window(self) -> int:
-        """Rolling origins that choose the model, and the one-step errors that set the scale
-        of the intervals: 12 weeks for daily series, 18 months for monthly ones (at most half
-        the series, `models.forecast`)."""
+        """Origins whose mean absolute one-step error sets the scale of the intervals
+        (`models.calibrate`'s local scale): 12 weeks for daily series, 18 months for
+        monthly ones (at most half the series, `models.forecast`). The model is chosen on
+        every origin of the series' second half, not on this window."""
         return 84 if self.grain == DAY else 18
 
 

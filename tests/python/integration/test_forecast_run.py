@@ -167,7 +167,7 @@ def test_demo_forecast_step_prints_the_headlines(
     assert "threshold crossing" in printed
 
 
-def test_bench_forecast_records_accuracy_for_both_models(
+def test_bench_forecast_records_accuracy_for_every_model(
     tiny_warehouse: Path, tmp_path: Path
 ) -> None:
     from opsmetrics.forecast.backtest import bench_forecast
@@ -176,7 +176,7 @@ def test_bench_forecast_records_accuracy_for_both_models(
     lines = bench_forecast(scale="tiny", origins=2, doc=doc)
     text = doc.read_text()
     assert "## forecast, scale tiny" in text
-    for model in ("| ets |", "| seasonal_naive |", "| chosen |"):
+    for model in ("| ets |", "| ets_damped |", "| seasonal_naive |", "| chosen |"):
         assert model in text
-    assert "95 % coverage" in text and "baseline AUC" in text
+    assert "95 % coverage chosen ± 2 SE" in text and "baseline AUC" in text
     assert lines[0].startswith("forecast tiny: one full run")

@@ -182,6 +182,53 @@ def test_accuracy_measures_on_hand_computed_values() -> None:
     assert models.coverage(actual, band, 95) == pytest.approx(200 / 3)
 
 
+def test_horizon_mase_weighs_every_horizon_step_the_same() -> None:
+    """Step 1 is observed from 4 origins with |error| 1, step 2 from only the first origin
+    with |error| 9: pooled, the mean would be (4 + 9) / 5 = 2.6; per step it is (1 + 9) / 2.
+    Origins before `first` do not count."""
+    errors = np.array(
+        [
+            [100.0, 100.0],
+            [1.0, -9.0],
+            [-1.0, np.nan],
+            [1.0, np.nan],
+            [-1.0, np.nan],
+        ]
+    )
+    line = np.zeros(2)
+    fit = models.Fit(models.Prediction("x", *(line for _ in range(5))), np.arange(5), errors)
+    assert models.horizon_mase(fit, 1, 2.0) == pytest.approx((1 + 9) / 2 / 2)
+    assert np.isnan(models.horizon_mase(fit, 1, 0.0))
+    assert np.isnan(models.horizon_mase(fit, 5, 2.0))
+
+
+def damped_trend_series(seed: int, n: int = 400) -> np.ndarray:
+    """A trend that fades: b[t] = 0.9 b[t - 1] + N(0, 0.3), level l[t] = l[t - 1] + b[t] +
+    N(0, 0.5), plus the weekly pattern and N(0, 1) noise (the damped-trend model's own
+    kind of series: a burst of growth or decline dies out within weeks)."""
+    rng = np.random.default_rng(seed)
+    trend, level = np.zeros(n), np.zeros(n)
+    for t in range(1, n):
+        trend[t] = 0.9 * trend[t - 1] + rng.normal(0, 0.3)
+        level[t] = level[t - 1] + trend[t] + rng.normal(0, 0.5)
+    return 200 + level + WEEKLY[np.arange(n) % 7] + rng.normal(0, 1, n)
+
+
+def test_damped_trend_is_chosen_when_trends_fade_and_forecasts_better() -> None:
+    """On series whose trend bursts die out, the rolling-origin score prefers the damped
+    trend (the undamped one extrapolates each burst for the whole horizon), and over the
+    next 30 days the chosen forecasts are closer than the undamped ETS's."""
+    chosen, errors = [], {"chosen": [], models.ETS: []}
+    for seed in range(20, 28):
+        y = damped_trend_series(seed)
+        result = models.forecast(y[:370], 30, 7, 84)
+        chosen.append(result.choice.model)
+        errors["chosen"].append(np.abs(result.prediction.point - y[370:]).mean())
+        errors[models.ETS].append(np.abs(result.raw[models.ETS].point - y[370:]).mean())
+    assert chosen.count(models.ETS_DAMPED) >= 6
+    assert np.mean(errors["chosen"]) < 0.9 * np.mean(errors[models.ETS])
+
+
 def test_short_monthly_series_fits_with_estimated_initial_states() -> None:
     months = np.array([10.0, 12.0, 13.5, 15.0, 17.2, 18.9, 21.0, 22.4, 24.8])
     prediction = models.fit(models.ETS, months, 3, 1).prediction
@@ -223,22 +270,26 @@ def test_local_scale_is_the_mean_absolute_one_step_error_seen_before_each_origin
     assert np.allclose(scale[2:], [2.0, 2.5, 3.0])
 
 
-@pytest.mark.parametrize("period", [7, 1])
-def test_rolling_origin_forecasts_are_the_library_forecasts_from_each_origin(period: int) -> None:
-    """ETS fitted on the first `train` points, run with those parameters through the series:
-    the vectorised forecast from every origin equals statsmodels' dynamic prediction from
-    there; the baseline's repeats the last observed season."""
+@pytest.mark.parametrize(("period", "damped"), [(7, False), (1, False), (7, True), (1, True)])
+def test_rolling_origin_forecasts_are_the_library_forecasts_from_each_origin(
+    period: int, damped: bool
+) -> None:
+    """ETS (damped or not) fitted on the first `train` points, run with those parameters
+    through the series: the vectorised forecast from every origin equals statsmodels'
+    dynamic prediction from there; the baseline's repeats the last observed season."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     noise = np.random.default_rng(4).normal(0, 1, 60)
     y = trend_season(150, noise=2.0)[0] if period == 7 else 10 + 0.5 * np.arange(60) + noise
     horizon, train = 10, len(y) - 8
-    fit = models.fit_ets(y, horizon, period, train)
+    fit = models.fit_ets(y, horizon, period, train, damped=damped)
+    assert fit.prediction.model == (models.ETS_DAMPED if damped else models.ETS)
     seasonal = period if period > 1 else None
     fitted = ETSModel(
         pd.Series(y[:train]),
         error="add",
         trend="add",
+        damped_trend=damped,
         seasonal="add" if seasonal else None,
         seasonal_periods=seasonal,
         initialization_method="heuristic",
