@@ -59,6 +59,6 @@ def print_kpi_scorecard(console: Console, source: Source) -> None:
     console.print(
         "Dashboards: `make dashboards` (or `opsmetrics dashboards --port 8501`), then open "
         "http://127.0.0.1:8501 — they read the published snapshot "
-        f"{published_duckdb_path()}. Report of this month: `opsmetrics report --audience "
+        f"{published_duckdb_path()}. Report of {month}: `opsmetrics report --audience "
         "executive --format pdf`."
     )
