@@ -40,6 +40,9 @@ OPERATIONS = [
     "models/marts/operations",
     "models/intermediate/operations",
     "models/marts/data_quality",
+    # The incremental product fact (and what reads it for the rolling active users).
+    "models/marts/product/fct_events.sql",
+    "models/marts/product/fct_active_users_daily.sql",
 ]
 INCREMENTAL_STAGING = [
     "base_platform__api_requests",
@@ -57,6 +60,7 @@ INCREMENTAL_MODELS = [
     "fct_slo_rolling_28d",
     "fct_service_uptime_daily",
     "fct_resource_utilization_hourly",
+    "fct_events",
 ]
 OUTAGE_SERVICE = "api-gateway"
 OUTAGE_START = CUTOFF - timedelta(days=6, hours=12)
@@ -107,6 +111,9 @@ MARTS = {
     "marts.fct_service_uptime_monthly": ["service", "check_month"],
     "marts.fct_resource_utilization_hourly": ["service", "host", "hour_start"],
     "intermediate.int_outages_identified": ["service", "outage_number"],
+    "intermediate.int_identity_map": ["anonymous_id"],
+    "marts.fct_events": ["event_id"],
+    "marts.fct_active_users_daily": ["activity_date"],
 }
 
 
