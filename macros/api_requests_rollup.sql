@@ -38,7 +38,19 @@ aggregated as (
         endpoint,
         {{ bucket_columns | join(',\n        ') }}
 
+),
+
+percentiles_split as (
+
+    select
+        service,
+        endpoint,
+        {{ opsmetrics.api_request_kpi_columns() }},
+        {{ bucket_columns | join(',\n        ') }},
+        last_loaded_at
+    from aggregated
+
 )
 
-select * from aggregated
+select * from percentiles_split
 {%- endmacro %}

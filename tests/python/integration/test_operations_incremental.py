@@ -40,6 +40,9 @@ OPERATIONS = [
     "models/marts/operations",
     "models/intermediate/operations",
     "models/marts/data_quality",
+    # The incremental product fact (and what reads it for the rolling active users).
+    "models/marts/product/fct_events.sql",
+    "models/marts/product/fct_active_users_daily.sql",
 ]
 INCREMENTAL_STAGING = [
     "base_platform__api_requests",
@@ -57,6 +60,7 @@ INCREMENTAL_MODELS = [
     "fct_slo_rolling_28d",
     "fct_service_uptime_daily",
     "fct_resource_utilization_hourly",
+    "fct_events",
 ]
 OUTAGE_SERVICE = "api-gateway"
 OUTAGE_START = CUTOFF - timedelta(days=6, hours=12)
@@ -107,6 +111,9 @@ MARTS = {
     "marts.fct_service_uptime_monthly": ["service", "check_month"],
     "marts.fct_resource_utilization_hourly": ["service", "host", "hour_start"],
     "intermediate.int_outages_identified": ["service", "outage_number"],
+    "intermediate.int_identity_map": ["anonymous_id"],
+    "marts.fct_events": ["event_id"],
+    "marts.fct_active_users_daily": ["activity_date"],
 }
 
 
@@ -141,6 +148,31 @@ def late_user(source: Path) -> str:
         ).fetchone()[0]
 
 
+LATE_IDENTIFIED_AT = CUTOFF + timedelta(hours=1)
+LATE_IDENTIFY_EVENT = "evt_late_identify"
+
+
+def late_identification(source: Path) -> str:
+    """One event loaded after the cutoff that identifies, as a user of the first load, an
+    anonymous_id never identified before whose anonymous events were all loaded before
+    the lookback: a full build attributes those old events to the user, so the
+    incremental run must re-resolve them."""
+    events = f"read_parquet('{source / 'events.parquet'}')"
+    users = f"read_parquet('{source / 'users.parquet'}')"
+    at = LATE_IDENTIFIED_AT.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        f"select '{LATE_IDENTIFY_EVENT}' as event_id, anonymous_id, "
+        f"(select min(user_id) from {users} where _loaded_at < '{CUTOFF - timedelta(days=30)}') "
+        "as user_id, 'user_logged_in' as event_name, '{}' as properties, "
+        f"'{at}' as occurred_at, '{at}' as received_at, "
+        f"timestamp '{LATE_IDENTIFIED_AT}' as _loaded_at "
+        f"from (select min(anonymous_id) as anonymous_id from {events} "
+        "where anonymous_id not in (select anonymous_id from "
+        f"{events} where anonymous_id is not null and (user_id is not null "
+        f"or _loaded_at >= '{CUTOFF - timedelta(days=5)}' or _loaded_at is null)))"
+    )
+
+
 def resent_rows(path: Path) -> str:
     """Three rows of a big table loaded four days before the cutoff, sent again after
     it: one as it was, one broken (its latest copy is quarantined), one changed."""
@@ -166,7 +198,8 @@ def with_late_rows_and_long_outage(source: Path, out: Path) -> None:
     """Copy the raw tables of `source` to `out`: health checks and host metrics loaded
     between LATE_START and LATE_END are loaded two days later, every health check of
     OUTAGE_SERVICE loaded between OUTAGE_START and OUTAGE_END is down, late_user is
-    loaded after the cutoff, and rows of each big table are re-sent after it."""
+    loaded after the cutoff, rows of each big table are re-sent after it, and an
+    anonymous_id of the history is identified after it (late_identification)."""
     out.mkdir(parents=True, exist_ok=True)
     late = (
         f"case when _loaded_at >= '{LATE_START}' and _loaded_at < '{LATE_END}' "
@@ -188,6 +221,8 @@ def with_late_rows_and_long_outage(source: Path, out: Path) -> None:
             rows = f"select {columns} from read_parquet('{path}')"
             if path.stem in RESENT:
                 rows = f"{rows} union all by name {resent_rows(path)}"
+            if path.stem == "events":
+                rows = f"{rows} union all by name {late_identification(source)}"
             connection.execute(f"copy ({rows}) to '{out / path.name}' (format parquet)")
 
 
@@ -287,6 +322,21 @@ def test_events_of_a_user_loaded_later_are_staged_once_the_user_arrives(builds):
         [LATE_USER_LOADED_AT, CUTOFF],
     )
     assert staged > 0
+
+
+def test_an_identification_loaded_last_re_resolves_events_loaded_before_the_lookback(builds):
+    [(old_events, attributed)] = fetch_rows(
+        builds.incremental,
+        "select count(*), count(case when events.identity_source = 'identity_map' "
+        "and events.user_id = late.user_id then 1 end) "
+        "from marts.fct_events events join marts.fct_events late "
+        "on events.anonymous_id = late.anonymous_id "
+        "where late.event_id = ? and events.event_id <> late.event_id "
+        "and events._loaded_at < ?",
+        [LATE_IDENTIFY_EVENT, CUTOFF - timedelta(days=5)],
+    )
+    assert old_events > 0
+    assert attributed == old_events
 
 
 @pytest.mark.parametrize("model", INCREMENTAL_STAGING)
