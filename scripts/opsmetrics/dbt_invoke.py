@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from opsmetrics.locking import (
@@ -85,10 +86,11 @@ def release_duckdb() -> None:
     connection in the process (a read-only reader, the quality checkpoint) fails with
     "Can't open a connection to same database file with a different configuration".
     dbt-duckdb has no public call for this; its connection manager opens a new one on
-    the next invocation.
+    the next invocation. dbt-duckdb is imported with this module, before any dbt run:
+    imported for the first time after an in-process run on Spark, it made DuckDB's
+    nanobind bindings print "nanobind: leaked ..." at interpreter exit (docs/decisions.md,
+    Issue 15 session 8).
     """
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
     with DuckDBConnectionManager._LOCK:
         if DuckDBConnectionManager._ENV is not None:
             DuckDBConnectionManager._ENV.close()
