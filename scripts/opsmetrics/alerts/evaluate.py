@@ -300,7 +300,10 @@ def forecast_findings(
         lower, upper = (bound, None) if row["direction"] == "higher_is_better" else (None, bound)
         if days is not None and days <= condition.within_days:
             earliest, latest_day = row["crossing_date_earliest"], row["crossing_date_latest"]
-            band = f" (95 % band {earliest} to {latest_day})" if earliest and latest_day else ""
+            band = ""
+            if earliest and latest_day:
+                earliest, latest_day = pd.Timestamp(earliest), pd.Timestamp(latest_day)
+                band = f" (95 % band {earliest:%Y-%m-%d} to {latest_day:%Y-%m-%d})"
             outcome = Outcome(
                 "firing", None, bound, lower, upper,
                 f"projected to breach its {condition.threshold_kind} threshold "

@@ -389,7 +389,7 @@ def test_a_forecast_crossing_within_the_horizon_raises_a_forecast_breach(
     assert [(value, severity, bound) for value, severity, bound, _ in breaches] == [
         ("search", "high", 90.0)
     ]
-    assert "in 12 days, on 2025-07-13" in breaches[0][3]
+    assert "in 12 days, on 2025-07-13 (95 % band 2025-07-09 to 2025-07-20)" in breaches[0][3]
 
 
 def test_dry_run_writes_nothing(warehouse_copy: Path) -> None:
