@@ -510,10 +510,11 @@ def build(
     ] = None,
     target: Target = "duckdb",
 ) -> None:
-    """`dbt build` in-process; fails at once, in one line, if the warehouse is held."""
-    from opsmetrics.dbt_invoke import DbtError, run_dbt, summarise
+    """`dbt build` in-process, data tests included and unit tests left to CI; fails at
+    once, in one line, if the warehouse is held."""
+    from opsmetrics.dbt_invoke import SCHEDULED_RUN_EXCLUDES, DbtError, run_dbt, summarise
 
-    args = ["build", *(["--full-refresh"] if full_refresh else [])]
+    args = ["build", *(["--full-refresh"] if full_refresh else []), *SCHEDULED_RUN_EXCLUDES]
     args += ["--select", *select.split()] if select else []
     with _lock_conflicts_in_one_line("build"):
         try:

@@ -1,7 +1,8 @@
-{#- A view listing every outage for analysis. The uptime marts find outages themselves
+{#- Every outage, for fct_incidents and analysis. The uptime marts find outages themselves
     (identify_outages over the checks they read), because an incremental run reads only a
-    slice of the checks; as a table this would be a full rebuild on every run. -#}
-{{ config(materialized='view') }}
+    slice of the checks. A table, rebuilt in full on every run: as a view, fct_incidents
+    and each of its three tests computed it again, four times per build (docs/decisions.md,
+    Issue 13 session 9). -#}
 
 with
 

@@ -208,3 +208,48 @@ def test_a_finished_benchmark_step_says_how_long_it_took(capsys: pytest.CaptureF
 
     assert _step("load of the last day", lambda: 42) == 42
     assert re.fullmatch(r"load of the last day: \d+\.\d s\n", capsys.readouterr().err)
+
+
+def test_the_scheduled_build_runs_data_tests_and_leaves_unit_tests_to_ci(monkeypatch) -> None:
+    import opsmetrics.dbt_invoke as dbt_invoke
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(dbt_invoke, "run_dbt", lambda args, target: calls.append(args))
+    monkeypatch.setattr(dbt_invoke, "summarise", lambda _: dbt_invoke.DbtSummary(3, 0, 0, 0, 0))
+    for options in ([], ["--full-refresh"]):
+        outcome = CliRunner().invoke(app, ["build", *options])
+        assert outcome.exit_code == 0, outcome.output
+    assert calls == [
+        ["build", "--exclude-resource-type", "unit_test"],
+        ["build", "--full-refresh", "--exclude-resource-type", "unit_test"],
+    ]
+
+
+def test_bench_daily_times_the_scheduled_build_against_the_same_full_refresh(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The daily build and both full refreshes leave out the same nodes (unit tests), so
+    the ratio compares like with like."""
+    import opsmetrics.bench_daily as bench_daily
+    from opsmetrics.bench import DbtRun
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "manifest.json").write_text(json.dumps({"end_date": "2026-11-30"}))
+    builds: list[list[str]] = []
+
+    def dbt_child(args: list[str], warehouse: Path) -> DbtRun:
+        builds.append(args)
+        return DbtRun(1.0, 1.0, 1, {}, [("fct_events", 0.5)])
+
+    monkeypatch.setattr(bench_daily, "split_by_loaded_at", lambda *args, **kwargs: None)
+    monkeypatch.setattr(bench_daily, "_load_child", lambda *_: (0.1, 1.0, 'LOADED {"t": 2}'))
+    monkeypatch.setattr(bench_daily, "_run_dbt_child", dbt_child)
+    monkeypatch.setattr(bench_daily, "differing_rows", lambda *_: {"marts.x": 0})
+    bench_daily.bench_daily("tiny", data, workdir=tmp_path, doc=tmp_path / "benchmarks.md")
+    excluded = ["--exclude-resource-type", "unit_test"]
+    assert builds == [
+        ["build", *excluded, "--full-refresh"],
+        ["build", *excluded],
+        ["build", *excluded, "--full-refresh"],
+    ]

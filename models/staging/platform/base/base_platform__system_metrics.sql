@@ -8,16 +8,46 @@
     re-reads whole UTC days: every day holding a sample loaded since the cutoff. The raw
     scan keeps rows whose text date lies within two days of such a day (an ISO offset
     moves the UTC date by at most one), then only the rows of those very days, whose
-    versions are thereby all read, plus every row loaded since the cutoff. -#}
+    versions are thereby all read, plus every row loaded since the cutoff. A row without
+    `_loaded_at` cannot say when it came: its day is re-read only while that row is not
+    yet staged (raw's unstamped rows, as a multiset, minus the staged ones, matched on
+    their raw JSON, which every unstamped row keeps as quarantined). Re-reading the day of
+    every unstamped row rebuilt nearly the whole table on each run (docs/decisions.md,
+    Issue 13 session 9). -#}
 with
 
 {%- if cutoff %}
 
+unstamped as (
+
+    select * from {{ source('platform', 'system_metrics') }}
+    where _loaded_at is null
+
+),
+
+unstamped_not_staged as (
+
+    select
+        nullif(trim(sampled_at), '') as sampled_at_text,
+        {{ opsmetrics.row_to_json(opsmetrics.row_as_value('unstamped')) }} as raw_record
+    from unstamped
+    except all
+    select
+        sampled_at_text,
+        raw_record
+    from {{ this }}
+    where _loaded_at is null
+
+),
+
 reloaded_days as (
 
-    select distinct cast({{ opsmetrics.parse_timestamp_utc('sampled_at') }} as date) as sample_date
+    select cast({{ opsmetrics.parse_timestamp_utc('sampled_at') }} as date) as sample_date
     from {{ source('platform', 'system_metrics') }}
-    where _loaded_at >= {{ cutoff }} or _loaded_at is null
+    where _loaded_at >= {{ cutoff }}
+    union
+    select cast({{ opsmetrics.parse_timestamp_utc('sampled_at_text') }} as date)
+    from unstamped_not_staged
 
 ),
 
