@@ -82,6 +82,22 @@ def _duckdb_settings() -> dict[str, object]:
     return {"duckdb_memory_limit": duckdb_memory_limit(), "duckdb_threads": duckdb_threads()}
 
 
+class BenchInputError(ValueError):
+    """Bad input for a benchmark (unknown scale or target, missing data set): one line."""
+
+
+def scratch_directory(prefix: str, parent: Path | None) -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder for a benchmark's warehouses, removed when its `with` block
+    ends: under `parent` (a --workdir or --scratch, created with its parents if missing),
+    else under the system's. A `parent` that cannot be a folder is a BenchInputError."""
+    if parent is not None:
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise BenchInputError(f"{parent}: cannot make it a folder ({error.strerror})") from None
+    return tempfile.TemporaryDirectory(prefix=prefix, dir=parent)
+
+
 class ChildFailed(subprocess.CalledProcessError):
     """A benchmark child that failed or ran past its time limit, with what was measured
     until it ended: wall seconds, peak RSS (MiB) and its stdout."""
@@ -440,10 +456,6 @@ def bench_build(
     return result
 
 
-class BenchInputError(ValueError):
-    """Bad input for a benchmark (unknown scale or target, missing data set): one line."""
-
-
 def check_data_set(scale: str, data: Path | None) -> None:
     """Refuse an unknown scale, or a `data` folder that is not a generated data set,
     before anything is generated, loaded or built."""
@@ -634,9 +646,7 @@ def bench_load(
     not_parquet = [path.name for path in files.values() if path.suffix != ".parquet"]
     if not_parquet:
         raise LoadError(f"{from_dir}: bench load compares Parquet files only, not {not_parquet[0]}")
-    if scratch is not None:
-        scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="opsmetrics-bench-load-", dir=scratch) as folder:
+    with scratch_directory("opsmetrics-bench-load-", scratch) as folder:
         root = Path(folder)
         warehouse = root / "load.duckdb"
         load = _load_child(from_dir, warehouse)

@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import TypeVar
 import duckdb
 
 from opsmetrics.bench import (
+    BenchInputError,
     _generate_child,
     _machine_line,
     _result,
@@ -32,6 +32,7 @@ from opsmetrics.bench import (
     _run_dbt_child,
     _slowest,
     record,
+    scratch_directory,
     split_by_loaded_at,
 )
 from opsmetrics.settings import duckdb_memory_limit
@@ -44,7 +45,7 @@ SIGNIFICANT_DIGITS = 12
 T = TypeVar("T")
 
 
-class BenchDailyError(ValueError):
+class BenchDailyError(BenchInputError):
     """Bad input for the daily benchmark (missing data set, unknown scale)."""
 
 
@@ -192,7 +193,7 @@ def bench_daily(
     into the scratch folder when None) and record the result in `doc`."""
     if data is not None and not data.is_dir():
         raise BenchDailyError(f"data set folder not found: {data}")
-    with tempfile.TemporaryDirectory(prefix="opsmetrics-bench-daily-", dir=workdir) as scratch:
+    with scratch_directory("opsmetrics-bench-daily-", workdir) as scratch:
         root = Path(scratch)
         if data is None:
             data = root / "data"

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
-from opsmetrics.bench import INTRO, record, split_by_loaded_at
+from opsmetrics.bench import INTRO, BenchInputError, record, scratch_directory, split_by_loaded_at
+from opsmetrics.cli import app
 
 MACHINE = {"cores (nproc)": "2"}
 ROWS = {"api_requests": 1_000, "events": 500}
@@ -119,3 +121,28 @@ def test_split_by_loaded_at_places_unstamped_rows_on_the_side_asked(
             for side in ("before", "after")
         )
     assert counts == expected
+
+
+def test_scratch_directory_creates_a_missing_workdir_and_leaves_it_empty(tmp_path: Path) -> None:
+    workdir = tmp_path / "new" / "nested"
+    with scratch_directory("opsmetrics-bench-", workdir) as scratch:
+        assert Path(scratch).parent == workdir
+    assert list(workdir.iterdir()) == []
+
+
+def test_a_workdir_that_is_a_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    with pytest.raises(BenchInputError, match=r"taken/sub: cannot make it a folder \(Not a"):
+        scratch_directory("opsmetrics-bench-", taken / "sub")
+
+
+def test_bench_load_refuses_a_scratch_folder_it_cannot_create_in_one_line(tmp_path: Path) -> None:
+    with duckdb.connect() as connection:
+        connection.execute(f"copy (select 1 as user_id) to '{tmp_path / 'users.parquet'}'")
+    arguments = ["--from", str(tmp_path), "--scale", "tiny", "--scratch", "/dev/null/sub"]
+    result = CliRunner().invoke(app, ["bench", "load", *arguments])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "bench load failed: /dev/null/sub: cannot make it a folder (Not a directory)"
+    ]

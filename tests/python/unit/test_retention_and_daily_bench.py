@@ -123,6 +123,15 @@ def test_bench_daily_rejects_a_folder_without_a_manifest(tmp_path: Path) -> None
     assert "data set folder not found" in " ".join(result.output.split())
 
 
+def test_bench_daily_refuses_a_workdir_it_cannot_create_in_one_line(tmp_path: Path) -> None:
+    arguments = ["--data", str(tmp_path), "--workdir", "/dev/null/sub"]
+    result = CliRunner().invoke(app, ["bench", "daily", *arguments])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "bench daily failed: /dev/null/sub: cannot make it a folder (Not a directory)"
+    ]
+
+
 def _mart_file(path: Path, values: list[float], extra_table: bool = False) -> Path:
     with duckdb.connect(str(path)) as connection:
         connection.execute("create schema marts")
