@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -25,6 +24,7 @@ import duckdb
 
 from opsmetrics.bench import (
     BenchInputError,
+    DiskPeaks,
     _generate_child,
     _machine_line,
     _result,
@@ -132,44 +132,6 @@ def differing_rows(left: Path, right: Path) -> dict[str, int]:
     return differences
 
 
-def folder_bytes(folder: Path) -> int:
-    """Bytes the files under `folder` take on disk (allocated blocks: DuckDB's files are
-    sparse while it writes), or 0 for files that vanish while it counts."""
-    total = 0
-    for path in folder.rglob("*"):
-        try:
-            total += path.lstat().st_blocks * 512
-        except FileNotFoundError:
-            continue
-    return total
-
-
-class DiskPeak:
-    """The most `folder` held on disk while the `with` block ran, sampled every
-    `interval` seconds in a thread (and once at the end)."""
-
-    def __init__(self, folder: Path, interval: float = 2.0) -> None:
-        self.folder, self.interval = folder, interval
-        self.peak_bytes = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while True:
-            self.peak_bytes = max(self.peak_bytes, folder_bytes(self.folder))
-            if self._stop.wait(self.interval):
-                return
-
-    def __enter__(self) -> DiskPeak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak_bytes = max(self.peak_bytes, folder_bytes(self.folder))
-
-
 def _load_child(data: Path, warehouse: Path) -> tuple[float, float, str]:
     """Load `data` into `warehouse` in a child process; wall seconds, peak RSS, output."""
     env = {**os.environ, "OPSMETRICS_DUCKDB_PATH": str(warehouse)}
@@ -217,11 +179,8 @@ def bench_daily(
         )
         daily = _step("daily dbt build", lambda: _run_dbt_child(["build"], daily_warehouse))
 
-        # Its own folder, so the disk it takes (warehouse and DuckDB's spill beside it)
-        # is measured alone.
-        full_warehouse = root / "full" / "full.duckdb"
-        full_warehouse.parent.mkdir()
-        with DiskPeak(full_warehouse.parent) as full_disk:
+        full_warehouse = root / "full.duckdb"
+        with DiskPeaks(full_warehouse) as full_disk:
             _step("load of all days", lambda: _load_child(data, full_warehouse))
             full = _step(
                 "dbt build --full-refresh of all days",
@@ -238,7 +197,7 @@ def bench_daily(
         loaded_rows=sum(loaded.values()),
         daily=asdict(daily),
         full=asdict(full),
-        full_peak_disk_mib=round(full_disk.peak_bytes / 2**20),
+        full_peak_disk_mib=full_disk.total_mib,
         tables_compared=len(differences),
         differing={name: rows for name, rows in differences.items() if rows},
         duckdb_memory_limit=duckdb_memory_limit(),

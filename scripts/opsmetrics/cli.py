@@ -273,9 +273,14 @@ def bench_build_command(
         console.print(f"[red]bench build failed:[/red] {error}", soft_wrap=True)
         raise typer.Exit(2) from error
     except ChildFailed as error:
+        disk = (
+            ""
+            if error.peak_disk_mib is None
+            else f", peak disk {error.peak_disk_mib:,} MiB (temp {error.peak_spill_mib:,} MiB)"
+        )
         console.print(
             f"[red]bench build failed:[/red] a step ended with exit code {error.returncode} "
-            f"after {error.wall_seconds:.0f} s",
+            f"after {error.wall_seconds:.0f} s (peak RSS {error.peak_rss_mib:,.0f} MiB{disk})",
             soft_wrap=True,
         )
         raise typer.Exit(1) from error
@@ -291,7 +296,8 @@ def bench_build_command(
     build = result["build"]
     console.print(
         f"build {scale}: {build['wall_seconds']} s ({build['dbt_seconds']} s dbt), "
-        f"peak RSS {build['peak_rss_mib']} MiB, {build['summary']['passed']} nodes passed"
+        f"peak RSS {build['peak_rss_mib']} MiB, peak disk {result['peak_disk_mib']:,} MiB "
+        f"(temp {result['peak_spill_mib']:,} MiB), {build['summary']['passed']} nodes passed"
     )
 
 

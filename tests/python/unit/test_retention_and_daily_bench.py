@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -17,10 +16,8 @@ from typer.testing import CliRunner
 from opsmetrics.bench import record
 from opsmetrics.bench_daily import (
     BenchDailyError,
-    DiskPeak,
     daily_section,
     differing_rows,
-    folder_bytes,
     last_day,
 )
 from opsmetrics.cli import app
@@ -188,18 +185,6 @@ def test_daily_section_reports_the_share_and_equality(tmp_path: Path) -> None:
     assert "measured while other jobs ran" in text
     assert "| load of the last day | 1.5 s |" in text
     assert "spill beside it): **2,345 MiB**" in text
-
-
-def test_disk_peak_keeps_the_most_a_folder_held_while_files_came_and_went(tmp_path: Path) -> None:
-    (tmp_path / "nested").mkdir()
-    with DiskPeak(tmp_path, interval=0.01) as disk:
-        big = tmp_path / "nested" / "spill.tmp"
-        big.write_bytes(b"x" * 2**20)
-        time.sleep(0.2)
-        big.unlink()
-        (tmp_path / "kept").write_bytes(b"x" * 2**16)
-    assert disk.peak_bytes >= 2**20
-    assert folder_bytes(tmp_path) < 2**20
 
 
 def test_a_failing_benchmark_step_is_one_line(tmp_path: Path) -> None:
