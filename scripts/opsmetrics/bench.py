@@ -173,17 +173,23 @@ class PeakSampler:
         self.stop()
 
 
+def _allocated_bytes(path: str | Path) -> int:
+    try:
+        return os.lstat(path).st_blocks * 512
+    except FileNotFoundError:
+        return 0
+
+
 def disk_bytes(*paths: Path) -> int:
     """Bytes the files at `paths` take on disk, folders counted with everything under
-    them (allocated blocks: DuckDB's files are sparse while it writes); a path that does
-    not exist, or a file that vanishes while it counts, adds 0."""
+    them (allocated blocks: DuckDB's files are sparse while it writes). A path that does
+    not exist adds 0, as does a file or folder removed while it counts (DuckDB removes
+    its temp directory when it no longer spills; os.walk skips a folder it cannot list)."""
     total = 0
     for path in paths:
-        for found in (path, *(path.rglob("*") if path.is_dir() else ())):
-            try:
-                total += found.lstat().st_blocks * 512
-            except FileNotFoundError:
-                continue
+        total += _allocated_bytes(path)
+        for folder, folders, files in os.walk(path):
+            total += sum(_allocated_bytes(os.path.join(folder, name)) for name in folders + files)
     return total
 
 

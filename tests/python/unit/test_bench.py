@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -185,6 +186,25 @@ def test_disk_bytes_of_missing_paths_is_zero_and_folders_count_what_is_under_the
     assert disk_bytes(tmp_path / "missing") == 0
     assert disk_bytes(tmp_path / "a") >= 2**16
     assert disk_bytes(tmp_path / "a", tmp_path / "missing") == disk_bytes(tmp_path / "a")
+
+
+def test_disk_bytes_of_a_folder_removed_while_it_counts_is_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB removes its temp directory between two statements; a sampler that lists it
+    just then must not die (a large bench daily lost its disk sampler that way)."""
+    spill = tmp_path / "w.duckdb.tmp"
+    spill.mkdir()
+    (spill / "block.tmp").write_bytes(b"x" * 2**16)
+    listing = os.scandir
+
+    def removed_meanwhile(path: object = ".") -> object:
+        if Path(os.fsdecode(path)) == spill:
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", removed_meanwhile)
+    assert disk_bytes(spill) < 2**16
 
 
 def test_scratch_directory_creates_a_missing_workdir_and_leaves_it_empty(tmp_path: Path) -> None:
