@@ -28,6 +28,7 @@ from opsmetrics.settings import (
     duckdb_memory_limit,
     duckdb_path,
     duckdb_spill_settings,
+    duckdb_temp_directory,
     duckdb_threads,
     load_memory_limit,
     project_dir,
@@ -82,6 +83,22 @@ def _duckdb_settings() -> dict[str, object]:
     return {"duckdb_memory_limit": duckdb_memory_limit(), "duckdb_threads": duckdb_threads()}
 
 
+class BenchInputError(ValueError):
+    """Bad input for a benchmark (unknown scale or target, missing data set): one line."""
+
+
+def scratch_directory(prefix: str, parent: Path | None) -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder for a benchmark's warehouses, removed when its `with` block
+    ends: under `parent` (a --workdir or --scratch, created with its parents if missing),
+    else under the system's. A `parent` that cannot be a folder is a BenchInputError."""
+    if parent is not None:
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise BenchInputError(f"{parent}: cannot make it a folder ({error.strerror})") from None
+    return tempfile.TemporaryDirectory(prefix=prefix, dir=parent)
+
+
 class ChildFailed(subprocess.CalledProcessError):
     """A benchmark child that failed or ran past its time limit, with what was measured
     until it ended: wall seconds, peak RSS (MiB) and its stdout."""
@@ -93,6 +110,9 @@ class ChildFailed(subprocess.CalledProcessError):
         self.wall_seconds = wall
         self.peak_rss_mib = peak_mib
         self.timed_out = timed_out
+        # Set by a benchmark that sampled the warehouse's disk around the child.
+        self.peak_disk_mib: int | None = None
+        self.peak_spill_mib: int | None = None
 
 
 def process_tree_rss_mib(root: int) -> float:
@@ -121,19 +141,89 @@ def process_tree_rss_mib(root: int) -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-class _TreeSampler(threading.Thread):
-    """Samples the process tree's resident memory every `interval` seconds; `peak_mib`
-    is the highest sample."""
+class PeakSampler:
+    """The highest value `measure()` returned while the `with` block ran, sampled every
+    `interval` seconds in a thread (and once more at the end): a process tree's resident
+    memory, the disk a warehouse and its spill take."""
 
-    def __init__(self, root: int, interval: float = 0.25) -> None:
-        super().__init__(daemon=True)
-        self.root, self.interval, self.peak_mib = root, interval, 0.0
-        self.stopped = threading.Event()
+    def __init__(self, measure: Callable[[], float], interval: float = 0.25) -> None:
+        self.measure, self.interval, self.peak = measure, interval, 0.0
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def run(self) -> None:
-        while not self.stopped.is_set():
-            self.peak_mib = max(self.peak_mib, process_tree_rss_mib(self.root))
-            self.stopped.wait(self.interval)
+    def _sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, self.measure())
+            if self._stopped.wait(self.interval):
+                return
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.measure())
+
+    def __enter__(self) -> PeakSampler:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _allocated_bytes(path: str | Path) -> int:
+    try:
+        return os.lstat(path).st_blocks * 512
+    except FileNotFoundError:
+        return 0
+
+
+def disk_bytes(*paths: Path) -> int:
+    """Bytes the files at `paths` take on disk, folders counted with everything under
+    them (allocated blocks: DuckDB's files are sparse while it writes). A path that does
+    not exist adds 0, as does a file or folder removed while it counts (DuckDB removes
+    its temp directory when it no longer spills; os.walk skips a folder it cannot list)."""
+    total = 0
+    for path in paths:
+        total += _allocated_bytes(path)
+        for folder, folders, files in os.walk(path):
+            total += sum(_allocated_bytes(os.path.join(folder, name)) for name in folders + files)
+    return total
+
+
+DISK_INTERVAL = 1.0
+"""Seconds between two samples of a warehouse's disk use."""
+
+
+class DiskPeaks:
+    """Peak disk (MiB) of the DuckDB warehouse `warehouse` while the `with` block ran:
+    `total_mib` counts the file, its write-ahead log and DuckDB's temp directory
+    (profiles.yml's temp_directory, where it spills), `spill_mib` that directory alone."""
+
+    def __init__(self, warehouse: Path, interval: float = DISK_INTERVAL) -> None:
+        spill = duckdb_temp_directory(warehouse)
+        wal = warehouse.with_name(warehouse.name + ".wal")
+        self._total = PeakSampler(lambda: disk_bytes(warehouse, wal, spill), interval)
+        self._spill = PeakSampler(lambda: disk_bytes(spill), interval)
+
+    @property
+    def total_mib(self) -> int:
+        return round(self._total.peak / 2**20)
+
+    @property
+    def spill_mib(self) -> int:
+        return round(self._spill.peak / 2**20)
+
+    def __enter__(self) -> DiskPeaks:
+        self._total.start()
+        self._spill.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._total.stop()
+        self._spill.stop()
 
 
 def _run_child(
@@ -159,7 +249,7 @@ def _run_child(
         # Its own process group, so a time limit stops what it started (a JVM) too.
         start_new_session=time_limit is not None,
     )
-    sampler = _TreeSampler(child.pid) if process_tree else None
+    sampler = PeakSampler(lambda: process_tree_rss_mib(child.pid)) if process_tree else None
     if sampler:
         sampler.start()
     timed_out = threading.Event()
@@ -184,9 +274,8 @@ def _run_child(
     wall = time.perf_counter() - started
     peak_mib = usage.ru_maxrss / 1024
     if sampler:
-        sampler.stopped.set()
-        sampler.join()
-        peak_mib = max(peak_mib, sampler.peak_mib)
+        sampler.stop()
+        peak_mib = max(peak_mib, sampler.peak)
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise ChildFailed(child.returncode, code, output, wall, peak_mib, timed_out.is_set())
@@ -434,14 +523,24 @@ def bench_build(
             data = Path(scratch) / "data"
             _generate_child(scale, seed, end, data)
         rows = load_duckdb(data, replace=True)
-    build = _run_dbt_child(FULL_BUILD_ARGS, warehouse)
-    result = _result("build", scale, build=asdict(build), rows=rows, **_duckdb_settings())
+    disk = DiskPeaks(warehouse)
+    try:
+        with disk:
+            build = _run_dbt_child(FULL_BUILD_ARGS, warehouse)
+    except ChildFailed as error:
+        error.peak_disk_mib, error.peak_spill_mib = disk.total_mib, disk.spill_mib
+        raise
+    result = _result(
+        "build",
+        scale,
+        build=asdict(build),
+        peak_disk_mib=disk.total_mib,
+        peak_spill_mib=disk.spill_mib,
+        rows=rows,
+        **_duckdb_settings(),
+    )
     record(result, doc)
     return result
-
-
-class BenchInputError(ValueError):
-    """Bad input for a benchmark (unknown scale or target, missing data set): one line."""
 
 
 def check_data_set(scale: str, data: Path | None) -> None:
@@ -508,6 +607,10 @@ def _build_section(result: dict) -> str:
         f"DuckDB threads {result['duckdb_threads']}, memory_limit "
         f"{result['duckdb_memory_limit']}. Slowest nodes: "
         f"{_slowest(build)}.",
+        "",
+        f"Peak disk during the build, sampled every {DISK_INTERVAL:g} s: "
+        f"**{result['peak_disk_mib']:,} MiB** (the DuckDB file, its WAL and DuckDB's temp "
+        f"directory), of which **{result['peak_spill_mib']:,} MiB** temp spill.",
         "",
         *_rows_table(result["rows"]),
         _machine_line(result),
@@ -634,9 +737,7 @@ def bench_load(
     not_parquet = [path.name for path in files.values() if path.suffix != ".parquet"]
     if not_parquet:
         raise LoadError(f"{from_dir}: bench load compares Parquet files only, not {not_parquet[0]}")
-    if scratch is not None:
-        scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="opsmetrics-bench-load-", dir=scratch) as folder:
+    with scratch_directory("opsmetrics-bench-load-", scratch) as folder:
         root = Path(folder)
         warehouse = root / "load.duckdb"
         load = _load_child(from_dir, warehouse)

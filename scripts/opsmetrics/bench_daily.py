@@ -13,8 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -25,6 +23,8 @@ from typing import TypeVar
 import duckdb
 
 from opsmetrics.bench import (
+    BenchInputError,
+    DiskPeaks,
     _generate_child,
     _machine_line,
     _result,
@@ -32,9 +32,10 @@ from opsmetrics.bench import (
     _run_dbt_child,
     _slowest,
     record,
+    scratch_directory,
     split_by_loaded_at,
 )
-from opsmetrics.settings import duckdb_memory_limit
+from opsmetrics.settings import duckdb_memory_limit, duckdb_spill_settings
 
 # Schemas dbt builds that hold aggregates a reader uses; staging is compared through them.
 COMPARED_SCHEMAS = ("marts", "intermediate")
@@ -44,7 +45,7 @@ SIGNIFICANT_DIGITS = 12
 T = TypeVar("T")
 
 
-class BenchDailyError(ValueError):
+class BenchDailyError(BenchInputError):
     """Bad input for the daily benchmark (missing data set, unknown scale)."""
 
 
@@ -90,9 +91,12 @@ def _comparable(column: str, data_type: str) -> str:
 
 def differing_rows(left: Path, right: Path) -> dict[str, int]:
     """Rows in one warehouse but not the other (as multisets), per table of
-    COMPARED_SCHEMAS; a table missing on one side counts all its rows."""
+    COMPARED_SCHEMAS; a table missing on one side counts all its rows. The comparison
+    keeps the profile's memory limit and spills where `left`'s builds do, under the same cap
+    (at large, DuckDB's defaults took 19.9 GB and spilled into the working directory)."""
     differences: dict[str, int] = {}
-    with duckdb.connect() as connection:
+    config = {"memory_limit": duckdb_memory_limit(), **duckdb_spill_settings(left)}
+    with duckdb.connect(config=config) as connection:
         connection.execute(f"attach '{left}' as l (read_only)")
         connection.execute(f"attach '{right}' as r (read_only)")
         tables = connection.execute(
@@ -131,44 +135,6 @@ def differing_rows(left: Path, right: Path) -> dict[str, int]:
     return differences
 
 
-def folder_bytes(folder: Path) -> int:
-    """Bytes the files under `folder` take on disk (allocated blocks: DuckDB's files are
-    sparse while it writes), or 0 for files that vanish while it counts."""
-    total = 0
-    for path in folder.rglob("*"):
-        try:
-            total += path.lstat().st_blocks * 512
-        except FileNotFoundError:
-            continue
-    return total
-
-
-class DiskPeak:
-    """The most `folder` held on disk while the `with` block ran, sampled every
-    `interval` seconds in a thread (and once at the end)."""
-
-    def __init__(self, folder: Path, interval: float = 2.0) -> None:
-        self.folder, self.interval = folder, interval
-        self.peak_bytes = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while True:
-            self.peak_bytes = max(self.peak_bytes, folder_bytes(self.folder))
-            if self._stop.wait(self.interval):
-                return
-
-    def __enter__(self) -> DiskPeak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak_bytes = max(self.peak_bytes, folder_bytes(self.folder))
-
-
 def _load_child(data: Path, warehouse: Path) -> tuple[float, float, str]:
     """Load `data` into `warehouse` in a child process; wall seconds, peak RSS, output."""
     env = {**os.environ, "OPSMETRICS_DUCKDB_PATH": str(warehouse)}
@@ -198,7 +164,7 @@ def bench_daily(
     # as the full refresh it is compared with.
     scheduled_build = ["build", *SCHEDULED_RUN_EXCLUDES]
     full_refresh = [*scheduled_build, "--full-refresh"]
-    with tempfile.TemporaryDirectory(prefix="opsmetrics-bench-daily-", dir=workdir) as scratch:
+    with scratch_directory("opsmetrics-bench-daily-", workdir) as scratch:
         root = Path(scratch)
         if data is None:
             data = root / "data"
@@ -222,11 +188,8 @@ def bench_daily(
         )
         daily = _step("daily dbt build", lambda: _run_dbt_child(scheduled_build, daily_warehouse))
 
-        # Its own folder, so the disk it takes (warehouse and DuckDB's spill beside it)
-        # is measured alone.
-        full_warehouse = root / "full" / "full.duckdb"
-        full_warehouse.parent.mkdir()
-        with DiskPeak(full_warehouse.parent) as full_disk:
+        full_warehouse = root / "full.duckdb"
+        with DiskPeaks(full_warehouse) as full_disk:
             _step("load of all days", lambda: _load_child(data, full_warehouse))
             full = _step(
                 "dbt build --full-refresh of all days",
@@ -243,7 +206,7 @@ def bench_daily(
         loaded_rows=sum(loaded.values()),
         daily=asdict(daily),
         full=asdict(full),
-        full_peak_disk_mib=round(full_disk.peak_bytes / 2**20),
+        full_peak_disk_mib=full_disk.total_mib,
         tables_compared=len(differences),
         differing={name: rows for name, rows in differences.items() if rows},
         duckdb_memory_limit=duckdb_memory_limit(),

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ from opsmetrics.bench import (
     _slowest,
     check_data_set,
     record,
+    scratch_directory,
 )
 from opsmetrics.settings import duckdb_memory_limit, scoped_environment
 
@@ -93,7 +93,7 @@ def bench_build_spark(
     from opsmetrics.load_spark import spark_settings
 
     check_data_set(scale, data)
-    with tempfile.TemporaryDirectory(prefix="opsmetrics-bench-spark-", dir=workdir) as scratch:
+    with scratch_directory("opsmetrics-bench-spark-", workdir) as scratch:
         root = Path(scratch)
         if data is None:
             data = root / "data"

@@ -245,7 +245,10 @@ def bench_build_command(
     ] = None,
     workdir: Annotated[
         Path | None,
-        typer.Option(help="spark: folder for the scratch warehouses (default: a temporary one)."),
+        typer.Option(
+            help="spark: folder for the scratch warehouses, created if missing (default: a "
+            "temporary one)."
+        ),
     ] = None,
     time_limit: Annotated[
         float | None,
@@ -270,9 +273,14 @@ def bench_build_command(
         console.print(f"[red]bench build failed:[/red] {error}", soft_wrap=True)
         raise typer.Exit(2) from error
     except ChildFailed as error:
+        disk = (
+            ""
+            if error.peak_disk_mib is None
+            else f", peak disk {error.peak_disk_mib:,} MiB (temp {error.peak_spill_mib:,} MiB)"
+        )
         console.print(
             f"[red]bench build failed:[/red] a step ended with exit code {error.returncode} "
-            f"after {error.wall_seconds:.0f} s",
+            f"after {error.wall_seconds:.0f} s (peak RSS {error.peak_rss_mib:,.0f} MiB{disk})",
             soft_wrap=True,
         )
         raise typer.Exit(1) from error
@@ -288,7 +296,8 @@ def bench_build_command(
     build = result["build"]
     console.print(
         f"build {scale}: {build['wall_seconds']} s ({build['dbt_seconds']} s dbt), "
-        f"peak RSS {build['peak_rss_mib']} MiB, {build['summary']['passed']} nodes passed"
+        f"peak RSS {build['peak_rss_mib']} MiB, peak disk {result['peak_disk_mib']:,} MiB "
+        f"(temp {result['peak_spill_mib']:,} MiB), {build['summary']['passed']} nodes passed"
     )
 
 
@@ -302,18 +311,21 @@ def bench_load_command(
     ] = "medium",
     scratch: Annotated[
         Path | None,
-        typer.Option(help="Folder for the benchmark's warehouses (default: a temporary one)."),
+        typer.Option(
+            help="Folder for the benchmark's warehouses, created if missing (default: a "
+            "temporary one)."
+        ),
     ] = None,
 ) -> None:
     """Time `load` against plain `create table … as select * from read_parquet(…)` of the
     same files, then a reload and a one-day delivery; record docs/benchmarks.md."""
-    from opsmetrics.bench import bench_load
+    from opsmetrics.bench import BenchInputError, bench_load
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", load.LoadWarning)
         try:
             result = bench_load(from_dir, scale, scratch)
-        except load.LoadError as error:
+        except (load.LoadError, BenchInputError) as error:
             console.print(f"[red]bench load failed:[/red] {error}", soft_wrap=True)
             raise typer.Exit(2) from error
     for warning in caught:
@@ -757,18 +769,20 @@ def bench_daily_command(
     seed: Seed = 42,
     end_date: EndDate = None,
     workdir: Annotated[
-        Path | None, typer.Option(help="Folder for the scratch warehouses (default: temp).")
+        Path | None,
+        typer.Option(help="Folder for the scratch warehouses, created if missing (default: temp)."),
     ] = None,
 ) -> None:
     """Full build of all days but the last, load the last day, time the daily build and
     the load apart; check the marts equal a full refresh of all days (docs/benchmarks.md)."""
-    from opsmetrics.bench_daily import BenchDailyError, BenchRunError, bench_daily
+    from opsmetrics.bench import BenchInputError
+    from opsmetrics.bench_daily import BenchRunError, bench_daily
 
     try:
         result = bench_daily(
             scale=scale, data=data, seed=seed, end_date=_end_date(end_date), workdir=workdir
         )
-    except BenchDailyError as error:
+    except BenchInputError as error:
         console.print(f"[red]bench daily failed:[/red] {error}")
         raise typer.Exit(2) from error
     except BenchRunError as error:

@@ -61,6 +61,10 @@ def _bench(*arguments: str) -> tuple[int, list[str]]:
         (["--target", "spark", "--scale", "huge"], "unknown scale 'huge': choose one of tiny"),
         (["--scale", "huge"], "unknown scale 'huge': choose one of tiny"),
         (["--target", "spark", "--data", "/nonexistent"], "/nonexistent: no manifest.json"),
+        (
+            ["--target", "spark", "--scale", "tiny", "--workdir", "/dev/null/sub"],
+            "/dev/null/sub: cannot make it a folder (Not a directory)",
+        ),
     ],
 )
 def test_bad_input_ends_in_one_line_before_anything_runs(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -17,14 +16,13 @@ from typer.testing import CliRunner
 from opsmetrics.bench import record
 from opsmetrics.bench_daily import (
     BenchDailyError,
-    DiskPeak,
     daily_section,
     differing_rows,
-    folder_bytes,
     last_day,
 )
 from opsmetrics.cli import app
 from opsmetrics.retention import LOG_TABLE, RetentionError, check_policy, prune
+from opsmetrics.settings import duckdb_temp_directory
 
 NEWEST = datetime(2026, 1, 31, 12)
 
@@ -123,6 +121,15 @@ def test_bench_daily_rejects_a_folder_without_a_manifest(tmp_path: Path) -> None
     assert "data set folder not found" in " ".join(result.output.split())
 
 
+def test_bench_daily_refuses_a_workdir_it_cannot_create_in_one_line(tmp_path: Path) -> None:
+    arguments = ["--data", str(tmp_path), "--workdir", "/dev/null/sub"]
+    result = CliRunner().invoke(app, ["bench", "daily", *arguments])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "bench daily failed: /dev/null/sub: cannot make it a folder (Not a directory)"
+    ]
+
+
 def _mart_file(path: Path, values: list[float], extra_table: bool = False) -> Path:
     with duckdb.connect(str(path)) as connection:
         connection.execute("create schema marts")
@@ -144,6 +151,29 @@ def test_marts_compare_equal_up_to_summation_order_and_count_real_differences(
     assert differing_rows(left, same) == {"marts.daily": 0}
     other = _mart_file(tmp_path / "o.duckdb", [0.3, 5.001, 0.0], extra_table=True)
     assert differing_rows(left, other) == {"marts.daily": 2, "marts.only_here": 1}
+
+
+def test_the_comparison_keeps_the_profiles_memory_limit_and_spills_beside_the_warehouse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    left = _mart_file(tmp_path / "l.duckdb", [1.0])
+    right = _mart_file(tmp_path / "r.duckdb", [1.0])
+    monkeypatch.setenv("OPSMETRICS_DUCKDB_MEMORY_LIMIT", "512MB")
+    settings: list[tuple[str, str]] = []
+    connect = duckdb.connect
+
+    def spy(*args: object, **kwargs: object) -> duckdb.DuckDBPyConnection:
+        connection = connect(*args, **kwargs)
+        settings.append(
+            connection.execute(
+                "select current_setting('memory_limit'), current_setting('temp_directory')"
+            ).fetchone()
+        )
+        return connection
+
+    monkeypatch.setattr(duckdb, "connect", spy)
+    assert differing_rows(left, right) == {"marts.daily": 0}
+    assert settings == [("488.2 MiB", str(duckdb_temp_directory(left)))]
 
 
 def test_daily_section_reports_the_share_and_equality(tmp_path: Path) -> None:
@@ -179,18 +209,6 @@ def test_daily_section_reports_the_share_and_equality(tmp_path: Path) -> None:
     assert "measured while other jobs ran" in text
     assert "| load of the last day | 1.5 s |" in text
     assert "spill beside it): **2,345 MiB**" in text
-
-
-def test_disk_peak_keeps_the_most_a_folder_held_while_files_came_and_went(tmp_path: Path) -> None:
-    (tmp_path / "nested").mkdir()
-    with DiskPeak(tmp_path, interval=0.01) as disk:
-        big = tmp_path / "nested" / "spill.tmp"
-        big.write_bytes(b"x" * 2**20)
-        time.sleep(0.2)
-        big.unlink()
-        (tmp_path / "kept").write_bytes(b"x" * 2**16)
-    assert disk.peak_bytes >= 2**20
-    assert folder_bytes(tmp_path) < 2**20
 
 
 def test_a_failing_benchmark_step_is_one_line(tmp_path: Path) -> None:
