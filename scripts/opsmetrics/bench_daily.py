@@ -3,7 +3,9 @@
 A data set is split at the start of its last day (by `_loaded_at`; rows without it go
 with the history). One warehouse is built with `dbt build --full-refresh` on everything
 loaded before, then the last day is loaded and the daily `dbt build` runs; load and
-build are timed apart. A second warehouse builds all days with `--full-refresh`. The
+build are timed apart. The daily build then runs once more with nothing delivered: the
+floor of a daily run on that warehouse (dbt's cost per node, and what reads history
+whatever was loaded). A second warehouse builds all days with `--full-refresh`. The
 daily warehouse's marts must equal the full refresh's, row for row.
 """
 
@@ -187,6 +189,10 @@ def bench_daily(
             "load of the last day", lambda: _load_child(after, daily_warehouse)
         )
         daily = _step("daily dbt build", lambda: _run_dbt_child(scheduled_build, daily_warehouse))
+        nothing_new = _step(
+            "daily dbt build with nothing delivered",
+            lambda: _run_dbt_child(scheduled_build, daily_warehouse),
+        )
 
         full_warehouse = root / "full.duckdb"
         with DiskPeaks(full_warehouse) as full_disk:
@@ -205,6 +211,7 @@ def bench_daily(
         load={"wall_seconds": round(load_wall, 1), "peak_rss_mib": round(load_rss)},
         loaded_rows=sum(loaded.values()),
         daily=asdict(daily),
+        nothing_new=asdict(nothing_new),
         full=asdict(full),
         full_peak_disk_mib=full_disk.total_mib,
         tables_compared=len(differences),
@@ -218,8 +225,10 @@ def bench_daily(
 def daily_section(result: dict) -> str:
     """The benchmarks document's section for a `bench daily` result."""
     history, daily, full = result["history"], result["daily"], result["full"]
+    nothing_new = result["nothing_new"]
     share = daily["wall_seconds"] / full["wall_seconds"]
     dbt_share = daily["dbt_seconds"] / full["dbt_seconds"]
+    floor_share = nothing_new["wall_seconds"] / full["wall_seconds"]
     differing = result["differing"]
     equality = (
         f"all {result['tables_compared']} tables of marts and intermediate are row-equal "
@@ -236,7 +245,8 @@ def daily_section(result: dict) -> str:
         "`dbt build --full-refresh` (every model, seed and data test; unit tests are "
         "left to CI, as in `opsmetrics build`) on the days before, "
         f"then the last day is loaded ({result['loaded_rows']:,} raw rows) and the daily "
-        "`dbt build` runs; a second warehouse builds all days with `--full-refresh`. "
+        "`dbt build` runs, then runs again with nothing delivered; a second warehouse "
+        "builds all days with `--full-refresh`. "
         f"DuckDB threads 2, memory_limit {result['duckdb_memory_limit']}. Wall time is "
         "the whole process (Python start and project parsing included).",
         "",
@@ -248,6 +258,8 @@ def daily_section(result: dict) -> str:
         f"{result['load']['peak_rss_mib']} MiB |",
         f"| daily `dbt build` after it | {daily['wall_seconds']} s | "
         f"{daily['dbt_seconds']} s | {daily['peak_rss_mib']} MiB |",
+        f"| the same build again, nothing delivered | {nothing_new['wall_seconds']} s | "
+        f"{nothing_new['dbt_seconds']} s | {nothing_new['peak_rss_mib']} MiB |",
         f"| full refresh, all days | {full['wall_seconds']} s | {full['dbt_seconds']} s | "
         f"{full['peak_rss_mib']} MiB |",
         "",
@@ -255,7 +267,10 @@ def daily_section(result: dict) -> str:
         f"and DuckDB's spill beside it): **{result['full_peak_disk_mib']:,} MiB**.",
         "",
         f"Daily build ÷ full refresh: **{share:.3f}** of the wall time ({dbt_share:.3f} of "
-        f"dbt time). Result: {equality}. Slowest nodes, daily: {_slowest(daily)}; "
+        f"dbt time). Result: {equality}. With nothing delivered the same build takes "
+        f"**{floor_share:.3f}** of the full refresh (dbt's cost per node, and the models "
+        "that read history whatever was loaded). Slowest nodes, daily: "
+        f"{_slowest(daily)}; nothing delivered: {_slowest(nothing_new)}; "
         f"full: {_slowest(full)}.",
         "",
         _machine_line(result),

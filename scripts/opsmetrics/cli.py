@@ -774,7 +774,8 @@ def bench_daily_command(
     ] = None,
 ) -> None:
     """Full build of all days but the last, load the last day, time the daily build and
-    the load apart; check the marts equal a full refresh of all days (docs/benchmarks.md)."""
+    the load apart, and the daily build again with nothing delivered; check the marts
+    equal a full refresh of all days (docs/benchmarks.md)."""
     from opsmetrics.bench import BenchInputError
     from opsmetrics.bench_daily import BenchRunError, bench_daily
 

@@ -193,6 +193,7 @@ def test_daily_section_reports_the_share_and_equality(tmp_path: Path) -> None:
         "load": {"wall_seconds": 1.5, "peak_rss_mib": 300},
         "loaded_rows": 1234,
         "daily": {**run, "wall_seconds": 0.5, "dbt_seconds": 0.4},
+        "nothing_new": {**run, "wall_seconds": 0.3, "dbt_seconds": 0.2},
         "full": run,
         "full_peak_disk_mib": 2345,
         "tables_compared": 3,
@@ -208,6 +209,8 @@ def test_daily_section_reports_the_share_and_equality(tmp_path: Path) -> None:
     assert "all 3 tables of marts and intermediate are row-equal" in text
     assert "measured while other jobs ran" in text
     assert "| load of the last day | 1.5 s |" in text
+    assert "| the same build again, nothing delivered | 0.3 s | 0.2 s | 900 MiB |" in text
+    assert "nothing delivered the same build takes **0.030** of the full refresh" in text
     assert "spill beside it): **2,345 MiB**" in text
 
 
@@ -268,6 +271,7 @@ def test_bench_daily_times_the_scheduled_build_against_the_same_full_refresh(
     excluded = ["--exclude-resource-type", "unit_test"]
     assert builds == [
         ["build", *excluded, "--full-refresh"],
+        ["build", *excluded],
         ["build", *excluded],
         ["build", *excluded, "--full-refresh"],
     ]
