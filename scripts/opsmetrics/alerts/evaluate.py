@@ -267,6 +267,28 @@ def _findings(
     return findings
 
 
+def breach_message(
+    threshold_kind: str,
+    bound: float,
+    days: int,
+    crossing: pd.Timestamp,
+    earliest: object,
+    latest: object,
+    model: str,
+) -> str:
+    """The text of a firing forecast_breach: when, and the 95 % band of the date (one
+    date when the band is one day)."""
+    when = "today" if days <= 0 else f"in {days} day" + ("s" if days > 1 else "")
+    band = ""
+    if earliest and latest:
+        first, last = f"{pd.Timestamp(earliest):%Y-%m-%d}", f"{pd.Timestamp(latest):%Y-%m-%d}"
+        band = f" (95 % band {first})" if first == last else f" (95 % band {first} to {last})"
+    return (
+        f"projected to breach its {threshold_kind} threshold {bound:,.4g} {when}, "
+        f"on {crossing:%Y-%m-%d}{band} ({model})"
+    )
+
+
 def forecast_findings(
     warehouse: Warehouse, rule: Rule, as_of: pd.Timestamp, registry: dict[str, dict[str, Any]]
 ) -> tuple[list[Finding], str | None]:
@@ -299,17 +321,11 @@ def forecast_findings(
         bound = float(row["threshold_value"])
         lower, upper = (bound, None) if row["direction"] == "higher_is_better" else (None, bound)
         if days is not None and days <= condition.within_days:
-            earliest, latest_day = row["crossing_date_earliest"], row["crossing_date_latest"]
-            band = ""
-            if earliest and latest_day:
-                earliest, latest_day = pd.Timestamp(earliest), pd.Timestamp(latest_day)
-                band = f" (95 % band {earliest:%Y-%m-%d} to {latest_day:%Y-%m-%d})"
-            outcome = Outcome(
-                "firing", None, bound, lower, upper,
-                f"projected to breach its {condition.threshold_kind} threshold "
-                f"{bound:,.4g} in {max(days, 0)} days, on {crossing:%Y-%m-%d}{band} "
-                f"({row['model']})",
+            message = breach_message(
+                condition.threshold_kind, bound, days, crossing,
+                row["crossing_date_earliest"], row["crossing_date_latest"], row["model"],
             )  # fmt: skip
+            outcome = Outcome("firing", None, bound, lower, upper, message)
         else:
             outcome = Outcome("ok", None, bound, lower, upper)
         start = crossing or today

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from opsmetrics.alerts import conditions
+from opsmetrics.alerts.evaluate import breach_message
 from opsmetrics.alerts.rules import Anomaly, Change, Correlation, Threshold, Trend
 
 NAN = math.nan
@@ -293,3 +294,25 @@ def test_binomial_verdicts_at_once_equal_the_period_by_period_outcomes() -> None
     ]
     assert list(at_once) == one_by_one
     assert {"firing", "ok", "insufficient"} <= set(one_by_one)
+
+
+@pytest.mark.parametrize(
+    ("days", "earliest", "latest", "expected"),
+    [
+        (
+            12,
+            "2025-07-09",
+            "2025-07-20",
+            "in 12 days, on 2025-07-13 (95 % band 2025-07-09 to 2025-07-20)",
+        ),
+        (1, "2025-07-13", "2025-07-13", "in 1 day, on 2025-07-13 (95 % band 2025-07-13) (ets)"),
+        (0, None, None, "today, on 2025-07-13 (ets)"),
+        (-2, None, None, "today, on 2025-07-13 (ets)"),
+    ],
+)
+def test_a_forecast_breach_says_when_in_plain_words(days, earliest, latest, expected) -> None:
+    message = breach_message(
+        "critical", 90.0, days, pd.Timestamp("2025-07-13"), earliest, latest, "ets"
+    )
+    assert message.startswith("projected to breach its critical threshold 90 ")
+    assert expected in message
