@@ -73,9 +73,10 @@ OUTAGE_END = CUTOFF + timedelta(hours=3)
 LATE_START = CUTOFF - timedelta(days=2)
 LATE_END = LATE_START + timedelta(hours=3)
 LATE_USER_LOADED_AT = CUTOFF + timedelta(hours=1)
-# A late survey answer for a day without answers, and a late down health check.
+# A late survey answer for a day without answers, and a late down health check, on days
+# whose 30-day windows do not overlap (each one alone must make its windows rebuilt).
 LATE_ANSWER_ID = "rsp_late_answer"
-LATE_ANSWER_DAY = CUTOFF - timedelta(days=20)
+LATE_ANSWER_DAY = CUTOFF - timedelta(days=75)
 LATE_CHECK_SERVICE = "search"
 LATE_CHECK_DAY = CUTOFF - timedelta(days=37)
 LATE_ROWS_LOADED_AT = CUTOFF + timedelta(hours=4)
