@@ -170,11 +170,10 @@ cpu_hourly as (
         hour_start,
         max(last_loaded_at) as last_loaded_at
     from utilization
-    where
-        avg_cpu_utilization_pct is not null
-        {%- if cutoff %}
+    where avg_cpu_utilization_pct is not null
+    {%- if cutoff %}
         and hour_date in (select hourly_point_dates.point_date from hourly_point_dates)
-        {%- endif %}
+    {%- endif %}
     group by service, hour_start
 
 ),
