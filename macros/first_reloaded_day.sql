@@ -5,14 +5,8 @@
     date when nothing was loaded since. -#}
 {% macro first_reloaded_day(base, time_column, cutoff) -%}
     {%- set query -%}
-        select cast(min(cast({{ time_column }} as date)) as {{ dbt.type_string() }})
-        from {{ base }}
-        where
-            {{ time_column }} is not null
-            and version_key in (
-                select reloaded.version_key from {{ base }} as reloaded
-                where reloaded._loaded_at >= {{ cutoff }}
-            )
+        select cast(min(reloaded_days.reloaded_date) as {{ dbt.type_string() }})
+        from ({{ opsmetrics.reloaded_days(base, time_column, cutoff) }}) as reloaded_days
     {%- endset -%}
     {%- set first_day = run_query(query).columns[0].values()[0] -%}
     {{ return("cast(null as date)" if first_day is none else "cast('" ~ first_day ~ "' as date)") }}

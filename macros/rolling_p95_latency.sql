@@ -47,13 +47,13 @@
         {%- if cutoff %}
         where
             requests.request_date >= (
-                select min(reloaded_dates.request_date) from reloaded_dates
+                select min(reloaded_dates.reloaded_date) from reloaded_dates
             ) - (slo_targets.window_days - 1)
         {%- endif %}
     ) as request_windows
     where
         day_row_number = 1
         {%- if cutoff %}
-        and slo_date >= (select min(reloaded_dates.request_date) from reloaded_dates)
+        and slo_date >= (select min(reloaded_dates.reloaded_date) from reloaded_dates)
         {%- endif %}
 {%- endmacro %}

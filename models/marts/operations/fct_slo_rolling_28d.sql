@@ -27,7 +27,9 @@ slo_targets as (
 
 reloaded_dates as (
 
-    {{ opsmetrics.reloaded_request_dates(cutoff) }}
+    {{ opsmetrics.reloaded_days(
+        ref('base_platform__api_requests'), 'requested_at', cutoff, 'record_key'
+    ) }}
 
 ),
 {%- endif %}
@@ -47,7 +49,7 @@ windows as (
     from slo_days
     inner join slo_targets on slo_days.service = slo_targets.service
     {%- if cutoff %}
-    where slo_days.slo_date >= (select min(reloaded_dates.request_date) from reloaded_dates)
+    where slo_days.slo_date >= (select min(reloaded_dates.reloaded_date) from reloaded_dates)
     {%- endif %}
 
 ),

@@ -13,7 +13,10 @@ from two days before the cutoff arrive two days late (in the second load), one s
 is down from 6.5 days before the cutoff until 3 hours after it, so an outage started
 before the first day the uptime marts rebuild runs on into the new load, and one user
 with events in the first load arrives only in the second, so its events are orphans
-first and staged after the incremental run re-judges them.
+first and staged after the incremental run re-judges them. Two late rows land on old days,
+beyond every lookback: a CSAT answer for a day without survey answers and a down health
+check (both in the second load), which change the daily points of the correlations mart
+and so every window of 30 days holding them.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ INCREMENTAL_MODELS = [
     "fct_slo_rolling_28d",
     "fct_service_uptime_daily",
     "fct_resource_utilization_hourly",
+    "fct_service_correlations_daily",
     "fct_events",
 ]
 OUTAGE_SERVICE = "api-gateway"
@@ -69,6 +73,13 @@ OUTAGE_END = CUTOFF + timedelta(hours=3)
 LATE_START = CUTOFF - timedelta(days=2)
 LATE_END = LATE_START + timedelta(hours=3)
 LATE_USER_LOADED_AT = CUTOFF + timedelta(hours=1)
+# A late survey answer for a day without answers, and a late down health check, on days
+# whose 30-day windows do not overlap (each one alone must make its windows rebuilt).
+LATE_ANSWER_ID = "rsp_late_answer"
+LATE_ANSWER_DAY = CUTOFF - timedelta(days=75)
+LATE_CHECK_SERVICE = "search"
+LATE_CHECK_DAY = CUTOFF - timedelta(days=37)
+LATE_ROWS_LOADED_AT = CUTOFF + timedelta(hours=4)
 RESENT_AT = CUTOFF + timedelta(hours=2)
 # Per big table: its key, a change that breaks a staging rule, one that does not, and
 # which rows may be re-sent (flipping a check of the long outage would split it).
@@ -111,6 +122,7 @@ MARTS = {
     "marts.fct_service_uptime_daily": ["service", "check_date"],
     "marts.fct_service_uptime_monthly": ["service", "check_month"],
     "marts.fct_resource_utilization_hourly": ["service", "host", "hour_start"],
+    "marts.fct_service_correlations_daily": ["service", "correlation_pair", "window_end_date"],
     "intermediate.int_outages_identified": ["service", "outage_number"],
     "intermediate.int_identity_map": ["anonymous_id"],
     "marts.fct_events": ["event_id"],
@@ -174,6 +186,33 @@ def late_identification(source: Path) -> str:
     )
 
 
+def late_answer(source: Path) -> str:
+    """A CSAT answer submitted on LATE_ANSWER_DAY, a day without answers in the tiny data,
+    by the first customer, loaded after the cutoff."""
+    customers = f"read_parquet('{source / 'customers.parquet'}')"
+    at = (LATE_ANSWER_DAY + timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        f"select '{LATE_ANSWER_ID}' as response_id, 'csat' as survey_type, "
+        f"(select min(customer_id) from {customers}) as customer_id, "
+        "cast(null as varchar) as user_id, 1.0 as score, cast(null as varchar) as comment, "
+        f"'{at}' as submitted_at, timestamp '{LATE_ROWS_LOADED_AT}' as _loaded_at"
+    )
+
+
+def late_check(source: Path) -> str:
+    """A health check of LATE_CHECK_SERVICE loaded at noon of LATE_CHECK_DAY."""
+    with duckdb.connect() as connection:
+        return connection.execute(
+            f"select min(check_id) from read_parquet('{source / 'health_checks.parquet'}') "
+            "where service = ? and _loaded_at >= ? and _loaded_at < ?",
+            [
+                LATE_CHECK_SERVICE,
+                LATE_CHECK_DAY + timedelta(hours=12),
+                LATE_CHECK_DAY + timedelta(hours=13),
+            ],
+        ).fetchone()[0]
+
+
 def resent_rows(path: Path) -> str:
     """Three rows of a big table loaded four days before the cutoff, sent again after
     it: one as it was, one broken (its latest copy is quarantined), one changed."""
@@ -234,22 +273,34 @@ def with_late_rows_and_long_outage(source: Path, out: Path) -> None:
     """Copy the raw tables of `source` to `out`: health checks and host metrics loaded
     between LATE_START and LATE_END are loaded two days later, every health check of
     OUTAGE_SERVICE loaded between OUTAGE_START and OUTAGE_END is down, late_user is
-    loaded after the cutoff, rows of each big table are re-sent after it, and an
-    anonymous_id of the history is identified after it (late_identification)."""
+    loaded after the cutoff, rows of each big table are re-sent after it, an
+    anonymous_id of the history is identified after it (late_identification), a CSAT
+    answer for an old day arrives after it (late_answer) and so does late_check, down."""
     out.mkdir(parents=True, exist_ok=True)
     late = (
         f"case when _loaded_at >= '{LATE_START}' and _loaded_at < '{LATE_END}' "
         "then _loaded_at + interval 2 day else _loaded_at end as _loaded_at"
     )
+    check = late_check(source)
+    check_late = (
+        f"case when check_id = '{check}' then timestamp '{LATE_ROWS_LOADED_AT}' "
+        f"when _loaded_at >= '{LATE_START}' and _loaded_at < '{LATE_END}' "
+        "then _loaded_at + interval 2 day else _loaded_at end as _loaded_at"
+    )
     down = (
-        f"case when service = '{OUTAGE_SERVICE}' and _loaded_at >= '{OUTAGE_START}' "
-        f"and _loaded_at < '{OUTAGE_END}' then false else is_up end as is_up"
+        f"case when check_id = '{check}' or (service = '{OUTAGE_SERVICE}' "
+        f"and _loaded_at >= '{OUTAGE_START}' and _loaded_at < '{OUTAGE_END}') "
+        "then false else is_up end as is_up"
     )
     user_late = (
         f"case when user_id = '{late_user(source)}' then timestamp '{LATE_USER_LOADED_AT}' "
         "else _loaded_at end as _loaded_at"
     )
-    replacements = {"health_checks": f"{down}, {late}", "system_metrics": late, "users": user_late}
+    replacements = {
+        "health_checks": f"{down}, {check_late}",
+        "system_metrics": late,
+        "users": user_late,
+    }
     with duckdb.connect() as connection:
         for path in sorted(source.glob("*.parquet")):
             replaced = replacements.get(path.stem)
@@ -259,6 +310,8 @@ def with_late_rows_and_long_outage(source: Path, out: Path) -> None:
                 rows = f"{rows} union all by name {resent_rows(path)}"
             if path.stem == "events":
                 rows = f"{rows} union all by name {late_identification(source)}"
+            if path.stem == "survey_responses":
+                rows = f"{rows} union all by name {late_answer(source)}"
             connection.execute(f"copy ({rows}) to '{out / path.name}' (format parquet)")
 
 
@@ -323,6 +376,40 @@ def test_the_second_load_holds_late_health_checks_and_host_metrics(builds):
     )
     assert late_checks > 0
     assert late_samples > 0
+
+
+def test_the_second_load_holds_a_late_answer_and_a_late_down_check_for_old_days(builds):
+    """Both change a daily point of the correlations: the answer adds one (its day had
+    none), the check lowers the day's uptime."""
+    [(answer_points, check_uptime, check_points)] = fetch_rows(
+        builds.full,
+        "select "
+        "(select count(*) from marts.fct_service_correlations_daily "
+        "where correlation_pair = 'uptime_vs_csat_score' and window_end_date = ? "
+        "and ? in (select response_id from marts.fct_survey_responses)), "
+        "(select uptime_pct from marts.fct_service_uptime_daily "
+        "where service = ? and check_date = ?), "
+        "(select count(*) from marts.fct_service_correlations_daily "
+        "where service = ? and correlation_pair <> 'cpu_utilization_vs_latency_p95' "
+        "and window_end_date = ?)",
+        [
+            LATE_ANSWER_DAY.date(),
+            LATE_ANSWER_ID,
+            LATE_CHECK_SERVICE,
+            LATE_CHECK_DAY.date(),
+            LATE_CHECK_SERVICE,
+            LATE_CHECK_DAY.date(),
+        ],
+    )
+    [(answers_before,)] = fetch_rows(
+        builds.history,
+        "select count(*) from marts.fct_survey_responses where submitted_date = ?",
+        [LATE_ANSWER_DAY.date()],
+    )
+    assert answer_points > 0
+    assert answers_before == 0
+    assert check_uptime < 100
+    assert check_points > 0
 
 
 def test_an_outage_runs_from_before_the_rebuilt_days_into_the_new_load(builds):
