@@ -59,35 +59,20 @@ reloaded_users as (
     they are points of: request and host-sample days (hourly points), health-check and
     survey days (daily points). -#}
 changed_dates as (
+    {%- for base, time_column, key_column, window_days in [
+        ('base_platform__api_requests', 'requested_at', 'record_key', hourly_window_days),
+        ('base_platform__system_metrics', 'sampled_at', 'version_key', hourly_window_days),
+        ('base_platform__health_checks', 'checked_at', 'version_key', daily_window_days),
+        ('base_surveys__survey_responses', 'submitted_at', 'record_key', daily_window_days),
+    ] %}
 
     select
-        requests_reloaded.reloaded_date,
-        {{ hourly_window_days }} as window_days
-    from ({{ opsmetrics.reloaded_days(
-        ref('base_platform__api_requests'), 'requested_at', cutoff, 'record_key'
-    ) }}) as requests_reloaded
+        reloaded.reloaded_date,
+        {{ window_days }} as window_days
+    from ({{ opsmetrics.reloaded_days(ref(base), time_column, cutoff, key_column) }}) as reloaded
     union all
-    select
-        samples_reloaded.reloaded_date,
-        {{ hourly_window_days }} as window_days
-    from ({{ opsmetrics.reloaded_days(
-        ref('base_platform__system_metrics'), 'sampled_at', cutoff
-    ) }}) as samples_reloaded
-    union all
-    select
-        checks_reloaded.reloaded_date,
-        {{ daily_window_days }} as window_days
-    from ({{ opsmetrics.reloaded_days(
-        ref('base_platform__health_checks'), 'checked_at', cutoff
-    ) }}) as checks_reloaded
-    union all
-    select
-        responses_reloaded.reloaded_date,
-        {{ daily_window_days }} as window_days
-    from ({{ opsmetrics.reloaded_days(
-        ref('base_surveys__survey_responses'), 'submitted_at', cutoff, 'record_key'
-    ) }}) as responses_reloaded
-    union all
+    {%- endfor %}
+
     select
         cast(versions.submitted_at as date) as reloaded_date,
         {{ daily_window_days }} as window_days
