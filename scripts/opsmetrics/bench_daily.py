@@ -33,6 +33,7 @@ from opsmetrics.bench import (
     _run_child,
     _run_dbt_child,
     _slowest,
+    check_data_set,
     record,
     scratch_directory,
     split_by_loaded_at,
@@ -162,6 +163,7 @@ def bench_daily(
 
     if data is not None and not data.is_dir():
         raise BenchDailyError(f"data set folder not found: {data}")
+    check_data_set(scale, data)
     # The scheduled run's build (`opsmetrics build`: data tests, no unit tests), daily and
     # as the full refresh it is compared with.
     scheduled_build = ["build", *SCHEDULED_RUN_EXCLUDES]
@@ -170,7 +172,7 @@ def bench_daily(
         root = Path(scratch)
         if data is None:
             data = root / "data"
-            _generate_child(scale, seed, end_date or date.today(), data)
+            _step("generate", lambda: _generate_child(scale, seed, end_date or date.today(), data))
         day = last_day(data)
         cutoff = datetime(day.year, day.month, day.day)
         before, after = root / "before", root / "after"

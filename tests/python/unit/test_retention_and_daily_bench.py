@@ -121,7 +121,19 @@ def test_bench_daily_rejects_a_folder_without_a_manifest(tmp_path: Path) -> None
     assert "data set folder not found" in " ".join(result.output.split())
 
 
+def test_bench_daily_refuses_an_unknown_scale_before_anything_runs(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["bench", "daily", "--scale", "huge", "--workdir", str(tmp_path / "work")]
+    )
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert output.startswith("bench daily failed:") and "huge" in output
+    assert "Traceback" not in output
+    assert not (tmp_path / "work").exists()
+
+
 def test_bench_daily_refuses_a_workdir_it_cannot_create_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text(json.dumps({"end_date": "2026-11-30"}))
     arguments = ["--data", str(tmp_path), "--workdir", "/dev/null/sub"]
     result = CliRunner().invoke(app, ["bench", "daily", *arguments])
     assert result.exit_code == 2
