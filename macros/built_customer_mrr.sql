@@ -3,9 +3,9 @@
     rows reach the as-of date of the last run, so its row of that day is the one read). -#}
 {% macro built_customer_mrr() -%}
     select
-        customer_id,
-        paid_versions_fingerprint,
-        mrr_date as last_built_date
-    from {{ this }}
-    where mrr_date = (select max(mrr_date) from {{ this }})
+        built.customer_id,
+        built.paid_versions_fingerprint,
+        built.mrr_date as last_built_date
+    from {{ this }} as built
+    where built.mrr_date = (select max(last_built.mrr_date) from {{ this }} as last_built)
 {%- endmacro %}

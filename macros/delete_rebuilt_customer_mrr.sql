@@ -9,19 +9,30 @@
         where
             mrr_date > (select max(calendar_date) from {{ ref('int_revenue_days_spined') }})
             or customer_id in (
-                select built.customer_id
-                from ({{ opsmetrics.built_customer_mrr() }}) as built
-                left join (
-                    select distinct
-                        versions.customer_id,
-                        versions.paid_versions_fingerprint
-                    from ({{ opsmetrics.fingerprinted_paid_versions() }}) as versions
-                ) as current_versions
-                    on
-                        built.customer_id = current_versions.customer_id
-                        and built.paid_versions_fingerprint
-                        = current_versions.paid_versions_fingerprint
-                where current_versions.customer_id is null
+                with
+
+                built_customers as (
+
+                    {{ opsmetrics.built_customer_mrr() }}
+
+                ),
+
+                current_versions as (
+
+                    {{ opsmetrics.fingerprinted_paid_versions() }}
+
+                )
+
+                select built_customers.customer_id
+                from built_customers
+                where not exists (
+                    select 1
+                    from current_versions
+                    where
+                        current_versions.customer_id = built_customers.customer_id
+                        and current_versions.paid_versions_fingerprint
+                        = built_customers.paid_versions_fingerprint
+                )
             )
     {%- endif -%}
 {%- endmacro %}

@@ -17,12 +17,20 @@
     one built. -#}
 with
 
-paid_versions as ({{ opsmetrics.fingerprinted_paid_versions() }}),
+paid_versions as (
+
+    {{ opsmetrics.fingerprinted_paid_versions() }}
+
+),
 
 days as (select * from {{ ref('int_revenue_days_spined') }}),
 
 {% if is_incremental() -%}
-built_customers as ({{ opsmetrics.built_customer_mrr() }}),
+built_customers as (
+
+    {{ opsmetrics.built_customer_mrr() }}
+
+),
 
 {% endif -%}
 
