@@ -1,0 +1,26 @@
+{#- on-run-end hook: records in test_window_ledger each test with a `window` (meta) that
+    passed in this invocation, windowed or not. -#}
+{% macro record_test_window_passes(results) -%}
+    {%- set ledger = opsmetrics.test_window_ledger() -%}
+    {%- set passed = [] -%}
+    {%- for result in results
+        if result.node.resource_type == 'test'
+        and result.status == 'pass'
+        and result.node.config.meta.get('window') -%}
+        {%- do passed.append(result.node.unique_id) -%}
+    {%- endfor -%}
+    {%- if execute and ledger is not none and passed -%}
+        insert into {{ ledger }} values
+        {%- for test in passed %}
+            (
+                '{{ invocation_id }}',
+                cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }}),
+                '{{ test }}',
+                'test_passed',
+                null
+            ){{ "," if not loop.last }}
+        {%- endfor %}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
