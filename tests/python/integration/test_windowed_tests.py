@@ -221,10 +221,10 @@ def test_a_duplicate_the_run_inserts_fails_the_windowed_tests(runs):
         [old_key, new_key],
     )
     assert (old_rows, new_rows) == (1, 2)
-    assert window_start(runs.fact_duplicate.sql[WINDOWED[1]])
     assert runs.fact_duplicate.failures[WINDOWED[1]] == 1
-    assert window_start(runs.staged_duplicate.sql[WINDOWED[0]])
     assert runs.staged_duplicate.failures[WINDOWED[0]] == 2
+    assert window_start(runs.fact_duplicate.sql[WINDOWED[1]])
+    assert window_start(runs.staged_duplicate.sql[WINDOWED[0]])
 
 
 def test_dbt_test_alone_reads_the_whole_table(runs):
