@@ -4,12 +4,8 @@
 {% macro record_test_window_build() -%}
     {%- set ledger = opsmetrics.test_window_ledger() -%}
     {%- if execute and ledger is not none -%}
-        insert into {{ ledger }} values (
-            '{{ invocation_id }}',
-            cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }}),
-            '{{ this.identifier }}',
-            'built',
-            {{ opsmetrics.incremental_load_cutoff('_loaded_at') or 'null' }}
-        )
+        insert into {{ ledger }} values ({{ opsmetrics.test_window_ledger_values(
+            this.identifier, 'built', opsmetrics.incremental_load_cutoff('_loaded_at') or 'null'
+        ) }})
     {%- endif -%}
 {%- endmacro %}

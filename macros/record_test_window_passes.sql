@@ -7,19 +7,12 @@
         if result.node.resource_type == 'test'
         and result.status == 'pass'
         and result.node.config.meta.get('window') -%}
-        {%- do passed.append(result.node.unique_id) -%}
+        {%- do passed.append(
+            opsmetrics.test_window_ledger_values(result.node.unique_id, 'test_passed', 'null')
+        ) -%}
     {%- endfor -%}
     {%- if execute and ledger is not none and passed -%}
-        insert into {{ ledger }} values
-        {%- for test in passed %}
-            (
-                '{{ invocation_id }}',
-                cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }}),
-                '{{ test }}',
-                'test_passed',
-                null
-            ){{ "," if not loop.last }}
-        {%- endfor %}
+        insert into {{ ledger }} values ({{ passed | join('), (') }})
     {%- else -%}
         select 1
     {%- endif -%}
