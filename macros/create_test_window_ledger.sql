@@ -5,7 +5,7 @@
     {%- if ledger is none -%}
         select 1
     {%- else -%}
-        create schema if not exists {{ ledger.without_identifier() }};
+        create schema if not exists {{ ledger.schema }};
         create table if not exists {{ ledger }} (
             invocation_id {{ dbt.type_string() }},
             run_started_at {{ dbt.type_timestamp() }},
