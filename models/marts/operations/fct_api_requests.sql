@@ -5,7 +5,10 @@
         materialized='table' if target.type == 'spark' else 'incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ opsmetrics.delete_reloaded_requests() }}",
+        pre_hook=[
+            "{{ opsmetrics.record_test_window_build() }}",
+            "{{ opsmetrics.delete_reloaded_requests() }}",
+        ],
     )
 }}
 

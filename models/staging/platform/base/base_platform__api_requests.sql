@@ -1,4 +1,6 @@
 {{ config(opsmetrics.versions_replaced_config()) }}
+{#- stg_platform__api_requests's `unique` test reads this build's new window. #}
+{{ config(pre_hook="{{ opsmetrics.record_test_window_build() }}") }}
 
 {%- set cutoff = opsmetrics.incremental_load_cutoff('_loaded_at') %}
 
