@@ -32,10 +32,28 @@ reloaded_dates as (
     ) }}
 
 ),
+
+{# Every day ending a window that holds a re-loaded day, for the longest window of any
+    service: rows are replaced by day, for all services at once. Only those windows
+    change, so a request re-loaded on an old day rebuilds its 28 windows, not every
+    window since. -#}
+rebuilt_dates as (
+
+    select distinct slo_days.slo_date
+    from slo_days
+    cross join slo_targets
+    inner join reloaded_dates
+        on
+            reloaded_dates.reloaded_date <= slo_days.slo_date
+            and reloaded_dates.reloaded_date >= cast(
+                {{ dbt.dateadd('day', '1 - slo_targets.window_days', 'slo_days.slo_date') }}
+                as date
+            )
+
+),
 {%- endif %}
 
-{# A window ends on every day the service served requests; a re-loaded day changes
-    every window ending on or after it. -#}
+{# A window ends on every day the service served requests. -#}
 windows as (
 
     select
@@ -49,7 +67,7 @@ windows as (
     from slo_days
     inner join slo_targets on slo_days.service = slo_targets.service
     {%- if cutoff %}
-    where slo_days.slo_date >= (select min(reloaded_dates.reloaded_date) from reloaded_dates)
+    where slo_days.slo_date in (select rebuilt_dates.slo_date from rebuilt_dates)
     {%- endif %}
 
 ),

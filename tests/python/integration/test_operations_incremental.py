@@ -16,7 +16,9 @@ with events in the first load arrives only in the second, so its events are orph
 first and staged after the incremental run re-judges them. Two late rows land on old days,
 beyond every lookback: a CSAT answer for a day without survey answers and a down health
 check (both in the second load), which change the daily points of the correlations mart
-and so every window of 30 days holding them.
+and so every window of 30 days holding them, and a request for a day 60 days back, which
+changes every SLO window of 28 days holding it. Some re-sent keys differ from their other
+copies only by spaces trim() removes, in the older copy or in the newer.
 """
 
 from __future__ import annotations
@@ -80,6 +82,10 @@ LATE_ANSWER_DAY = CUTOFF - timedelta(days=75)
 LATE_CHECK_SERVICE = "search"
 LATE_CHECK_DAY = CUTOFF - timedelta(days=37)
 LATE_ROWS_LOADED_AT = CUTOFF + timedelta(hours=4)
+# A late request for a day more than two SLO windows (28 days) before every other day the
+# second load touches: only the windows holding that day are rebuilt, and all of them must.
+LATE_REQUEST_ID = "req_late_old_day"
+LATE_REQUEST_DAY = CUTOFF - timedelta(days=60)
 RESENT_AT = CUTOFF + timedelta(hours=2)
 # Per big table: its key, a change that breaks a staging rule, one that does not, and
 # which rows may be re-sent (flipping a check of the long outage would split it).
@@ -104,6 +110,9 @@ RESENT = {
     ),
     "events": ("event_id", "'{bad' as properties", "'{\"resent\": 1}' as properties", "true"),
 }
+# The raw key of each big table whose base model finds a key's versions by its raw text
+# (source_by_reloaded_keys): resent_rows pads some copies' keys with spaces.
+PADDED = {"api_requests": "request_id", "health_checks": "check_id", "events": "event_id"}
 MARTS = {
     **{f"staging.{model}": ["version_key", "duplicate_rank"] for model in INCREMENTAL_STAGING},
     "staging.stg_platform__api_requests": ["request_id"],
@@ -199,6 +208,19 @@ def late_answer(source: Path) -> str:
     )
 
 
+def late_request(source: Path) -> str:
+    """A copy, as LATE_REQUEST_ID loaded after the cutoff, of the first request loaded on
+    LATE_REQUEST_DAY."""
+    requests = f"read_parquet('{source / 'api_requests.parquet'}')"
+    return (
+        f"select * replace ('{LATE_REQUEST_ID}' as request_id, "
+        f"timestamp '{LATE_ROWS_LOADED_AT}' as _loaded_at) from {requests} "
+        f"where _loaded_at >= '{LATE_REQUEST_DAY + timedelta(hours=12)}' "
+        f"and _loaded_at < '{LATE_REQUEST_DAY + timedelta(hours=13)}' "
+        "order by request_id limit 1"
+    )
+
+
 def late_check(source: Path) -> str:
     """A health check of LATE_CHECK_SERVICE loaded at noon of LATE_CHECK_DAY."""
     with duckdb.connect() as connection:
@@ -214,21 +236,35 @@ def late_check(source: Path) -> str:
 
 
 def resent_rows(path: Path) -> str:
-    """Three rows of a big table loaded four days before the cutoff, sent again after
-    it: one as it was, one broken (its latest copy is quarantined), one changed."""
+    """Rows of a big table loaded four days before the cutoff, sent again after it: one as
+    it was, one broken (its latest copy is quarantined), one changed. For the tables of
+    PADDED, three more whose keys differ only by spaces trim() removes: two whose key
+    was padded in an extra copy an hour after the first (an ideographic space before it,
+    an ASCII space after it) and is sent again plain, and one sent again padded."""
     key, broken, changed, allowed = RESENT[path.stem]
     rows = (
         f"select *, row_number() over (order by {key}) as resent_number "
         f"from read_parquet('{path}') where _loaded_at >= '{CUTOFF - timedelta(days=5)}' "
         f"and _loaded_at < '{CUTOFF - timedelta(days=4)}' and {key} is not null and {allowed}"
     )
+    resent = f"timestamp '{RESENT_AT}' as _loaded_at"
     copies = [
-        ("", 1),
-        (f"{broken}, ", 2),
-        (f"{changed}, ", 3),
+        (f"{resent}", 1),
+        (f"{broken}, {resent}", 2),
+        (f"{changed}, {resent}", 3),
     ]
+    if path.stem in PADDED:
+        column = PADDED[path.stem]
+        an_hour_later = "_loaded_at + interval 1 hour as _loaded_at"
+        copies += [
+            (f"chr(12288) || {column} as {column}, {an_hour_later}", 4),
+            (resent, 4),
+            (f"{column} || ' ' as {column}, {an_hour_later}", 5),
+            (resent, 5),
+            (f"'  ' || {column} as {column}, {resent}", 6),
+        ]
     return " union all ".join(
-        f"select * exclude (resent_number) replace ({change}timestamp '{RESENT_AT}' as _loaded_at) "
+        f"select * exclude (resent_number) replace ({change}) "
         f"from ({rows}) where resent_number = {number}"
         for change, number in copies
     )
@@ -308,6 +344,8 @@ def with_late_rows_and_long_outage(source: Path, out: Path) -> None:
             rows = f"select {columns} from read_parquet('{path}')"
             if path.stem in RESENT:
                 rows = f"{rows} union all by name {resent_rows(path)}"
+            if path.stem == "api_requests":
+                rows = f"{rows} union all by name ({late_request(source)})"
             if path.stem == "events":
                 rows = f"{rows} union all by name {late_identification(source)}"
             if path.stem == "survey_responses":
@@ -412,6 +450,24 @@ def test_the_second_load_holds_a_late_answer_and_a_late_down_check_for_old_days(
     assert check_points > 0
 
 
+def test_the_second_load_holds_a_late_request_for_an_old_day(builds):
+    """Its day lies more than two SLO windows before the other re-loaded days, so the
+    rolling SLO mart must rebuild the windows holding it and no others between."""
+    [(request_date,)] = fetch_rows(
+        builds.full,
+        "select request_date from marts.fct_api_requests where request_id = ?",
+        [LATE_REQUEST_ID],
+    )
+    [(older,)] = fetch_rows(
+        builds.full,
+        "select count(*) from staging.base_platform__api_requests "
+        "where _loaded_at >= ? and requested_at < ? and request_id <> ?",
+        [CUTOFF - timedelta(days=3), CUTOFF - timedelta(days=40), LATE_REQUEST_ID],
+    )
+    assert request_date < (CUTOFF - timedelta(days=56)).date()
+    assert older == 0
+
+
 def test_an_outage_runs_from_before_the_rebuilt_days_into_the_new_load(builds):
     [(spanning,)] = fetch_rows(
         builds.full,
@@ -435,6 +491,25 @@ def test_the_second_load_resends_keys_of_the_first_and_rows_without_loaded_at(bu
     )
     assert resent > 0
     assert unstamped > 0
+
+
+@pytest.mark.parametrize("table", PADDED)
+def test_keys_re_sent_after_the_cutoff_have_padded_versions_in_either_load(builds, table):
+    """Keys with versions in both loads have versions whose raw key trim() changes, in
+    the first load (an incremental run finds them by their trimmed key only) and in the
+    second."""
+    key = PADDED[table]
+    [(padded_first, padded_second)] = fetch_rows(
+        builds.incremental,
+        f"select count(case when padded._loaded_at < ? then 1 end), "
+        f"count(case when padded._loaded_at >= ? then 1 end) from raw.{table} padded "
+        f"where padded.{key} <> trim(padded.{key}) and trim(padded.{key}) in "
+        f"(select trim({key}) from raw.{table} group by trim({key}) "
+        "having min(_loaded_at) < ? and max(_loaded_at) >= ?)",
+        [CUTOFF, CUTOFF, CUTOFF, CUTOFF],
+    )
+    assert padded_first >= 2
+    assert padded_second >= 1
 
 
 @pytest.mark.parametrize("table", RESENT)

@@ -14,7 +14,7 @@
 with
 
 {{ opsmetrics.source_by_reloaded_keys(
-    source('platform', 'api_requests'), "nullif(trim(request_id), '')", cutoff
+    source('platform', 'api_requests'), 'request_id', cutoff
 ) }},
 
 typed as (

@@ -8,7 +8,7 @@
 with
 
 {{ opsmetrics.source_by_reloaded_keys(
-    source('platform', 'health_checks'), "nullif(trim(check_id), '')", cutoff
+    source('platform', 'health_checks'), 'check_id', cutoff
 ) }},
 
 typed as (

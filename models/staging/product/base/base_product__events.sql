@@ -15,7 +15,7 @@
 with
 
 {{ opsmetrics.source_by_reloaded_keys(
-    source('product', 'events'), "nullif(trim(event_id), '')", cutoff,
+    source('product', 'events'), 'event_id', cutoff,
     also_reloaded=kept_foreign_key_rows,
 ) }},
 
