@@ -7,7 +7,9 @@
     keeps its row of int_identity_map. The calling model declares the dependency on the
     base models with depends_on comments. -#}
 {% macro changed_identifications(cutoff) -%}
-    select versions.anonymous_id, versions.occurred_at
+    select
+        versions.anonymous_id,
+        versions.occurred_at
     from {{ ref('base_product__events') }} as versions
     where
         versions.anonymous_id is not null

@@ -22,9 +22,19 @@
 
 with
 
+{# Not the event name's parts from the view: its regexps would run on every staged
+    event before the incremental window filters them (event_name_parts). #}
 events as (
 
-    select * from {{ ref('stg_product__events') }}
+    select
+        event_id,
+        anonymous_id,
+        user_id,
+        event_name,
+        occurred_at,
+        received_at,
+        _loaded_at
+    from {{ ref('stg_product__events') }}
     {%- if cutoff %}
     where {{ opsmetrics.reresolved_events(cutoff) }}
     {%- endif %}
@@ -43,9 +53,7 @@ events_resolved as (
         coalesce(events.user_id, identity_map.user_id) as user_id,
         users.customer_id,
         events.event_name,
-        events.event_object,
-        events.event_action,
-        events.feature_name,
+        {{ opsmetrics.event_name_parts('events.event_name') }},
         case
             when events.user_id is not null then 'event'
             when identity_map.user_id is not null then 'identity_map'
