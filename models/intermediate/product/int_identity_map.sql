@@ -1,13 +1,6 @@
-{#- Spark's Parquet tables cannot delete the rows of re-identified anonymous_ids (the
-    pre-hook): there the map is rebuilt in full on every run (docs/warehouses.md, Spark). #}
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook="{{ opsmetrics.delete_reidentified_anonymous_ids() }}",
-    )
-}}
+{{ config(opsmetrics.deleted_then_appended_config(
+    "{{ opsmetrics.delete_reidentified_anonymous_ids() }}"
+)) }}
 
 {%- set cutoff = opsmetrics.incremental_load_cutoff('last_loaded_at') %}
 

@@ -1,13 +1,6 @@
-{#- Spark's Parquet tables cannot delete the re-resolved events (the pre-hook): there the
-    fact is rebuilt in full on every run (docs/warehouses.md, Spark). #}
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook="{{ opsmetrics.delete_reresolved_events() }}",
-    )
-}}
+{{ config(opsmetrics.deleted_then_appended_config(
+    "{{ opsmetrics.delete_reresolved_events() }}"
+)) }}
 
 {%- set cutoff = opsmetrics.incremental_load_cutoff('_loaded_at') %}
 
