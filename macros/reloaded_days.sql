@@ -9,8 +9,5 @@
     from {{ base }}
     where
         {{ time_column }} is not null
-        and {{ key_column }} in (
-            select reloaded.{{ key_column }} from {{ base }} as reloaded
-            where reloaded._loaded_at >= {{ cutoff }}
-        )
+        and {{ key_column }} in ({{ opsmetrics.reloaded_keys(base, cutoff, key_column) }})
 {%- endmacro %}

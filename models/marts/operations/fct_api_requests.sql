@@ -1,16 +1,7 @@
-{#- Spark's Parquet tables cannot delete the re-loaded requests (the pre-hook): there the
-    request fact is rebuilt in full on every run (docs/warehouses.md, Spark). #}
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook=[
-            "{{ opsmetrics.record_test_window_build() }}",
-            "{{ opsmetrics.delete_reloaded_requests() }}",
-        ],
-    )
-}}
+{{ config(opsmetrics.deleted_then_appended_config([
+    "{{ opsmetrics.record_test_window_build() }}",
+    "{{ opsmetrics.delete_reloaded_requests() }}",
+])) }}
 
 {%- set cutoff = opsmetrics.incremental_load_cutoff('_loaded_at') %}
 

@@ -37,21 +37,17 @@ responses as (select * from {{ ref('fct_survey_responses') }}),
 
 {# A staged survey response also changes when its customer or user is staged or dropped,
     i.e. when a version of the customer (or of the user, or of the user's customer) was
-    loaded since the cutoff. Rows without _loaded_at are not counted: they are always
-    quarantined and rank after every stamped copy, so they never change what is staged. -#}
+    loaded since the cutoff (rows without _loaded_at never change what is staged:
+    reloaded_keys). -#}
 reloaded_customers as (
 
-    select customers.record_key from {{ ref('base_app__customers') }} as customers
-    where customers._loaded_at >= {{ cutoff }}
+    {{ opsmetrics.reloaded_keys(ref('base_app__customers'), cutoff) }}
 
 ),
 
 reloaded_users as (
 
-    select users.record_key from {{ ref('base_app__users') }} as users
-    where
-        users._loaded_at >= {{ cutoff }}
-        or users.customer_id in (select reloaded_customers.record_key from reloaded_customers)
+    {{ opsmetrics.reloaded_users(cutoff) }}
 
 ),
 

@@ -1,13 +1,6 @@
-{#- Spark's Parquet tables cannot delete the re-resolved events (the pre-hook): there the
-    fact is rebuilt in full on every run (docs/warehouses.md, Spark). #}
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook="{{ opsmetrics.delete_reresolved_events() }}",
-    )
-}}
+{{ config(opsmetrics.deleted_then_appended_config(
+    "{{ opsmetrics.delete_reresolved_events() }}"
+)) }}
 
 {%- set cutoff = opsmetrics.incremental_load_cutoff('_loaded_at') %}
 
@@ -22,9 +15,19 @@
 
 with
 
+{# Not the event name's parts from the view: its regexps would run on every staged
+    event before the incremental window filters them (event_name_parts). #}
 events as (
 
-    select * from {{ ref('stg_product__events') }}
+    select
+        event_id,
+        anonymous_id,
+        user_id,
+        event_name,
+        occurred_at,
+        received_at,
+        _loaded_at
+    from {{ ref('stg_product__events') }}
     {%- if cutoff %}
     where {{ opsmetrics.reresolved_events(cutoff) }}
     {%- endif %}
@@ -43,9 +46,7 @@ events_resolved as (
         coalesce(events.user_id, identity_map.user_id) as user_id,
         users.customer_id,
         events.event_name,
-        events.event_object,
-        events.event_action,
-        events.feature_name,
+        {{ opsmetrics.event_name_parts('events.event_name') }},
         case
             when events.user_id is not null then 'event'
             when identity_map.user_id is not null then 'identity_map'

@@ -1,13 +1,6 @@
-{#- Spark's Parquet tables cannot delete a customer's rows (the pre-hook): there the mart
-    is rebuilt in full on every run (docs/warehouses.md, Spark). #}
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook="{{ opsmetrics.delete_rebuilt_customer_mrr() }}",
-    )
-}}
+{{ config(opsmetrics.deleted_then_appended_config(
+    "{{ opsmetrics.delete_rebuilt_customer_mrr() }}"
+)) }}
 
 {#- Point-in-time MRR at the END of each day: a version counts on day D when it is in
     force at the last instant of D, i.e. valid_from < D + 1 day (midnight) and valid_to

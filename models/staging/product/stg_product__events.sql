@@ -2,8 +2,7 @@
     staged row again on each run. -#}
 {{ config(materialized='view') }}
 
-{#- Event names follow object_action; feature events are feature_<name>_<action>, so
-    the feature name is what lies between "feature_" and the last underscore. -#}
+{#- The parts of the event name: event_name_parts. -#}
 with
 
 events as (
@@ -20,14 +19,7 @@ final as (
         anonymous_id,
         user_id,
         event_name,
-        {{ opsmetrics.regexp_replace('event_name', '_[a-z0-9]+$', '') }} as event_object,
-        {{ opsmetrics.regexp_replace('event_name', '^.*_', '') }} as event_action,
-        case
-            when event_name like 'feature!_%!_%' escape '!'
-                then {{ opsmetrics.regexp_replace(
-                    'event_name', '^feature_(.+)_[a-z0-9]+$', '\\1'
-                ) }}
-        end as feature_name,
+        {{ opsmetrics.event_name_parts('event_name') }},
         properties,
         occurred_at,
         received_at,

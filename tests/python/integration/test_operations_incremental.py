@@ -67,6 +67,7 @@ INCREMENTAL_MODELS = [
     "fct_service_uptime_daily",
     "fct_resource_utilization_hourly",
     "fct_service_correlations_daily",
+    "int_identity_map",
     "fct_events",
 ]
 OUTAGE_SERVICE = "api-gateway"
@@ -147,6 +148,7 @@ class Builds:
     history: Path
     after: Path
     with_parents: list[str]
+    reidentified: dict[str, Identified]
 
 
 def build_operations(args: list[str]) -> dict[str, str]:
@@ -192,6 +194,101 @@ def late_identification(source: Path) -> str:
         "where anonymous_id not in (select anonymous_id from "
         f"{events} where anonymous_id is not null and (user_id is not null "
         f"or _loaded_at >= '{CUTOFF - timedelta(days=5)}' or _loaded_at is null)))"
+    )
+
+
+# Two anonymous_ids of the history, every row of each loaded before the lookback, have
+# their first identification re-sent broken after the cutoff: one identified as two users
+# (its first identification is made another user's), so the second identification becomes
+# the first, and one identified once, which leaves the map. A third gets a new
+# identification without _loaded_at, earlier than its first.
+REIDENTIFIED = ("shared", "only")
+UNSTAMPED_IDENTIFY_EVENT = "evt_unstamped_identify"
+
+
+@dataclass
+class Identified:
+    anonymous_id: str
+    first_event: str
+    first_user: str
+
+
+def reidentified(source: Path, late: str) -> dict[str, Identified]:
+    """An anonymous_id for each of REIDENTIFIED and "unstamped", whose events were all
+    loaded before the lookback and whose identifications are valid JSON with a parseable
+    time, an event_id raw holds once and a user (not `late`) loaded before the lookback:
+    "shared" has two or more identifications, "only" one and anonymous events beside it,
+    "unstamped" any other number."""
+    events = f"read_parquet('{source / 'events.parquet'}')"
+    users = f"read_parquet('{source / 'users.parquet'}')"
+    lookback = CUTOFF - timedelta(days=5)
+    query = f"""
+        with identifications as (
+            select
+                anonymous_id, event_id, user_id,
+                row_number() over (
+                    partition by anonymous_id
+                    order by try_cast(occurred_at as timestamptz), event_id
+                ) as identification_rank,
+                count(*) over (partition by anonymous_id) as identifications,
+                count(case when
+                    try_cast(occurred_at as timestamptz) is null or not json_valid(properties)
+                    or user_id = '{late}'
+                    or user_id not in (select user_id from {users} where _loaded_at < '{lookback}')
+                    or event_id in (select event_id from {events} group by event_id
+                        having count(*) > 1)
+                    then 1 end) over (partition by anonymous_id) as unusable
+            from {events}
+            where user_id is not null and anonymous_id in (
+                select anonymous_id from {events} group by anonymous_id
+                having count(*) = count(case when _loaded_at < '{lookback}' then 1 end)
+            )
+        ),
+        candidates as (
+            select
+                case
+                    when identifications > 1 then 'shared'
+                    when anonymous_id in (select anonymous_id from {events} where user_id is null)
+                        then 'only'
+                    else 'unstamped'
+                end as kind,
+                anonymous_id, event_id, user_id
+            from identifications
+            where identification_rank = 1 and unusable = 0
+        )
+        select kind, arg_min(anonymous_id, anonymous_id), arg_min(event_id, anonymous_id),
+            arg_min(user_id, anonymous_id)
+        from candidates group by kind
+    """
+    with duckdb.connect() as connection:
+        return {kind: Identified(*ids) for kind, *ids in connection.execute(query).fetchall()}
+
+
+def shared_identification(chosen: dict[str, Identified]) -> str:
+    """The user_id column of the events with "shared"'s first identification made the user
+    of "only"'s (another user: "shared" is identified as two)."""
+    return (
+        f"case when event_id = '{chosen['shared'].first_event}' "
+        f"then '{chosen['only'].first_user}' else user_id end as user_id"
+    )
+
+
+def reidentifications(events: str, chosen: dict[str, Identified]) -> str:
+    """The first identifications of REIDENTIFIED in `events` (a relation) re-sent broken
+    after the cutoff, and UNSTAMPED_IDENTIFY_EVENT: the "unstamped" anonymous_id
+    identified without _loaded_at, as another user, a day before its first identification."""
+    resent = ", ".join(f"'{chosen[kind].first_event}'" for kind in REIDENTIFIED)
+    unstamped = chosen["unstamped"]
+    return (
+        f"select * replace ('{{bad' as properties, timestamp '{RESENT_AT}' as _loaded_at) "
+        f"from {events} where event_id in ({resent}) "
+        f"union all by name select '{UNSTAMPED_IDENTIFY_EVENT}' as event_id, "
+        f"'{unstamped.anonymous_id}' as anonymous_id, '{chosen['only'].first_user}' as user_id, "
+        "'user_logged_in' as event_name, '{}' as properties, occurred_at, received_at, "
+        "cast(null as timestamp) as _loaded_at "
+        "from (select strftime(timezone('UTC', try_cast(occurred_at as timestamptz)) "
+        "- interval 1 day, '%Y-%m-%dT%H:%M:%SZ') as occurred_at, received_at "
+        f"from {events} where event_id = '{unstamped.first_event}')"
     )
 
 
@@ -305,13 +402,15 @@ def unstamped_in_both_loads(before: Path, after: Path) -> None:
                 connection.execute(f"copy rows to '{path}' (format parquet)")
 
 
-def with_late_rows_and_long_outage(source: Path, out: Path) -> None:
+def with_late_rows_and_long_outage(source: Path, out: Path) -> dict[str, Identified]:
     """Copy the raw tables of `source` to `out`: health checks and host metrics loaded
     between LATE_START and LATE_END are loaded two days later, every health check of
     OUTAGE_SERVICE loaded between OUTAGE_START and OUTAGE_END is down, late_user is
     loaded after the cutoff, rows of each big table are re-sent after it, an
     anonymous_id of the history is identified after it (late_identification), a CSAT
-    answer for an old day arrives after it (late_answer) and so does late_check, down."""
+    answer for an old day arrives after it (late_answer) and so does late_check, down;
+    identifications are re-sent broken and one arrives unstamped (reidentifications).
+    Returns the anonymous_ids `reidentified` chose."""
     out.mkdir(parents=True, exist_ok=True)
     late = (
         f"case when _loaded_at >= '{LATE_START}' and _loaded_at < '{LATE_END}' "
@@ -328,14 +427,17 @@ def with_late_rows_and_long_outage(source: Path, out: Path) -> None:
         f"and _loaded_at >= '{OUTAGE_START}' and _loaded_at < '{OUTAGE_END}') "
         "then false else is_up end as is_up"
     )
+    late_user_id = late_user(source)
+    chosen = reidentified(source, late_user_id)
     user_late = (
-        f"case when user_id = '{late_user(source)}' then timestamp '{LATE_USER_LOADED_AT}' "
+        f"case when user_id = '{late_user_id}' then timestamp '{LATE_USER_LOADED_AT}' "
         "else _loaded_at end as _loaded_at"
     )
     replacements = {
         "health_checks": f"{down}, {check_late}",
         "system_metrics": late,
         "users": user_late,
+        "events": shared_identification(chosen),
     }
     with duckdb.connect() as connection:
         for path in sorted(source.glob("*.parquet")):
@@ -347,17 +449,21 @@ def with_late_rows_and_long_outage(source: Path, out: Path) -> None:
             if path.stem == "api_requests":
                 rows = f"{rows} union all by name ({late_request(source)})"
             if path.stem == "events":
-                rows = f"{rows} union all by name {late_identification(source)}"
+                rows = (
+                    f"{rows} union all by name {late_identification(source)} "
+                    f"union all by name {reidentifications(f'({rows})', chosen)}"
+                )
             if path.stem == "survey_responses":
                 rows = f"{rows} union all by name {late_answer(source)}"
             connection.execute(f"copy ({rows}) to '{out / path.name}' (format parquet)")
+    return chosen
 
 
 @pytest.fixture(scope="module")
 def builds(dirty: DataSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
     root = tmp_path_factory.mktemp("operations_incremental")
     data, before, after = root / "data", root / "before", root / "after"
-    with_late_rows_and_long_outage(dirty.out, data)
+    chosen = with_late_rows_and_long_outage(dirty.out, data)
     split_by_loaded_at(data, before, after, CUTOFF)
     unstamped_in_both_loads(before, after)
     with_parents = ["--select", *(f"+{path}" for path in OPERATIONS)]
@@ -381,7 +487,7 @@ def builds(dirty: DataSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         run_dbt(["seed"])
         build_operations(["run", "--full-refresh", *with_parents])
 
-        yield Builds(incremental, full, incremental_sql, history, after, with_parents)
+        yield Builds(incremental, full, incremental_sql, history, after, with_parents, chosen)
 
 
 def read(path: Path, table: str, keys: list[str]) -> pd.DataFrame:
@@ -547,6 +653,45 @@ def test_an_identification_loaded_last_re_resolves_events_loaded_before_the_look
     )
     assert old_events > 0
     assert attributed == old_events
+
+
+def identity(path: Path, anonymous_id: str) -> list[tuple]:
+    return fetch_rows(
+        path,
+        "select user_id, identified_user_count, identified_at from intermediate.int_identity_map "
+        "where anonymous_id = ?",
+        [anonymous_id],
+    )
+
+
+def test_a_first_identification_re_sent_broken_hands_the_anonymous_id_to_the_second(builds):
+    """Its second identification (another user, later) becomes the first: the map's row
+    changes, and so do its anonymous events, with every event loaded before the lookback."""
+    shared = builds.reidentified["shared"]
+    [(user_before, users_before, at_before)] = identity(builds.history, shared.anonymous_id)
+    [(user_after, users_after, at_after)] = identity(builds.full, shared.anonymous_id)
+    assert (user_before, users_before) == (builds.reidentified["only"].first_user, 2)
+    assert (user_after != user_before, users_after < users_before) == (True, True)
+    assert at_after > at_before
+
+
+def test_an_only_identification_re_sent_broken_leaves_the_map(builds):
+    """Its row must be deleted, not left as it was: no new row replaces it."""
+    anonymous_id = builds.reidentified["only"].anonymous_id
+    assert len(identity(builds.history, anonymous_id)) == 1
+    assert identity(builds.full, anonymous_id) == []
+
+
+def test_an_identification_without_loaded_at_changes_nothing(builds):
+    """Earlier than the anonymous_id's first identification, but quarantined."""
+    anonymous_id = builds.reidentified["unstamped"].anonymous_id
+    [(reason,)] = fetch_rows(
+        builds.full,
+        "select quarantine_reason from staging.base_product__events where event_id = ?",
+        [UNSTAMPED_IDENTIFY_EVENT],
+    )
+    assert reason == "missing_loaded_at"
+    assert identity(builds.full, anonymous_id) == identity(builds.history, anonymous_id)
 
 
 @pytest.mark.parametrize("model", INCREMENTAL_STAGING)
