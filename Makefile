@@ -80,7 +80,7 @@ alerts: $(STAMP) ## Export the metric tables, evaluate the alert rules and notif
 	$(BIN)/opsmetrics export-metrics --target $(TARGET)
 	$(BIN)/opsmetrics alerts evaluate --target $(TARGET)
 
-test-postgres: $(STAMP) ## The Postgres suite on a throw-away server (or OPSMETRICS_PG_HOST's; Superset's: test-bi)
+test-postgres: $(STAMP) ## The Postgres suite (parity, an incremental daily run) on a throw-away server (or OPSMETRICS_PG_HOST's; Superset's: test-bi)
 	OPSMETRICS_REQUIRE_POSTGRES=1 scripts/ci/with_postgres.sh $(BIN)/pytest -m 'postgres and not bi'
 
 test-spark: $(STAMP) ## The tiny build on a local Spark (Java 17, installed where missing) equals DuckDB's

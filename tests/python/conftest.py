@@ -298,8 +298,9 @@ SPARK_INCREMENTAL_ENV = "OPSMETRICS_SPARK_INCREMENTAL"
 # spark-cluster-demo) the Spark build is split in two: every seed and model on the data
 # loaded before the last day, then, after loading the last day (and the late rows), the
 # incremental `dbt build` of everything, tests included. Its marts must equal DuckDB's
-# full build.
-FIRST_SPARK_RUN = [
+# full build. The first run builds every seed and model, no test (the Postgres daily-run
+# test's history and full refresh too).
+UNTESTED_BUILD = [
     "build",
     "--exclude-resource-type",
     "test",
@@ -340,7 +341,7 @@ def tiny_spark(tmp_path_factory: pytest.TempPathFactory, tiny_data_dir: Path) ->
             cutoff = datetime(END_DATE.year, END_DATE.month, END_DATE.day)
             split_by_loaded_at(tiny_data_dir, before, last_day, cutoff)
             load_spark(before)
-            run_dbt(FIRST_SPARK_RUN, target="spark")
+            run_dbt(UNTESTED_BUILD, target="spark")
             load_spark(last_day)
         else:
             load_spark(tiny_data_dir)

@@ -72,6 +72,15 @@ def _warehouse_schema(schema: str, warehouse: str) -> str:
     return DEFAULT_SCHEMA[warehouse] if schema == "<default>" else schema
 
 
+def postgres_rows(
+    cursor: psycopg2.extensions.cursor, relation: Relation
+) -> tuple[list[str], list[tuple]]:
+    """The columns and rows of a relation (as postgres_relations names it)."""
+    schema, name = relation
+    cursor.execute(f'select * from "{_warehouse_schema(schema, "postgres")}"."{name}"')
+    return [d[0] for d in cursor.description], cursor.fetchall()
+
+
 def compare_relation(
     relation: Relation,
     duck: duckdb.DuckDBPyConnection,
@@ -82,9 +91,7 @@ def compare_relation(
     duck_result = duck.execute(f'select * from "{_warehouse_schema(schema, "duckdb")}"."{name}"')
     duck_columns = [d[0] for d in duck_result.description]
     duck_rows = duck_result.fetchall()
-    cursor.execute(f'select * from "{_warehouse_schema(schema, "postgres")}"."{name}"')
-    pg_columns = [d[0] for d in cursor.description]
-    pg_rows = cursor.fetchall()
+    pg_columns, pg_rows = postgres_rows(cursor, relation)
 
     label = f"{schema}.{name}"
     if duck_columns != pg_columns:
