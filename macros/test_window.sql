@@ -8,14 +8,18 @@
     build of it since this test last passed was incremental: the window starts at the
     earliest of their cutoffs, so rows written by a run whose test failed or did not run
     are checked again. Otherwise (a full refresh, `dbt test` alone, no pass recorded yet,
-    Spark) the test reads the whole table. Why this is sound: docs/decisions.md, Issue 13
-    (session 11). -#}
+    Spark) the test reads the whole table. A wrong window is a compiler error on every
+    path (check_test_window). Why this is sound: docs/decisions.md, Issue 13 (session 11).
+    -#}
 {% macro test_window(window, column) -%}
-    {%- if not window -%}
+    {%- if window is none or not execute -%}
         {{ return(none) }}
     {%- endif -%}
+    {#- On every path (a full refresh, `dbt test` alone, Spark), so a wrong window fails
+        at once rather than read the whole table or the wrong keys. -#}
+    {%- do opsmetrics.check_test_window(window) -%}
     {%- set ledger = opsmetrics.test_window_ledger() -%}
-    {%- if not execute or ledger is none or load_relation(ledger) is none -%}
+    {%- if ledger is none or load_relation(ledger) is none -%}
         {{ return(none) }}
     {%- endif -%}
     {#- From the graph, not ref(): `keys` is an upstream of the tested model, and a ref

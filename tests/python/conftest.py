@@ -40,6 +40,23 @@ from opsmetrics.load_postgres import load_postgres
 from opsmetrics.pii_salt import postgres_options
 from opsmetrics.settings import postgres_params, scoped_environment
 
+# A copy of the project's files only: build output, local state and virtualenvs stay
+# behind, so the copy starts clean (a second checkout, a project with a changed file).
+NOT_PROJECT_FILES = shutil.ignore_patterns(
+    ".git",
+    ".venv*",
+    "target",
+    "logs",
+    "warehouse",
+    "data",
+    "reports",
+    "screenshots",
+    "uncommitted",
+    "dbt_packages",
+    "__pycache__",
+    "*.egg-info",
+    ".*_cache",
+)
 END_DATE = date(2025, 6, 30)
 SEED = 7
 # Set by `make test-postgres`: there a missing server is a failure, not a skip.

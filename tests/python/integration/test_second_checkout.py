@@ -17,25 +17,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import NOT_PROJECT_FILES
 
 from opsmetrics.settings import PROJECT_DIR_ENV, project_dir
 
-# Build output, local state and virtualenvs stay behind: the copy starts clean.
-NOT_COPIED = shutil.ignore_patterns(
-    ".git",
-    ".venv*",
-    "target",
-    "logs",
-    "warehouse",
-    "data",
-    "reports",
-    "screenshots",
-    "uncommitted",
-    "dbt_packages",
-    "__pycache__",
-    "*.egg-info",
-    ".*_cache",
-)
 # Variables that would name a project or warehouse for the child: none is set, so each
 # checkout must find its own.
 NAMING_VARIABLES = (
@@ -50,7 +35,7 @@ NAMING_VARIABLES = (
 @pytest.fixture(scope="module")
 def second_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("second") / "checkout"
-    shutil.copytree(project_dir(), root, ignore=NOT_COPIED)
+    shutil.copytree(project_dir(), root, ignore=NOT_PROJECT_FILES)
     return root
 
 

@@ -1,6 +1,7 @@
 """The `unique` tests of the request tables read only the new window on a daily run
 (macro test_window), still catch a duplicate that run makes, and read the whole table
-after a full refresh, in `dbt test` alone, and from the earliest untested build on.
+after a full refresh, in `dbt test` alone, and from the earliest untested build on. The
+ledger the windows read is trimmed after each run without changing any window.
 
 The tiny data set is split by `_loaded_at` at a cutoff: the history is built with its
 tests (which records their pass), then the rest is loaded and built incrementally.
@@ -18,13 +19,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import END_DATE, DataSet, execute_on, fetch_rows
+from conftest import END_DATE, NOT_PROJECT_FILES, DataSet, execute_on, fetch_rows
 
-from opsmetrics import PROJECT_DIR
 from opsmetrics.bench import split_by_loaded_at
 from opsmetrics.dbt_invoke import DbtError, run_dbt
 from opsmetrics.load import load_duckdb
-from opsmetrics.settings import scoped_environment
+from opsmetrics.settings import project_dir, scoped_environment, use_project_dir
 
 CUTOFF = datetime(END_DATE.year, END_DATE.month, END_DATE.day)
 MODELS = ["--select", "+stg_platform__api_requests", "+fct_api_requests"]
@@ -56,12 +56,28 @@ def dbt_tests(args: list[str]) -> WindowedTests:
     failure counts, from run_results.json."""
     with contextlib.suppress(DbtError):
         run_dbt(args)
-    results = json.loads((PROJECT_DIR / "target" / "run_results.json").read_text())["results"]
+    results = json.loads((project_dir() / "target" / "run_results.json").read_text())["results"]
     tests = [r for r in results if r["unique_id"].split(".")[2] in WINDOWED]
     return WindowedTests(
         {r["unique_id"].split(".")[2]: r["compiled_code"] for r in tests},
         {r["unique_id"].split(".")[2]: r["failures"] for r in tests},
     )
+
+
+# The load cutoff an incremental model's SQL re-read from (the ledger's row of the build
+# is trimmed once the model's tests pass).
+CUTOFF_IN_SQL = re.compile(r"_loaded_at >= cast\('([\d\- :.]+)' as timestamp\)")
+
+
+def model_cutoffs() -> dict[str, str]:
+    """The cutoff of each request model the last dbt command built incrementally."""
+    results = json.loads((project_dir() / "target" / "run_results.json").read_text())["results"]
+    return {
+        r["unique_id"].split(".")[2]: CUTOFF_IN_SQL.search(r["compiled_code"]).group(1)
+        for r in results
+        if r["unique_id"].split(".")[2] in ("base_platform__api_requests", "fct_api_requests")
+        and CUTOFF_IN_SQL.search(r["compiled_code"] or "")
+    }
 
 
 def window_start(sql: str) -> str | None:
@@ -82,16 +98,6 @@ class Runs:
     duplicate_keys: tuple[str, str]
     untested: WindowedTests
     untested_cutoffs: list[str]
-
-
-def built_cutoffs(warehouse: Path, model: str, invocations: str = "") -> list[str]:
-    rows = fetch_rows(
-        warehouse,
-        "select cast(load_cutoff as varchar) from test_windows.ledger "
-        f"where node_name = ? and event = 'built' {invocations} order by run_started_at",
-        [model],
-    )
-    return [cutoff for (cutoff,) in rows]
 
 
 def inject_duplicates(warehouse: Path) -> tuple[str, str]:
@@ -144,10 +150,7 @@ def runs(dirty: DataSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
     with scoped_environment({"OPSMETRICS_DUCKDB_PATH": str(copies["daily"])}):
         load_duckdb(after)
         daily = dbt_tests(["build", *SELECTION])
-        daily_cutoffs = {
-            model: built_cutoffs(copies["daily"], model)[-1]
-            for model in ("base_platform__api_requests", "fct_api_requests")
-        }
+        daily_cutoffs = model_cutoffs()
         tests_alone = dbt_tests(["test", "--select", *WINDOWED])
         full_refresh = dbt_tests(["build", "--full-refresh", *SELECTION])
 
@@ -165,11 +168,10 @@ def runs(dirty: DataSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
         split_by_loaded_at(after, half, root / "rest", CUTOFF.replace(hour=12))
         load_duckdb(half)
         run_dbt(["run", *MODELS])
+        untested_cutoffs = [model_cutoffs()["base_platform__api_requests"]]
         load_duckdb(after)
         untested = dbt_tests(["build", *SELECTION])
-        untested_cutoffs = built_cutoffs(
-            copies["untested"], "base_platform__api_requests", "and load_cutoff is not null"
-        )
+        untested_cutoffs.append(model_cutoffs()["base_platform__api_requests"])
 
     yield Runs(
         copies["daily"],
@@ -244,7 +246,87 @@ def test_a_full_refresh_reads_the_whole_table(runs):
 def test_after_a_build_without_tests_the_window_starts_at_that_builds_cutoff(runs):
     """`dbt run` built the half delivery untested; the next build's window starts at the
     cutoff of that run (the earlier of the two), not its own."""
-    earlier, own = runs.untested_cutoffs[-2:]
+    earlier, own = runs.untested_cutoffs
     assert earlier < own
     assert window_start(runs.untested.sql[WINDOWED[0]]) == earlier
     assert runs.untested.failures[WINDOWED[0]] == 0
+
+
+# A sequence of runs whose windows reach back over several invocations: two `dbt run`s
+# of parts of the delivery, a build without the staged test, then builds and `dbt test`.
+LEDGER_STEPS: list[tuple[str, list[str]]] = [
+    ("run_first_part", ["run", *MODELS]),
+    ("run_second_part", ["run", *MODELS]),
+    ("build_without_staged_test", ["build", *SELECTION, "--exclude", WINDOWED[0]]),
+    ("build", ["build", *SELECTION]),
+    ("build_nothing_delivered", ["build", *SELECTION]),
+    ("tests_alone", ["test", "--select", *WINDOWED]),
+]
+# Taken out of dbt_project.yml in a copy of the project, whose ledger is never trimmed.
+TRIM_HOOK = '  - "{{ opsmetrics.trim_test_window_ledger() }}"\n'
+
+
+@dataclass
+class LedgerRuns:
+    """Per project (trimmed, untrimmed): each step's window start of each windowed test
+    (None: the whole table, or the test did not run) and the ledger's rows after it."""
+
+    windows: dict[str, list[dict[str, str | None]]]
+    ledger_rows: dict[str, list[int]]
+    first_cutoff: str
+
+
+@pytest.fixture(scope="module")
+def ledger_runs(dirty: DataSet, tmp_path_factory: pytest.TempPathFactory) -> LedgerRuns:
+    root = tmp_path_factory.mktemp("ledger_trim")
+    before, after = root / "before", root / "after"
+    split_by_loaded_at(dirty.out, before, after, CUTOFF)
+    parts = [root / "part1", root / "part2", root / "part3"]
+    split_by_loaded_at(after, parts[0], root / "rest", CUTOFF.replace(hour=8))
+    split_by_loaded_at(root / "rest", parts[1], parts[2], CUTOFF.replace(hour=16))
+    untrimmed = root / "untrimmed"
+    shutil.copytree(project_dir(), untrimmed, ignore=NOT_PROJECT_FILES)
+    project_file = untrimmed / "dbt_project.yml"
+    assert TRIM_HOOK in project_file.read_text()
+    project_file.write_text(project_file.read_text().replace(TRIM_HOOK, ""))
+
+    windows: dict[str, list[dict[str, str | None]]] = {}
+    ledger_rows: dict[str, list[int]] = {}
+    for name, project in (("trimmed", project_dir()), ("untrimmed", untrimmed)):
+        warehouse = root / f"{name}.duckdb"
+        windows[name], ledger_rows[name] = [], []
+        with (
+            use_project_dir(project),
+            scoped_environment({"OPSMETRICS_DUCKDB_PATH": str(warehouse)}),
+        ):
+            load_duckdb(before)
+            run_dbt(["build", "--full-refresh", *SELECTION])
+            for step, (_, args) in enumerate(LEDGER_STEPS):
+                if step < len(parts):
+                    load_duckdb(parts[step])
+                tests = dbt_tests(args)
+                if step == 0:
+                    first_cutoff = model_cutoffs()["base_platform__api_requests"]
+                windows[name].append({test: window_start(sql) for test, sql in tests.sql.items()})
+                [(rows,)] = fetch_rows(warehouse, "select count(*) from test_windows.ledger")
+                ledger_rows[name].append(rows)
+    return LedgerRuns(windows, ledger_rows, first_cutoff)
+
+
+def test_trimming_the_ledger_changes_no_window(ledger_runs):
+    """Every windowed test reads the same rows, step by step, with and without the trim;
+    the build after two `dbt run`s and a build without the staged test windows that
+    test from the first `dbt run`'s cutoff, which three trims in between kept."""
+    assert ledger_runs.windows["trimmed"] == ledger_runs.windows["untrimmed"]
+    steps = [name for name, _ in LEDGER_STEPS]
+    build = ledger_runs.windows["trimmed"][steps.index("build")]
+    assert build[WINDOWED[0]] == ledger_runs.first_cutoff
+    assert build[WINDOWED[1]] is not None
+
+
+def test_the_trimmed_ledger_keeps_the_latest_pass_of_each_windowed_test(ledger_runs):
+    """After a build or `dbt test` in which both tests passed, nothing later than their
+    passes is left to check: one row per test; the untrimmed ledger keeps growing."""
+    trimmed, untrimmed = ledger_runs.ledger_rows["trimmed"], ledger_runs.ledger_rows["untrimmed"]
+    assert trimmed[-3:] == [len(WINDOWED)] * 3
+    assert untrimmed[-1] > untrimmed[-2] > untrimmed[-3] > trimmed[-1]
