@@ -1,7 +1,9 @@
 {#- Raises a compiler error, naming the test, the bad value and what is expected, unless
     a test's `meta.window` (test_window) is `{built: <model>, keys: <model>}` where the
-    test is on one column of `built` or of a view reading it, `built` is incremental and
-    records its builds (pre-hook record_test_window_build), and `keys` is `built` or a
+    test is on one column of `built` or of a view reading it, `built` records its builds
+    (pre-hook record_test_window_build) and is incremental where the adapter keeps
+    windows (not Spark, which builds these models as tables and always tests the whole
+    table: test_window_ledger), and `keys` is `built` or a
     model upstream of it. A wrong window would otherwise read the whole table forever
     (a misspelt `built`) or the wrong keys. -#}
 {% macro check_test_window(window) -%}
@@ -31,8 +33,9 @@
     {%- endfor -%}
     {%- set built = nodes['built'] -%}
     {%- set hooks = built.config['pre-hook'] | map(attribute='sql') | join(' ') -%}
-    {%- if built.config.materialized != 'incremental'
-        or 'record_test_window_build' not in hooks -%}
+    {%- set windows_kept = opsmetrics.test_window_ledger() is not none -%}
+    {%- if 'record_test_window_build' not in hooks
+        or (windows_kept and built.config.materialized != 'incremental') -%}
         {{ exceptions.raise_compiler_error(
             test ~ ": meta.window.built is " ~ window['built'] ~ " (materialized "
             ~ built.config.materialized ~ ", pre-hook record_test_window_build: "
