@@ -15,8 +15,8 @@ second database loads both deliveries and builds them with `--full-refresh`. Eve
 relation of the two databases (raw, seeds, staging, intermediate, marts; not the
 per-run ledger) must hold the same rows (conftest's `rows_difference`); every
 incremental model must have compiled its incremental SQL, and the windowed tests their
-window from the cutoff their model re-read from (recorded in the ledger). Both databases are the session server's
-(make test-postgres), dropped afterwards.
+window from the cutoff their model re-read from (recorded in the ledger). Both databases
+are the session server's (make test-postgres), dropped afterwards.
 """
 
 from __future__ import annotations
