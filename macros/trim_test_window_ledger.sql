@@ -12,19 +12,14 @@
         {{ return('select 1') }}
     {%- endif -%}
     {%- set tests_by_model = {} -%}
+    {%- set latest_pass = {} -%}
     {%- for node in graph.nodes.values()
         if node.resource_type == 'test' and node.config.meta.get('window') is mapping -%}
-        {%- do tests_by_model.setdefault(node.config.meta.window.built, []).append(
-            node.unique_id
-        ) -%}
-    {%- endfor -%}
-    {%- set latest_pass = {} -%}
-    {%- for tests in tests_by_model.values() -%}
-        {%- for test in tests -%}
-            {%- do latest_pass.update({test: "(select max(passes.run_started_at) from "
-                ~ ledger ~ " as passes where passes.node_name = '" ~ test
-                ~ "' and passes.event = 'test_passed')"}) -%}
-        {%- endfor -%}
+        {%- set test = node.unique_id -%}
+        {%- do tests_by_model.setdefault(node.config.meta.window.built, []).append(test) -%}
+        {%- do latest_pass.update({test: "(select max(passes.run_started_at) from "
+            ~ ledger ~ " as passes where passes.node_name = '" ~ test
+            ~ "' and passes.event = 'test_passed')"}) -%}
     {%- endfor -%}
     {%- if not tests_by_model -%}
         delete from {{ ledger }}

@@ -165,6 +165,15 @@ def tiny_warehouse_environment(path: Path) -> dict[str, str]:
     }
 
 
+def compiled_sql(result: Any) -> dict[str, str]:
+    """The SQL compiled for each model and data test of a run_dbt result, by node name."""
+    return {
+        r.node.name: r.node.compiled_code
+        for r in result.result.results
+        if r.node.resource_type in ("model", "test")
+    }
+
+
 @pytest.fixture
 def scratch_warehouse(tiny_warehouse: Path, tmp_path: Path) -> Iterator[Path]:
     """A copy of the built tiny warehouse that a test may spoil (or edit and rebuild parts

@@ -33,7 +33,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import END_DATE, DataSet, fetch_rows, use_warehouse
+from conftest import END_DATE, DataSet, compiled_sql, fetch_rows, use_warehouse
 
 from opsmetrics.bench import split_by_loaded_at
 from opsmetrics.dbt_invoke import DbtError, run_dbt
@@ -152,13 +152,8 @@ class Builds:
 
 
 def build_operations(args: list[str]) -> dict[str, str]:
-    """dbt `args` over the operations models; returns the SQL compiled for each model."""
-    result = run_dbt(args)
-    return {
-        r.node.name: r.node.compiled_code
-        for r in result.result.results
-        if r.node.resource_type == "model"
-    }
+    """dbt `args` over the operations models; returns the SQL compiled for each node."""
+    return compiled_sql(run_dbt(args))
 
 
 def late_user(source: Path) -> str:

@@ -34,6 +34,7 @@ from conftest import (
     LOAD_TIME_COLUMNS,
     UNTESTED_BUILD,
     DataSet,
+    compiled_sql,
     fresh_postgres_database,
     rows_difference,
 )
@@ -110,14 +111,6 @@ def identity(params: dict[str, str | int], anonymous_id: str) -> list[tuple]:
     )
 
 
-def compiled(result: Any) -> dict[str, str]:
-    return {
-        r.node.name: r.node.compiled_code
-        for r in result.result.results
-        if r.node.resource_type in ("model", "test")
-    }
-
-
 def revenue_history(before: Path, warehouse: Path) -> Path:
     """A DuckDB warehouse with the first delivery's priced subscription versions, from
     which second_load_changes picks the versions it changes."""
@@ -163,8 +156,8 @@ def builds(
             yield Builds(
                 incremental,
                 full,
-                compiled(daily),
-                compiled(full_refresh),
+                compiled_sql(daily),
+                compiled_sql(full_refresh),
                 [
                     r.node.name
                     for r in daily.result.results

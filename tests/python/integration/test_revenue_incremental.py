@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import END_DATE, DataSet, fetch_rows
+from conftest import END_DATE, DataSet, compiled_sql, fetch_rows
 
 from opsmetrics.bench import split_by_loaded_at
 from opsmetrics.dbt_invoke import run_dbt
@@ -201,11 +201,7 @@ def builds(dirty: DataSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         result = run_dbt(
             ["build", *REVENUE, "--exclude", "test_type:unit", "--indirect-selection", "cautious"]
         )
-        [incremental_sql] = [
-            r.node.compiled_code
-            for r in result.result.results
-            if r.node.name == "fct_customer_mrr_daily"
-        ]
+        incremental_sql = compiled_sql(result)["fct_customer_mrr_daily"]
 
     full = root / "full.duckdb"
     with scoped_environment({"OPSMETRICS_DUCKDB_PATH": str(full)}):
