@@ -24,6 +24,16 @@ requests_bucketed as (
 ),
 {%- endif %}
 
+requests_ranked as (
+
+    {{ opsmetrics.ranked_for_percentiles(
+        'requests_bucketed' if bucket_start else 'requests_in_scope',
+        'response_time_ms',
+        ['service', 'endpoint'] + bucket_columns
+    ) }}
+
+),
+
 aggregated as (
 
     select
@@ -32,7 +42,7 @@ aggregated as (
         {{ opsmetrics.api_request_kpis(bucket_seconds) }},
         {{ bucket_columns | join(',\n        ') }},
         max(_loaded_at) as last_loaded_at
-    from {{ 'requests_bucketed' if bucket_start else 'requests_in_scope' }}
+    from requests_ranked
     group by
         service,
         endpoint,

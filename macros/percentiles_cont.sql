@@ -2,7 +2,8 @@
     in 0-1) within the group, as one array whose element i (from 1, read with
     array_element) is the percentile at fractions[i - 1]: one aggregate state per group,
     where one percentile_cont per fraction keeps a copy of the group's values for each.
-    Each element equals percentile_cont(column, fraction). -#}
+    Each element equals percentile_cont(column, fraction) (on DuckDB, to within a few units
+    in the last place: see duckdb__percentiles_cont). -#}
 {% macro percentiles_cont(column, fractions) -%}
     {{ return(adapter.dispatch('percentiles_cont', 'opsmetrics')(column, fractions)) }}
 {%- endmacro %}
@@ -14,8 +15,34 @@
     ) within group (order by {{ column }})
 {%- endmacro %}
 
+{#- DuckDB: quantile_cont's interpolation (position (n - 1) * fraction, between the values
+    ranked at its floor and its ceiling) from the rank columns that
+    ranked_for_percentiles adds to the input; each element matches quantile_cont to
+    within a few units in the last place (docs/decisions.md, Lead session 13). -#}
 {% macro duckdb__percentiles_cont(column, fractions) -%}
-    quantile_cont({{ column }}, [{{ fractions | join(', ') }}])
+    [
+    {%- for fraction in fractions %}
+        {%- set row_position = '(percentile_count - 1) * cast(' ~ fraction ~ ' as double)' %}
+        {%- set position = '(count(' ~ column ~ ') - 1) * cast(' ~ fraction ~ ' as double)' %}
+        {%- set lower -%}
+            max(
+                case
+                    when percentile_rank = floor({{ row_position }}) + 1 then {{ column }}
+                end
+            )
+        {%- endset %}
+        {%- set upper -%}
+            max(
+                case
+                    when percentile_rank = ceil({{ row_position }}) + 1 then {{ column }}
+                end
+            )
+        {%- endset %}
+        {{ lower }}
+        + ({{ upper }} - {{ lower }})
+        * ({{ position }} - floor({{ position }})){{ ',' if not loop.last }}
+    {%- endfor %}
+    ]
 {%- endmacro %}
 
 {#- Spark's exact percentile with an array of fractions, over doubles. -#}
