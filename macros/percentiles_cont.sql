@@ -24,22 +24,19 @@
     {%- for fraction in fractions %}
         {%- set row_position = '(percentile_count - 1) * cast(' ~ fraction ~ ' as double)' %}
         {%- set position = '(count(' ~ column ~ ') - 1) * cast(' ~ fraction ~ ' as double)' %}
-        {%- set lower -%}
+        {%- set at_rank = {} %}
+        {%- for rounding in ['floor', 'ceil'] %}
+            {%- set value -%}
             max(
                 case
-                    when percentile_rank = floor({{ row_position }}) + 1 then {{ column }}
+                    when percentile_rank = {{ rounding }}({{ row_position }}) + 1 then {{ column }}
                 end
             )
-        {%- endset %}
-        {%- set upper -%}
-            max(
-                case
-                    when percentile_rank = ceil({{ row_position }}) + 1 then {{ column }}
-                end
-            )
-        {%- endset %}
-        {{ lower }}
-        + ({{ upper }} - {{ lower }})
+            {%- endset %}
+            {%- do at_rank.update({rounding: value}) %}
+        {%- endfor %}
+        {{ at_rank.floor }}
+        + ({{ at_rank.ceil }} - {{ at_rank.floor }})
         * ({{ position }} - floor({{ position }})){{ ',' if not loop.last }}
     {%- endfor %}
     ]
