@@ -1,7 +1,8 @@
 {#- The exact continuous percentiles of `column` at each of `fractions` (a list of numbers
     in 0-1) within the group, as one array whose element i (from 1, read with
-    array_element) is the percentile at fractions[i - 1]: one aggregate state per group,
-    where one percentile_cont per fraction keeps a copy of the group's values for each.
+    array_element) is the percentile at fractions[i - 1]: one ordered-set aggregate per
+    group (on DuckDB, values ranked by ranked_for_percentiles), where one percentile_cont
+    per fraction keeps a copy of the group's values for each.
     Each element equals percentile_cont(column, fraction) (on DuckDB, to within a few units
     in the last place: see duckdb__percentiles_cont). -#}
 {% macro percentiles_cont(column, fractions) -%}
